@@ -1,0 +1,62 @@
+// One schema over process.env: validated once at boot, typed everywhere else.
+import os from 'node:os';
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const MiB = 1024 * 1024;
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  // Prefix for every Redis key (queues and the model index); tests use a unique one each.
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only').default('nndl'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MNIST_DIR: z.string().min(1).optional(),
+  MNIST_MIRROR: z.string().url().optional(),
+  ENGINE_THREADS: int(os.availableParallelism(), 1),
+  WORKER_CONCURRENCY: int(1, 1),
+  JOB_ATTEMPTS: int(5, 1),
+  JOB_LOCK_MS: int(30_000, 100),
+  JOB_STALLED_INTERVAL_MS: int(30_000, 100),
+  JOB_RETENTION_AGE_S: int(604_800, 1),
+  JOB_RETENTION_COUNT: int(1000, 1),
+  BODY_LIMIT_BYTES: int(5 * MiB, 1024),
+  MAX_IMAGE_PIXELS: int(25_000_000, 1),
+  MAX_INSTANCES: int(256, 1),
+  PREDICT_MAX_BATCH: int(64, 1),
+  PREDICT_MAX_WAIT_MS: int(2, 0),
+  MODEL_CACHE_BYTES: int(268_435_456, 1),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super('invalid configuration:\n' + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; empty strings count as unset so `FOO=` falls back to the default. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  }
+  return parsed.data;
+}
+
+/** For entry points: load or print a clear message and exit non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+}
