@@ -1,0 +1,42 @@
+// The one error type the service throws on purpose; the app's error handler turns it
+// (and everything else) into { "error": { "code", "message", "details"? } }.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toJSON(): ErrorBody {
+    return errorBody(this.code, this.message, this.details);
+  }
+}
+
+export type ErrorBody = { error: { code: string; message: string; details?: unknown } };
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+export const badRequest = (message: string, details?: unknown) =>
+  new ApiError(400, 'bad_request', message, details);
+export const validationFailed = (message: string, details?: unknown) =>
+  new ApiError(400, 'validation_failed', message, details);
+export const notFound = (message: string, details?: unknown) => new ApiError(404, 'not_found', message, details);
+export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
+export const payloadTooLarge = (message: string, details?: unknown) =>
+  new ApiError(413, 'payload_too_large', message, details);
+export const unsupportedMediaType = (message: string, details?: unknown) =>
+  new ApiError(415, 'unsupported_media_type', message, details);
+export const unprocessable = (message: string, details?: unknown) =>
+  new ApiError(422, 'unprocessable', message, details);
+export const serviceUnavailable = (message: string, details?: unknown) =>
+  new ApiError(503, 'unavailable', message, details);
+export const internal = (message = 'internal server error') => new ApiError(500, 'internal', message);
+
+export const isApiError = (err: unknown): err is ApiError => err instanceof ApiError;
