@@ -1,0 +1,57 @@
+// What the registry knows about a stored model: everything GET /v1/models/:id shows,
+// without the weights.
+import type { EpochMetrics, Experiment, TrainedModel } from '../engine/index.ts';
+
+export type ModelRecord = {
+  id: string;
+  name?: string;
+  jobId?: string;
+  createdAt: string; // ISO 8601
+  preset?: string;
+  experiment: Experiment;
+  testAccuracy: number;
+  testCost: number;
+  confusion: number[][]; // [actual][predicted]
+  history: EpochMetrics[]; // every member's epochs, in member order
+  backend: string;
+  members: number;
+  trainingSeconds: number;
+  bytes: number; // weights in memory (float32), what the model cache counts
+};
+
+/** Model ids are generated here and also what route params accept: no path tricks possible. */
+export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export function newModelId(): string {
+  // time-ordered prefix so ids sort roughly by creation; random tail for uniqueness
+  const t = Date.now().toString(36).padStart(9, '0');
+  const r = crypto.getRandomValues(new Uint8Array(6));
+  return `m${t}${Buffer.from(r).toString('hex')}`;
+}
+
+export function recordFor(
+  id: string,
+  model: TrainedModel,
+  meta: { jobId?: string; name?: string },
+  createdAt = new Date(),
+): ModelRecord {
+  const bytes = model.members.reduce((s, m) => s + m.params.byteLength, 0);
+  const record: ModelRecord = {
+    id,
+    createdAt: createdAt.toISOString(),
+    experiment: model.experiment,
+    testAccuracy: model.testAccuracy,
+    testCost: model.testCost,
+    confusion: model.confusion,
+    history: model.members.flatMap((m) => m.history),
+    backend: model.backend,
+    members: model.members.length,
+    trainingSeconds: model.trainingSeconds,
+    bytes,
+  };
+  const name = meta.name ?? model.experiment.name;
+  if (name !== undefined) record.name = name;
+  if (meta.jobId !== undefined) record.jobId = meta.jobId;
+  if (model.experiment.preset !== undefined) record.preset = model.experiment.preset;
+  return record;
+}
