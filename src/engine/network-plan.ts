@@ -1,0 +1,137 @@
+// LayerSpec[] -> the native network description (native/README.md): shape inference in NHWC from
+// the 28×28×1 input, the parameter layout (weights then biases per parametric layer), and the
+// structural checks that need shapes (kernel larger than its input, pooling an odd size, ...).
+import { LIMITS, SpecError, type Activation, type Cost, type NetworkSpec, type SpecIssue } from './spec.ts';
+
+export const INPUT_SHAPE = [28, 28, 1] as const;
+export const OUTPUT_UNITS = 10;
+
+type Shape3 = [number, number, number];
+export type NativeConvLayer = {
+  kind: 'conv'; inShape: Shape3; outShape: Shape3; filters: number; kernel: number; activation: Activation;
+};
+export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: 'max' | 'l2' | 'avg' };
+export type NativeDenseLayer = { kind: 'dense'; inSize: number; outSize: number; activation: Activation; dropout: number };
+export type NativeLayer = NativeConvLayer | NativePoolLayer | NativeDenseLayer;
+export type NativeNetworkDesc = { inputShape: Shape3; layers: NativeLayer[]; cost: Cost };
+
+/** Where one parametric layer's weights and biases live in the flat parameter array. */
+export type ParamSegment = {
+  layer: number;              // index into network.layers
+  kind: 'dense' | 'conv';
+  weightOffset: number;
+  weightLength: number;
+  biasOffset: number;
+  biasLength: number;
+  fanIn: number;              // inputs per output unit: inSize (dense) or k·k·inC (conv)
+  weightShape: number[];      // dense [out, in]; conv [filters, k, k, inC]
+  activation: Activation;
+};
+
+export type NetworkPlan = { desc: NativeNetworkDesc; segments: ParamSegment[]; paramCount: number };
+
+/**
+ * Infers shapes and the parameter layout; throws SpecError naming the layer at fault.
+ * Pooling is 2×2 stride 2 and requires an even input size: we reject odd sizes rather than
+ * silently dropping a row and column (Theano's ignore_border floor) so the spec says what runs.
+ */
+export function planNetwork(network: NetworkSpec): NetworkPlan {
+  const issues: SpecIssue[] = [];
+  const layers: NativeLayer[] = [];
+  const segments: ParamSegment[] = [];
+  let shape: Shape3 | null = [...INPUT_SHAPE];
+  let size: number = INPUT_SHAPE[0] * INPUT_SHAPE[1] * INPUT_SHAPE[2];
+  let offset = 0;
+  const last = network.layers.length - 1;
+
+  network.layers.forEach((layer, i) => {
+    const at = (field: string) => `network.layers.${i}.${field}`;
+    if (layer.type === 'conv' || layer.type === 'pool') {
+      if (shape === null) {
+        issues.push({ path: at('type'), message: `a ${layer.type} layer cannot follow a dense layer (its input is flat)` });
+        return;
+      }
+      const [h, w, c] = shape;
+      if (layer.type === 'conv') {
+        if (layer.kernel > h || layer.kernel > w) {
+          issues.push({ path: at('kernel'), message: `kernel ${layer.kernel} is larger than its ${h}×${w} input` });
+          return;
+        }
+        const out: Shape3 = [h - layer.kernel + 1, w - layer.kernel + 1, layer.filters];
+        layers.push({ kind: 'conv', inShape: shape, outShape: out, filters: layer.filters, kernel: layer.kernel, activation: layer.activation });
+        const fanIn = layer.kernel * layer.kernel * c;
+        const weightLength = layer.filters * fanIn;
+        segments.push({
+          layer: i, kind: 'conv', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
+          biasLength: layer.filters, fanIn, weightShape: [layer.filters, layer.kernel, layer.kernel, c], activation: layer.activation,
+        });
+        offset += weightLength + layer.filters;
+        shape = out;
+      } else {
+        if (h < 2 || w < 2 || h % 2 !== 0 || w % 2 !== 0) {
+          issues.push({ path: at('kind'), message: `2×2 pooling needs an even input size of at least 2, got ${h}×${w}` });
+          return;
+        }
+        const out: Shape3 = [h / 2, w / 2, c];
+        layers.push({ kind: 'pool', inShape: shape, outShape: out, mode: layer.kind });
+        shape = out;
+      }
+      size = shape[0] * shape[1] * shape[2];
+      return;
+    }
+    // dense
+    if (layer.activation === 'softmax' && i !== last) {
+      issues.push({ path: at('activation'), message: 'softmax is only allowed in the last layer' });
+    }
+    const dropout = layer.dropout ?? 0;
+    layers.push({ kind: 'dense', inSize: size, outSize: layer.units, activation: layer.activation, dropout });
+    const weightLength = layer.units * size;
+    segments.push({
+      layer: i, kind: 'dense', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
+      biasLength: layer.units, fanIn: size, weightShape: [layer.units, size], activation: layer.activation,
+    });
+    offset += weightLength + layer.units;
+    shape = null;
+    size = layer.units;
+  });
+
+  const out = network.layers[last];
+  if (out && out.type !== 'dense') {
+    issues.push({ path: `network.layers.${last}.type`, message: 'the last layer must be a dense output layer of 10 units' });
+  } else if (out && out.units !== OUTPUT_UNITS) {
+    issues.push({ path: `network.layers.${last}.units`, message: `the output layer must have 10 units (one per digit), got ${out.units}` });
+  }
+  if (out && out.type === 'dense') {
+    if (network.cost === 'log-likelihood' && out.activation !== 'softmax') {
+      issues.push({ path: 'network.cost', message: 'log-likelihood cost needs a softmax output layer' });
+    }
+    if (network.cost === 'cross-entropy' && out.activation !== 'sigmoid' && out.activation !== 'softmax') {
+      issues.push({ path: 'network.cost', message: `cross-entropy cost needs a sigmoid or softmax output layer, got ${out.activation}` });
+    }
+  }
+  if (offset > LIMITS.params) {
+    issues.push({ path: 'network.layers', message: `the network has ${offset} parameters, more than the limit of ${LIMITS.params}` });
+  }
+  if (issues.length > 0) throw new SpecError(issues);
+  return { desc: { inputShape: [...INPUT_SHAPE], layers, cost: network.cost }, segments, paramCount: offset };
+}
+
+/** True for every index of params that is a weight (regularized), false for biases. */
+export function weightMask(plan: NetworkPlan): Uint8Array {
+  const mask = new Uint8Array(plan.paramCount);
+  for (const s of plan.segments) mask.fill(1, s.weightOffset, s.weightOffset + s.weightLength);
+  return mask;
+}
+
+/** The regularization term of the cost: λ/2n Σw² (l2) or λ/n Σ|w| (l1), biases excluded. */
+export function regularizationCost(plan: NetworkPlan, params: Float32Array, kind: 'l2' | 'l1', lambda: number, n: number): number {
+  if (lambda === 0) return 0;
+  let sum = 0;
+  for (const s of plan.segments) {
+    for (let i = s.weightOffset; i < s.weightOffset + s.weightLength; i++) {
+      const w = params[i]!;
+      sum += kind === 'l2' ? w * w : Math.abs(w);
+    }
+  }
+  return kind === 'l2' ? (lambda / (2 * n)) * sum : (lambda / n) * sum;
+}

@@ -1,0 +1,162 @@
+// The book's experiments by name, and resolveExperiment: preset + overrides -> a complete,
+// validated Experiment.
+//
+// Merge rules (documented in src/engine/README.md):
+//  - training.* and data.* merge field by field onto the preset (schedule and earlyStopping are
+//    replaced whole, as they are small unions);
+//  - network merges field by field too: `cost` and `init` replace the preset's, and `layers`, when
+//    given, replaces the preset's whole layer list (layers are positional; merging them by index
+//    would make surprising networks);
+//  - ensemble: an object replaces the preset's, null removes it;
+//  - without a preset, `network.layers` is required and the rest takes the defaults below.
+import {
+  experimentInputSchema, experimentSchema, parseOrThrow, SpecError,
+  type Experiment, type ExperimentInput, type LayerSpec, type TrainingSpec,
+} from './spec.ts';
+import { planNetwork } from './network-plan.ts';
+
+export type PresetInfo = { name: string; description: string; bookAccuracy: number; experiment: Experiment };
+
+const DEFAULT_TRAINING: TrainingSpec = {
+  epochs: 30, miniBatchSize: 10, eta: 0.5, lambda: 0, regularization: 'l2', momentum: 0,
+  schedule: { type: 'constant' }, earlyStopping: null, seed: 1,
+};
+const FULL_DATA = { trainSize: 50_000, validationSize: 10_000, expand: false };
+
+const mlp = (hidden: number, act: 'sigmoid' | 'softmax' = 'sigmoid'): LayerSpec[] => [
+  { type: 'dense', units: hidden, activation: 'sigmoid' },
+  { type: 'dense', units: 10, activation: act },
+];
+// network3.py's ConvPoolLayer: 5×5 valid conv then 2×2 max pooling.
+const convPool = (filters: number, activation: 'sigmoid' | 'relu'): LayerSpec[] => [
+  { type: 'conv', filters, kernel: 5, activation },
+  { type: 'pool', kind: 'max' },
+];
+const conv2 = (activation: 'sigmoid' | 'relu'): LayerSpec[] => [...convPool(20, activation), ...convPool(40, activation)];
+const softmax: LayerSpec = { type: 'dense', units: 10, activation: 'softmax' };
+
+function preset(name: string, description: string, bookAccuracy: number, e: {
+  layers: LayerSpec[]; cost: Experiment['network']['cost']; init: 'default' | 'large';
+  training: Partial<TrainingSpec>; expand?: boolean; ensemble?: number;
+}): PresetInfo {
+  const experiment: Experiment = {
+    preset: name,
+    network: { layers: e.layers, cost: e.cost, init: e.init },
+    training: { ...DEFAULT_TRAINING, ...e.training },
+    data: { ...FULL_DATA, expand: e.expand ?? false },
+    ...(e.ensemble ? { ensemble: { size: e.ensemble } } : {}),
+  };
+  return { name, description, bookAccuracy, experiment };
+}
+
+// ch6 presets: network3.py trains with mini-batches of 10 and λ in its own scaling
+// (0.5·λ·Σw²/num_batches); we keep the table's λ in the book's chapter-3 scaling (λ/2n·Σw²).
+const PRESETS: PresetInfo[] = [
+  preset('ch1-mlp30', '[784,30,10] sigmoid, quadratic cost, large init (network.py)', 0.95, {
+    layers: mlp(30), cost: 'quadratic', init: 'large', training: { epochs: 30, eta: 3.0 },
+  }),
+  preset('ch1-mlp100', '[784,100,10] sigmoid, quadratic cost, large init (network.py)', 0.966, {
+    layers: mlp(100), cost: 'quadratic', init: 'large', training: { epochs: 30, eta: 3.0 },
+  }),
+  preset('ch3-mlp30-ce', '[784,30,10] sigmoid, cross-entropy cost, large init (network2.py)', 0.955, {
+    layers: mlp(30), cost: 'cross-entropy', init: 'large', training: { epochs: 30, eta: 0.5 },
+  }),
+  preset('ch3-mlp100-l2', '[784,100,10] cross-entropy, L2 λ=5, default init (network2.py)', 0.98, {
+    layers: mlp(100), cost: 'cross-entropy', init: 'default', training: { epochs: 60, eta: 0.5, lambda: 5.0 },
+  }),
+  preset('ch6-shallow', 'FC100 sigmoid + softmax, log-likelihood (network3.py)', 0.978, {
+    layers: [{ type: 'dense', units: 100, activation: 'sigmoid' }, softmax],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 60, eta: 0.1 },
+  }),
+  preset('ch6-conv1', 'conv 20×5×5 + max-pool 2 + FC100 sigmoid + softmax (network3.py)', 0.9878, {
+    layers: [...convPool(20, 'sigmoid'), { type: 'dense', units: 100, activation: 'sigmoid' }, softmax],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 60, eta: 0.1 },
+  }),
+  preset('ch6-conv2', 'two conv-pool layers (20, 40 filters) + FC100 sigmoid + softmax (network3.py)', 0.9906, {
+    layers: [...conv2('sigmoid'), { type: 'dense', units: 100, activation: 'sigmoid' }, softmax],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 60, eta: 0.1 },
+  }),
+  preset('ch6-relu', 'as ch6-conv2 with ReLU, η=0.03, L2 λ=0.1 (network3.py)', 0.9923, {
+    layers: [...conv2('relu'), { type: 'dense', units: 100, activation: 'relu' }, softmax],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 60, eta: 0.03, lambda: 0.1 },
+  }),
+  preset('ch6-expanded', 'as ch6-relu on the expanded training data (250,000 images)', 0.9937, {
+    layers: [...conv2('relu'), { type: 'dense', units: 100, activation: 'relu' }, softmax],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 60, eta: 0.03, lambda: 0.1 }, expand: true,
+  }),
+  preset('ch6-dropout', 'conv2 ReLU + FC1000 + FC1000 + softmax, dropout 0.5, expanded data, 40 epochs', 0.996, {
+    layers: [
+      ...conv2('relu'),
+      { type: 'dense', units: 1000, activation: 'relu', dropout: 0.5 },
+      { type: 'dense', units: 1000, activation: 'relu', dropout: 0.5 },
+      { type: 'dense', units: 10, activation: 'softmax', dropout: 0.5 },
+    ],
+    cost: 'log-likelihood', init: 'default', training: { epochs: 40, eta: 0.03 }, expand: true,
+  }),
+];
+const dropout = PRESETS.find((p) => p.name === 'ch6-dropout')!;
+PRESETS.push(preset('ch6-ensemble', '5 × ch6-dropout, averaging their probabilities', 0.9967, {
+  ...dropout.experiment.network, training: dropout.experiment.training, expand: true, ensemble: 5,
+}));
+
+export function listPresets(): PresetInfo[] {
+  return PRESETS.map((p) => structuredClone(p));
+}
+
+export function getPreset(name: string): PresetInfo | undefined {
+  const found = PRESETS.find((p) => p.name === name);
+  return found && structuredClone(found);
+}
+
+/** Cross-field checks that zod's per-field schemas cannot express. */
+function checkExperiment(e: Experiment): void {
+  planNetwork(e.network); // throws SpecError naming the layer
+  const issues: { path: string; message: string }[] = [];
+  if (e.data.validationSize === 0) {
+    if (e.training.schedule.type === 'halve-on-plateau') {
+      issues.push({ path: 'training.schedule', message: 'halve-on-plateau watches validation accuracy: data.validationSize must be > 0' });
+    }
+    if (e.training.earlyStopping) {
+      issues.push({ path: 'training.earlyStopping', message: 'early stopping watches validation accuracy: data.validationSize must be > 0' });
+    }
+  }
+  if (issues.length > 0) throw new SpecError(issues);
+}
+
+/** Validates a complete Experiment (e.g. one read back from a model file). */
+export function validateExperiment(value: unknown): Experiment {
+  const e = parseOrThrow(experimentSchema, value);
+  checkExperiment(e);
+  return e;
+}
+
+export function resolveExperiment(input: ExperimentInput | unknown): Experiment {
+  const inp = parseOrThrow(experimentInputSchema, input ?? {});
+  let base: Partial<Experiment> = {};
+  if (inp.preset !== undefined) {
+    const p = getPreset(inp.preset);
+    if (!p) {
+      throw new SpecError([{ path: 'preset', message: `unknown preset "${inp.preset}"; known: ${PRESETS.map((x) => x.name).join(', ')}` }]);
+    }
+    base = p.experiment;
+  } else if (!inp.network?.layers) {
+    throw new SpecError([{ path: 'network.layers', message: 'give a preset or network.layers' }]);
+  }
+  const layers = inp.network?.layers ?? base.network!.layers;
+  const last = layers[layers.length - 1];
+  const defaultCost = last?.type === 'dense' && last.activation === 'softmax' ? 'log-likelihood' : 'cross-entropy';
+  const merged: Record<string, unknown> = {
+    ...(inp.name !== undefined ? { name: inp.name } : base.name !== undefined ? { name: base.name } : {}),
+    ...(inp.preset !== undefined ? { preset: inp.preset } : {}),
+    network: {
+      layers,
+      cost: inp.network?.cost ?? base.network?.cost ?? defaultCost,
+      init: inp.network?.init ?? base.network?.init ?? 'default',
+    },
+    training: { ...DEFAULT_TRAINING, ...base.training, ...inp.training },
+    data: { ...FULL_DATA, ...base.data, ...inp.data },
+  };
+  const ensemble = inp.ensemble === undefined ? base.ensemble : inp.ensemble ?? undefined;
+  if (ensemble) merged.ensemble = ensemble;
+  return validateExperiment(merged);
+}

@@ -1,0 +1,144 @@
+// The experiment spec: zod schemas for the input a client sends, the complete Experiment the
+// engine trains, and the semantic checks zod's shapes cannot express (shapes, output layer, cost).
+import { z } from 'zod';
+
+export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'linear'] as const;
+export const OUTPUT_ACTIVATIONS = [...ACTIVATIONS, 'softmax'] as const;
+export const COSTS = ['quadratic', 'cross-entropy', 'log-likelihood'] as const;
+export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
+
+// Bounds: generous for the book's networks, tight enough that a typo cannot ask for terabytes.
+export const LIMITS = {
+  units: 4096,
+  filters: 256,
+  kernel: 28,
+  epochs: 1000,
+  miniBatchSize: 10_000,
+  eta: 1000,
+  lambda: 1e6,
+  trainSize: 50_000,
+  validationSize: 10_000,
+  layers: 32,
+  ensemble: 20,
+  threads: 64,
+  params: 50_000_000,
+} as const;
+
+const int = (min: number, max: number, what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be an integer` })
+    .min(min, { error: `${what} must be at least ${min}` })
+    .max(max, { error: `${what} must be at most ${max}` });
+
+export const denseLayerSchema = z.strictObject({
+  type: z.literal('dense'),
+  units: int(1, LIMITS.units, 'units'),
+  activation: z.enum(OUTPUT_ACTIVATIONS),
+  dropout: z.number().min(0, { error: 'dropout must be in [0, 1)' }).lt(1, { error: 'dropout must be in [0, 1)' }).optional(),
+});
+export const convLayerSchema = z.strictObject({
+  type: z.literal('conv'),
+  filters: int(1, LIMITS.filters, 'filters'),
+  kernel: int(1, LIMITS.kernel, 'kernel'),
+  activation: z.enum(ACTIVATIONS),
+});
+export const poolLayerSchema = z.strictObject({
+  type: z.literal('pool'),
+  kind: z.enum(POOL_KINDS),
+});
+export const layerSchema = z.discriminatedUnion('type', [denseLayerSchema, convLayerSchema, poolLayerSchema], {
+  error: 'layer type must be one of "dense", "conv", "pool"',
+});
+
+export const networkSchema = z.strictObject({
+  layers: z.array(layerSchema).min(1, { error: 'a network needs at least one layer' }).max(LIMITS.layers),
+  cost: z.enum(COSTS),
+  init: z.enum(['default', 'large']),
+});
+
+export const scheduleSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('constant') }),
+  z.strictObject({
+    type: z.literal('halve-on-plateau'),
+    patience: int(1, 1000, 'patience'),
+    minEtaFactor: z.number().min(1).max(1e6).default(128),
+  }),
+]);
+
+export const trainingSchema = z.strictObject({
+  epochs: int(1, LIMITS.epochs, 'epochs'),
+  miniBatchSize: int(1, LIMITS.miniBatchSize, 'miniBatchSize'),
+  eta: z.number().gt(0, { error: 'eta must be greater than 0' }).max(LIMITS.eta),
+  lambda: z.number().min(0, { error: 'lambda must be at least 0' }).max(LIMITS.lambda),
+  regularization: z.enum(['l2', 'l1']),
+  momentum: z.number().min(0, { error: 'momentum must be in [0, 1)' }).lt(1, { error: 'momentum must be in [0, 1)' }),
+  schedule: scheduleSchema,
+  earlyStopping: z.strictObject({ patience: int(1, 1000, 'patience') }).nullable(),
+  seed: int(0, 0xffff_ffff, 'seed'),
+  threads: int(1, LIMITS.threads, 'threads').optional(),
+});
+
+export const dataSchema = z.strictObject({
+  trainSize: int(1, LIMITS.trainSize, 'trainSize'),
+  validationSize: int(0, LIMITS.validationSize, 'validationSize'),
+  expand: z.boolean(),
+});
+
+export const ensembleSchema = z.strictObject({ size: int(1, LIMITS.ensemble, 'ensemble.size') });
+
+export const experimentSchema = z.strictObject({
+  name: z.string().max(200).optional(),
+  preset: z.string().max(100).optional(),
+  network: networkSchema,
+  training: trainingSchema,
+  data: dataSchema,
+  ensemble: ensembleSchema.optional(),
+});
+
+// What a client sends: every part optional, merged onto a preset (or defaults) by resolveExperiment.
+export const experimentInputSchema = z.strictObject({
+  name: z.string().max(200).optional(),
+  preset: z.string().max(100).optional(),
+  network: networkSchema.partial().optional(),
+  training: trainingSchema.partial().optional(),
+  data: dataSchema.partial().optional(),
+  ensemble: ensembleSchema.nullable().optional(),
+});
+
+export type LayerSpec = z.infer<typeof layerSchema>;
+export type DenseLayerSpec = z.infer<typeof denseLayerSchema>;
+export type ConvLayerSpec = z.infer<typeof convLayerSchema>;
+export type PoolLayerSpec = z.infer<typeof poolLayerSchema>;
+export type NetworkSpec = z.infer<typeof networkSchema>;
+export type TrainingSpec = z.infer<typeof trainingSchema>;
+export type DataSpec = z.infer<typeof dataSchema>;
+export type Experiment = z.infer<typeof experimentSchema>;
+export type ExperimentInput = z.input<typeof experimentInputSchema>;
+export type Cost = (typeof COSTS)[number];
+export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
+
+export type SpecIssue = { path: string; message: string };
+
+export class SpecError extends Error {
+  readonly issues: SpecIssue[];
+  constructor(issues: SpecIssue[]) {
+    super(`invalid experiment: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
+    this.name = 'SpecError';
+    this.issues = issues;
+  }
+}
+
+export function zodIssues(error: z.ZodError, prefix: string[] = []): SpecIssue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/** Parses with a schema, turning zod's issues into a SpecError whose paths name the field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix: string[] = []): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new SpecError(zodIssues(result.error, prefix));
+  return result.data;
+}
