@@ -1,0 +1,217 @@
+// Our own small record of each training job in Redis: a hash for the scalar fields, a hash
+// of metrics keyed by member:epoch (a redone epoch replaces its entry instead of doubling
+// it), and sorted sets by creation sequence for "newest first" listing per status.
+// Status changes go through one Lua script so a cancel from the API and a worker's
+// start/finish can never both win.
+import type { Redis } from 'ioredis';
+import type { EpochMetrics, Experiment } from '../engine/index.ts';
+import { queueKeys, type QueueKeys } from './catalogue.ts';
+import { JOB_STATUSES, TERMINAL_STATUSES, isTerminal, type JobProgress, type JobRecord, type JobStatus } from './job-record.ts';
+
+// KEYS: record, all, expiry, metrics, cancelFlag
+// ARGV: statusKeyPrefix, allowedFrom ('*' or space separated), newStatus ('' keeps),
+//       ttlSeconds (applied when newStatus is terminal), nowMs, field, value, ... ('' value deletes)
+// Returns false when the record is missing, else { applied (0|1), previous status }.
+const TRANSITION = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return false end
+if ARGV[2] ~= '*' then
+  local ok = false
+  for s in string.gmatch(ARGV[2], '%S+') do if s == cur then ok = true end end
+  if not ok then return {0, cur} end
+end
+for i = 6, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+local new = ARGV[3]
+if new ~= '' and new ~= cur then
+  local id = redis.call('HGET', KEYS[1], 'id')
+  local seq = redis.call('HGET', KEYS[1], 'seq')
+  redis.call('HSET', KEYS[1], 'status', new)
+  redis.call('ZREM', ARGV[1] .. cur, id)
+  redis.call('ZADD', ARGV[1] .. new, seq, id)
+  local ttl = tonumber(ARGV[4])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    redis.call('EXPIRE', KEYS[4], ttl)
+    redis.call('DEL', KEYS[5])
+    redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + ttl * 1000, id)
+  end
+end
+return {1, cur}
+`;
+
+// Retention: drop records whose age expired, and the oldest finished ones beyond the count.
+// KEYS: all, expiry; ARGV: prefix, nowMs, keepCount, terminal statuses...
+const PRUNE = `
+local function drop(id)
+  redis.call('DEL', ARGV[1] .. ':job:' .. id, ARGV[1] .. ':job:' .. id .. ':metrics', ARGV[1] .. ':job:' .. id .. ':cancel')
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  for i = 4, #ARGV do redis.call('ZREM', ARGV[1] .. ':jobs:status:' .. ARGV[i], id) end
+end
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])) do drop(id); n = n + 1 end
+local keep = tonumber(ARGV[3])
+for i = 4, #ARGV do
+  local key = ARGV[1] .. ':jobs:status:' .. ARGV[i]
+  local extra = redis.call('ZCARD', key) - keep
+  if extra > 0 then
+    for _, id in ipairs(redis.call('ZRANGE', key, 0, extra - 1)) do drop(id); n = n + 1 end
+  end
+end
+return n
+`;
+
+export type RecordPatch = Partial<{
+  progress: JobProgress;
+  modelId: string;
+  error: string | null;
+  resumedFromEpoch: number;
+  cancelRequested: boolean;
+  startedAt: string;
+  finishedAt: string;
+}>;
+
+export type RetentionOptions = { ageSeconds: number; count: number };
+
+export class JobRecordRepository {
+  readonly keys: QueueKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retention: RetentionOptions,
+  ) {
+    this.keys = queueKeys(prefix);
+  }
+
+  async create(input: { id: string; name?: string; experiment: Experiment }): Promise<JobRecord> {
+    const seq = await this.redis.incr(this.keys.seq);
+    const epochs = input.experiment.training.epochs;
+    const members = input.experiment.ensemble?.size;
+    const record: JobRecord = {
+      id: input.id,
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      status: 'queued',
+      progress: members ? { epoch: 0, epochs, member: 0, members } : { epoch: 0, epochs },
+      metrics: [],
+      experiment: input.experiment,
+      attempts: 0,
+      createdAt: new Date().toISOString(),
+    };
+    const fields: Record<string, string> = {
+      id: record.id,
+      seq: String(seq),
+      status: record.status,
+      progress: JSON.stringify(record.progress),
+      experiment: JSON.stringify(record.experiment),
+      attempts: '0',
+      createdAt: record.createdAt,
+    };
+    if (record.name !== undefined) fields.name = record.name;
+    await this.redis
+      .multi()
+      .hset(this.keys.record(record.id), fields)
+      .zadd(this.keys.all, seq, record.id)
+      .zadd(this.keys.byStatus('queued'), seq, record.id)
+      .exec();
+    return record;
+  }
+
+  /** Removes a record entirely (used when enqueueing failed after the record was written). */
+  async remove(id: string): Promise<void> {
+    const multi = this.redis.multi().del(this.keys.record(id), this.keys.metrics(id), this.keys.cancelFlag(id));
+    multi.zrem(this.keys.all, id).zrem(this.keys.expiry, id);
+    for (const s of JOB_STATUSES) multi.zrem(this.keys.byStatus(s), id);
+    await multi.exec();
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const [rec, metrics] = await Promise.all([
+      this.redis.hgetall(this.keys.record(id)),
+      this.redis.hgetall(this.keys.metrics(id)),
+    ]);
+    return rec.id ? decode(rec, metrics) : null;
+  }
+
+  /**
+   * Applies a patch and, optionally, a status change, atomically — only when the current
+   * status is one of `from`. Returns the previous status, or null when not applied/missing.
+   */
+  async transition(id: string, from: readonly JobStatus[] | '*', to: JobStatus | null, patch: RecordPatch = {}): Promise<JobStatus | null> {
+    const ttl = to && isTerminal(to) ? this.retention.ageSeconds : 0;
+    const args: string[] = [this.keys.byStatus(''), from === '*' ? '*' : from.join(' '), to ?? '', String(ttl), String(Date.now())];
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      args.push(k, v === null || v === false ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+    }
+    const keys = [this.keys.record(id), this.keys.all, this.keys.expiry, this.keys.metrics(id), this.keys.cancelFlag(id)];
+    const res = (await this.redis.eval(TRANSITION, keys.length, ...keys, ...args)) as [number, string] | null;
+    if (to && isTerminal(to) && res && res[0] === 1) await this.prune();
+    return res && res[0] === 1 ? (res[1] as JobStatus) : null;
+  }
+
+  /** Counts one more start of the job by a worker. */
+  async incrementAttempts(id: string): Promise<number> {
+    return this.redis.hincrby(this.keys.record(id), 'attempts', 1);
+  }
+
+  /** Stores one epoch's metrics (replacing a redone epoch) and the progress. */
+  async putEpoch(id: string, m: EpochMetrics, progress: JobProgress): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.metrics(id), `${m.member ?? 0}:${m.epoch}`, JSON.stringify(m))
+      .hset(this.keys.record(id), 'progress', JSON.stringify(progress))
+      .exec();
+  }
+
+  async setProgress(id: string, progress: JobProgress): Promise<void> {
+    await this.redis.hset(this.keys.record(id), 'progress', JSON.stringify(progress));
+  }
+
+  async list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
+    await this.prune();
+    const set = opts.status ? this.keys.byStatus(opts.status) : this.keys.all;
+    const [ids, total] = await Promise.all([
+      this.redis.zrevrange(set, opts.offset, opts.offset + opts.limit - 1),
+      this.redis.zcard(set),
+    ]);
+    const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is JobRecord => r !== null);
+    return { items, total };
+  }
+
+  async counts(): Promise<Record<JobStatus, number>> {
+    await this.prune();
+    const n = await Promise.all(JOB_STATUSES.map((s) => this.redis.zcard(this.keys.byStatus(s))));
+    return Object.fromEntries(JOB_STATUSES.map((s, i) => [s, n[i]])) as Record<JobStatus, number>;
+  }
+
+  async prune(): Promise<number> {
+    const args = [this.prefix, String(Date.now()), String(this.retention.count), ...TERMINAL_STATUSES];
+    return (await this.redis.eval(PRUNE, 2, this.keys.all, this.keys.expiry, ...args)) as number;
+  }
+}
+
+function decode(h: Record<string, string>, metricsHash: Record<string, string>): JobRecord {
+  const metrics = Object.values(metricsHash)
+    .map((s) => JSON.parse(s) as EpochMetrics)
+    .sort((a, b) => (a.member ?? 0) - (b.member ?? 0) || a.epoch - b.epoch);
+  const r: JobRecord = {
+    id: h.id,
+    status: h.status as JobStatus,
+    progress: JSON.parse(h.progress) as JobProgress,
+    metrics,
+    experiment: JSON.parse(h.experiment) as Experiment,
+    attempts: Number(h.attempts ?? 0),
+    createdAt: h.createdAt,
+  };
+  if (h.name !== undefined) r.name = h.name;
+  if (h.modelId) r.modelId = h.modelId;
+  if (h.error) r.error = h.error;
+  if (h.resumedFromEpoch) r.resumedFromEpoch = Number(h.resumedFromEpoch);
+  if (h.cancelRequested) r.cancelRequested = true;
+  if (h.startedAt) r.startedAt = h.startedAt;
+  if (h.finishedAt) r.finishedAt = h.finishedAt;
+  return r;
+}

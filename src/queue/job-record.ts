@@ -1,0 +1,42 @@
+// The job as clients see it. BullMQ's own states do not cover "cancelled" and vanish
+// with retention, so we keep this small record in Redis ourselves (job-record.repository.ts).
+import type { EpochMetrics, Experiment } from '../engine/index.ts';
+
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export const isTerminal = (s: JobStatus) => TERMINAL_STATUSES.includes(s);
+
+export type JobProgress = { epoch: number; epochs: number; member?: number; members?: number };
+
+export type JobRecord = {
+  id: string;
+  name?: string;
+  status: JobStatus;
+  progress: JobProgress;
+  metrics: EpochMetrics[];
+  experiment: Experiment;
+  modelId?: string;
+  error?: string;
+  /** How many times a worker has started this job (resumes included). */
+  attempts: number;
+  /** Set when a worker resumed from a checkpoint: the epochs already done then. */
+  resumedFromEpoch?: number;
+  /** A cancel was asked for while the job was running; it stops at the next mini-batch. */
+  cancelRequested?: boolean;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+};
+
+export type JobEndType = 'completed' | 'failed' | 'cancelled';
+
+/** What GET /v1/jobs/:id/events streams. */
+export type JobEvent =
+  | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
+  | { type: 'progress'; jobId: string; progress: JobProgress & { batch?: number; batches?: number } }
+  | { type: 'status'; jobId: string; status: JobStatus }
+  | { type: JobEndType; jobId: string; job: JobRecord };
+
+export const isEndEvent = (e: JobEvent): e is Extract<JobEvent, { type: JobEndType }> =>
+  e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled';

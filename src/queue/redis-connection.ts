@@ -1,0 +1,38 @@
+// ioredis connections for the queue side. Workers need maxRetriesPerRequest: null (BullMQ's
+// blocking commands must wait out a Redis restart); the API side fails fast instead so a
+// request gets a 503 rather than hanging while Redis is down.
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisRole = 'producer' | 'worker' | 'subscriber';
+
+export function createRedis(url: string, role: RedisRole, name = 'nndl'): Redis {
+  const opts: RedisOptions = {
+    connectionName: `${name}-${role}`,
+    maxRetriesPerRequest: role === 'producer' ? 2 : null,
+    // Reconnect with a capped backoff forever; callers decide when to give up.
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  };
+  return new Redis(url, opts);
+}
+
+/** Pings Redis once with a deadline; throws a readable error when it is unreachable. */
+export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  redis.on('error', () => {}); // reported below, not as an unhandled event
+  try {
+    await Promise.race([
+      redis.connect().then(() => redis.ping()),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs).unref()),
+    ]);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot reach Redis at ${redactUrl(url)} (${why}). Start Redis (e.g. \`redis-server\` or \`docker compose up redis\`) or set REDIS_URL.`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Hides a password in a redis:// URL for log messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? cred.split(':')[0] + ':***' : '***'}@`);
+}

@@ -1,0 +1,221 @@
+// The consumer side of training jobs: a BullMQ Worker that hands each job to a processor
+// (workers/train.processor.ts: engine + store) with a small context — the shared cancel /
+// interrupt signal, and callbacks that keep our job record, the event channel and BullMQ's
+// progress in step. Status bookkeeping and the retry/stall/shutdown rules live here.
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.ts';
+import type { EpochMetrics } from '../engine/index.ts';
+import { CancelChannel } from './cancel-channel.ts';
+import { QUEUES, queueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
+import { publishJobEvent } from './job-events.ts';
+import type { JobProgress, JobRecord } from './job-record.ts';
+import { JobRecordRepository } from './job-record.repository.ts';
+import { createRedis } from './redis-connection.ts';
+
+/** Signal values shared with the engine (Int32Array on a SharedArrayBuffer). */
+export const SIGNAL_CANCEL = 1;
+export const SIGNAL_INTERRUPT = 2;
+
+/** A job that must not be retried (bad spec): it fails once with this message. */
+export class NonRetryableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonRetryableError';
+  }
+}
+
+export type TrainContext = {
+  jobId: string;
+  payload: TrainPayload;
+  /** The record as it was when this attempt started (metrics of earlier attempts included). */
+  record: JobRecord;
+  /** [0]: 0 run, 1 cancel, 2 interrupt (shutdown) — hand it to the engine's train(). */
+  signal: Int32Array;
+  reportEpoch(m: EpochMetrics): Promise<void>;
+  reportProgress(p: { member: number; epoch: number; batch: number; batches: number }): void;
+  markResumed(fromEpoch: number): Promise<void>;
+  log(message: string, extra?: Record<string, unknown>): void;
+};
+
+export type TrainOutcome = { status: 'completed'; modelId: string } | { status: 'cancelled' } | { status: 'interrupted' };
+
+export type TrainingConsumerOptions = {
+  config: Config;
+  process: (ctx: TrainContext) => Promise<TrainOutcome>;
+  log?: (message: string, extra?: Record<string, unknown>) => void;
+};
+
+/** Kills/stalls a job survives before BullMQ gives up on it. */
+const MAX_STALLED = 10;
+const CANCEL_POLL_MS = 1000;
+const PROGRESS_EVERY_MS = 500;
+
+export class TrainingConsumer {
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly records: JobRecordRepository;
+  private readonly cancels: CancelChannel;
+  private readonly keys;
+  private readonly active = new Map<string, Int32Array>();
+  private worker: Worker<TrainPayload, TrainResult, TrainingJobName> | null = null;
+  private readonly log: NonNullable<TrainingConsumerOptions['log']>;
+  private cancelPoll: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: TrainingConsumerOptions) {
+    const { config } = opts;
+    this.log = opts.log ?? ((msg, extra) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...extra })));
+    this.keys = queueKeys(config.QUEUE_PREFIX);
+    this.redis = createRedis(config.REDIS_URL, 'worker');
+    this.subscriber = createRedis(config.REDIS_URL, 'subscriber');
+    for (const r of [this.redis, this.subscriber]) r.on('error', (e: Error) => this.log('redis error', { error: e.message }));
+    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
+    this.records = new JobRecordRepository(this.redis, config.QUEUE_PREFIX, retention);
+    this.cancels = new CancelChannel(this.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_AGE_S);
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.opts;
+    await this.cancels.listen(this.subscriber, (id) => this.signalJob(id, SIGNAL_CANCEL));
+    this.cancelPoll = setInterval(() => void this.pollCancels(), CANCEL_POLL_MS);
+    this.worker = new Worker<TrainPayload, TrainResult, TrainingJobName>(QUEUES.training, (job, token) => this.run(job, token), {
+      connection: this.redis,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.JOB_STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED,
+      removeOnComplete: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
+      removeOnFail: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
+    });
+    this.worker.on('error', (e) => this.log('worker error', { error: e.message }));
+    // Failures decided outside our processor (too many stalls) still have to reach the record.
+    this.worker.on('failed', (job, err) => void this.onFailed(job, err));
+    await this.worker.waitUntilReady();
+    this.log('worker ready', { queue: QUEUES.training, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY });
+  }
+
+  /** Graceful stop: running jobs are interrupted at a mini-batch boundary and left to resume elsewhere. */
+  async shutdown(): Promise<void> {
+    for (const id of this.active.keys()) this.signalJob(id, SIGNAL_INTERRUPT);
+    if (this.cancelPoll) clearInterval(this.cancelPoll);
+    await this.worker?.close();
+    this.subscriber.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private signalJob(id: string, value: number): void {
+    const signal = this.active.get(id);
+    if (signal && Atomics.load(signal, 0) === 0) {
+      Atomics.store(signal, 0, value);
+      this.log(value === SIGNAL_CANCEL ? 'cancel requested' : 'interrupt requested', { jobId: id });
+    }
+  }
+
+  private async pollCancels(): Promise<void> {
+    for (const id of this.active.keys()) {
+      if (await this.cancels.isRequested(id).catch(() => false)) this.signalJob(id, SIGNAL_CANCEL);
+    }
+  }
+
+  private async run(job: Job<TrainPayload, TrainResult, TrainingJobName>, token?: string): Promise<TrainResult> {
+    const id = job.data.jobId;
+    const started = new Date().toISOString();
+    const prev = await this.records.transition(id, ['queued', 'running'], 'running', { error: null });
+    if (!prev) {
+      this.log('job has no live record; skipped', { jobId: id });
+      return { cancelled: true };
+    }
+    let record = (await this.records.get(id))!;
+    if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started });
+    record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
+    await this.publish({ type: 'status', jobId: id, status: 'running' });
+
+    if (await this.cancels.isRequested(id)) return this.finishCancelled(id);
+
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    this.active.set(id, signal);
+    let progress: JobProgress = record.progress;
+    let lastProgressAt = 0;
+    const ctx: TrainContext = {
+      jobId: id,
+      payload: job.data,
+      record,
+      signal,
+      reportEpoch: async (m) => {
+        progress = { ...progress, epoch: m.epoch, epochs: m.epochs, ...(progress.members ? { member: m.member } : {}) };
+        await this.records.putEpoch(id, m, progress);
+        await job.updateProgress(progress);
+        await this.publish({ type: 'epoch', jobId: id, metrics: m });
+      },
+      reportProgress: (p) => {
+        const now = Date.now();
+        if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
+        lastProgressAt = now;
+        void this.publish({ type: 'progress', jobId: id, progress: { ...progress, batch: p.batch, batches: p.batches } });
+      },
+      markResumed: (fromEpoch) => this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }).then(() => {}),
+      log: (msg, extra) => this.log(msg, { jobId: id, ...extra }),
+    };
+    try {
+      const outcome = await this.opts.process(ctx);
+      if (outcome.status === 'completed') {
+        await this.records.transition(id, ['running'], 'completed', { modelId: outcome.modelId, finishedAt: new Date().toISOString() });
+        await this.publishEnd(id, 'completed');
+        return { modelId: outcome.modelId };
+      }
+      if (outcome.status === 'cancelled') return await this.finishCancelled(id);
+      // Interrupted (shutdown): back to the queue without spending an attempt; the checkpoint
+      // the processor saved lets whichever worker takes it next resume mid-epoch.
+      await this.records.transition(id, ['running'], 'queued', {});
+      await this.publish({ type: 'status', jobId: id, status: 'queued' });
+      await job.moveToWait(token);
+      throw new WaitingError();
+    } catch (err) {
+      if (err instanceof WaitingError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      const final = err instanceof NonRetryableError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.log(final ? 'job failed' : 'job attempt failed; will retry', { jobId: id, error: message });
+      if (final) {
+        await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() });
+        await this.publishEnd(id, 'failed');
+        if (err instanceof NonRetryableError) throw new UnrecoverableError(message);
+      } else {
+        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}` });
+        await this.publish({ type: 'status', jobId: id, status: 'queued' });
+      }
+      throw err;
+    } finally {
+      this.active.delete(id);
+    }
+  }
+
+  private async finishCancelled(id: string): Promise<TrainResult> {
+    await this.records.transition(id, ['running', 'queued'], 'cancelled', { finishedAt: new Date().toISOString() });
+    await this.publishEnd(id, 'cancelled');
+    return { cancelled: true };
+  }
+
+  private async onFailed(job: Job<TrainPayload, TrainResult, TrainingJobName> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    try {
+      if ((await job.getState()) !== 'failed') return;
+      const prev = await this.records.transition(job.data.jobId, ['queued', 'running'], 'failed', {
+        error: err.message,
+        finishedAt: new Date().toISOString(),
+      });
+      if (prev) await this.publishEnd(job.data.jobId, 'failed');
+    } catch (e) {
+      this.log('could not record a failure', { jobId: job.data.jobId, error: (e as Error).message });
+    }
+  }
+
+  private async publishEnd(id: string, type: 'completed' | 'failed' | 'cancelled'): Promise<void> {
+    const rec = await this.records.get(id);
+    if (rec) await this.publish({ type, jobId: id, job: rec });
+  }
+
+  private async publish(e: Parameters<typeof publishJobEvent>[2]): Promise<void> {
+    await publishJobEvent(this.redis, this.keys.eventsChannel, e).catch(() => {});
+  }
+}

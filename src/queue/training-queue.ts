@@ -1,0 +1,205 @@
+// The producer side of training jobs, used by the API: submit, read, list, cancel and
+// follow jobs. BullMQ carries the work to the workers; our own record (job-record.repository)
+// is what clients read, so cancelled jobs and jobs BullMQ has already cleaned up stay readable.
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.ts';
+import type { Experiment } from '../engine/index.ts';
+import { conflict, notFound } from '../errors.ts';
+import { CancelChannel } from './cancel-channel.ts';
+import { QUEUES, queueKeys, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
+import { JobEventBus, publishJobEvent } from './job-events.ts';
+import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus } from './job-record.ts';
+import { JobRecordRepository } from './job-record.repository.ts';
+import { createRedis } from './redis-connection.ts';
+
+export type TrainingQueueOptions = {
+  config: Config;
+  /** Defaults to config.REDIS_URL. */
+  redisUrl?: string;
+  /** Defaults to config.QUEUE_PREFIX. */
+  prefix?: string;
+};
+
+/** How often a follower re-reads the record, in case a pub/sub message was lost. */
+const EVENTS_RECHECK_MS = 2000;
+
+export class TrainingQueue {
+  readonly prefix: string;
+  private readonly redis: Redis;
+  private subscriber: Redis | null = null;
+  private bus: JobEventBus | null = null;
+  private readonly queue: Queue<TrainPayload, TrainResult, TrainingJobName>;
+  private readonly records: JobRecordRepository;
+  private readonly cancels: CancelChannel;
+  private readonly keys: QueueKeys;
+  private readonly redisUrl: string;
+
+  constructor(opts: TrainingQueueOptions) {
+    const { config } = opts;
+    this.prefix = opts.prefix ?? config.QUEUE_PREFIX;
+    this.redisUrl = opts.redisUrl ?? config.REDIS_URL;
+    this.keys = queueKeys(this.prefix);
+    this.redis = createRedis(this.redisUrl, 'producer');
+    this.redis.on('error', () => {}); // surfaced by the failing command (and /readyz), not as a crash
+    this.queue = new Queue(QUEUES.training, {
+      connection: this.redis,
+      prefix: this.prefix,
+      defaultJobOptions: {
+        attempts: config.JOB_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 1000 },
+        removeOnComplete: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
+        removeOnFail: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
+      },
+    });
+    this.queue.on('error', () => {});
+    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
+    this.records = new JobRecordRepository(this.redis, this.prefix, retention);
+    this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
+  }
+
+  /** Enqueues an already resolved experiment. */
+  async submit(experiment: Experiment, meta: { name?: string } = {}): Promise<JobRecord> {
+    const id = randomUUID();
+    const name = meta.name ?? experiment.name;
+    const record = await this.records.create({ id, experiment, ...(name !== undefined ? { name } : {}) });
+    try {
+      const payload: TrainPayload = { jobId: id, experiment, ...(name !== undefined ? { name } : {}) };
+      await this.queue.add('train', payload, { jobId: id });
+    } catch (err) {
+      await this.records.remove(id).catch(() => {});
+      throw err;
+    }
+    return record;
+  }
+
+  get(id: string): Promise<JobRecord | null> {
+    return this.records.get(id);
+  }
+
+  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
+    return this.records.list(opts);
+  }
+
+  counts(): Promise<Record<JobStatus, number>> {
+    return this.records.counts();
+  }
+
+  /**
+   * Cancels a queued job at once (removed from the queue) or asks a running one to stop at
+   * its next mini-batch boundary (cancelRequested: true until the worker confirms).
+   * Throws ApiError 404 (unknown) or 409 (already finished).
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    const rec = await this.records.get(id);
+    if (!rec) throw notFound(`job ${id} not found`);
+    if (isTerminal(rec.status)) throw conflict(`job ${id} is already ${rec.status}`, { status: rec.status });
+    // The flag first: a worker that picks the job up from now on sees it before training.
+    await this.cancels.request(id);
+    const job = await this.queue.getJob(id);
+    let removed = !job;
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'active') removed = await job.remove().then(() => true, () => false); // fails when locked
+    }
+    if (removed) {
+      const prev = await this.records.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() });
+      if (prev) {
+        const done = (await this.records.get(id))!;
+        await publishJobEvent(this.redis, this.keys.eventsChannel, { type: 'cancelled', jobId: id, job: done });
+        return done;
+      }
+    }
+    await this.records.transition(id, ['queued', 'running'], null, { cancelRequested: true });
+    const now = await this.records.get(id);
+    if (!now) throw notFound(`job ${id} not found`);
+    return now;
+  }
+
+  /**
+   * Follows a job: replays the epochs so far, then yields live events until the end event
+   * (completed | failed | cancelled) or until `signal` aborts. Throws ApiError 404 if unknown.
+   */
+  async *events(id: string, signal: AbortSignal): AsyncIterable<JobEvent> {
+    const bus = this.eventBus();
+    const pending: JobEvent[] = [];
+    let wake: (() => void) | null = null;
+    const off = bus.on(id, (e) => {
+      pending.push(e);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      await bus.ready();
+      const first = await this.records.get(id);
+      if (!first) throw notFound(`job ${id} not found`);
+      const seen = new Set<string>();
+      const epochKey = (m: { member?: number; epoch: number }) => `${m.member ?? 0}:${m.epoch}`;
+      // Yields metrics of the record not streamed yet, then its end event if it has ended.
+      const catchUp = function* (rec: JobRecord): Generator<JobEvent, boolean> {
+        for (const m of rec.metrics) {
+          if (seen.has(epochKey(m))) continue;
+          seen.add(epochKey(m));
+          yield { type: 'epoch', jobId: id, metrics: m };
+        }
+        if (!isTerminal(rec.status)) return false;
+        yield { type: rec.status as 'completed' | 'failed' | 'cancelled', jobId: id, job: rec };
+        return true;
+      };
+      if (yield* catchUp(first)) return;
+      while (!signal.aborted) {
+        const e = pending.shift();
+        if (!e) {
+          const timedOut = await new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => resolve(true), EVENTS_RECHECK_MS);
+            wake = () => {
+              clearTimeout(t);
+              resolve(false);
+            };
+          });
+          wake = null;
+          if (timedOut && !signal.aborted) {
+            const rec = await this.records.get(id);
+            if (!rec || (yield* catchUp(rec))) return;
+          }
+          continue;
+        }
+        if (e.type === 'epoch') {
+          if (seen.has(epochKey(e.metrics))) continue;
+          seen.add(epochKey(e.metrics));
+        } else if (isEndEvent(e)) {
+          // Epochs published just before the end may still be in flight: replay from the record.
+          yield* catchUp({ ...e.job, status: 'running' });
+          yield e;
+          return;
+        }
+        yield e;
+      }
+    } finally {
+      off();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Throws when Redis does not answer (for /readyz). */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close().catch(() => {});
+    this.subscriber?.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private eventBus(): JobEventBus {
+    if (!this.bus) {
+      this.subscriber = createRedis(this.redisUrl, 'subscriber');
+      this.subscriber.on('error', () => {});
+      this.bus = new JobEventBus(this.subscriber, this.keys.eventsChannel);
+    }
+    return this.bus;
+  }
+}

@@ -1,0 +1,105 @@
+// What a worker does with one training job: engine + store. The queue bookkeeping (status,
+// events, retries, the cancel/interrupt signal) is src/queue/training-consumer.ts's part.
+import type { Config } from '../src/config/env.ts';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadMnist,
+  splitData,
+  SpecError,
+  train,
+  validateExperiment,
+  type Checkpoint,
+  type Experiment,
+  type Mnist,
+} from '../src/engine/index.ts';
+import { NonRetryableError, type TrainContext, type TrainOutcome } from '../src/queue/index.ts';
+import type { AliasRepository } from '../src/store/alias.repository.ts';
+import type { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
+import type { ModelRepository } from '../src/store/model.repository.ts';
+
+export type TrainProcessorDeps = {
+  config: Config;
+  models: ModelRepository;
+  aliases: AliasRepository;
+  checkpoints: CheckpointRepository;
+};
+
+export function createTrainProcessor(deps: TrainProcessorDeps): (ctx: TrainContext) => Promise<TrainOutcome> {
+  const { config, models, aliases, checkpoints } = deps;
+  // MNIST once per process: every job after the first starts training at once.
+  let mnist: Promise<Mnist> | null = null;
+  const data = () => {
+    mnist ??= loadMnist({
+      ...(config.MNIST_DIR ? { dir: config.MNIST_DIR } : {}),
+      ...(config.MNIST_MIRROR ? { mirror: config.MNIST_MIRROR } : {}),
+    }).catch((err: unknown) => {
+      mnist = null; // a later job may find the data (e.g. after a mirror came back)
+      throw err;
+    });
+    return mnist;
+  };
+
+  return async (ctx) => {
+    let experiment: Experiment;
+    try {
+      // Validated again here: the payload crossed Redis and may come from any producer.
+      experiment = validateExperiment(ctx.payload.experiment);
+    } catch (err) {
+      if (err instanceof SpecError) throw new NonRetryableError(err.message);
+      throw err;
+    }
+
+    let checkpoint: Checkpoint | undefined;
+    const saved = await checkpoints.load(ctx.jobId);
+    if (saved) {
+      try {
+        checkpoint = decodeCheckpoint(saved);
+      } catch (err) {
+        ctx.log('checkpoint unreadable; starting over', { error: (err as Error).message });
+      }
+    }
+    if (checkpoint) {
+      const fromEpoch = epochsDone(checkpoint, experiment);
+      await ctx.markResumed(fromEpoch);
+      ctx.log('resuming from checkpoint', { fromEpoch });
+    }
+
+    const split = splitData(await data(), experiment.data);
+    const result = await train(experiment, {
+      data: split,
+      threads: experiment.training.threads ?? config.ENGINE_THREADS,
+      ...(checkpoint ? { checkpoint } : {}),
+      signal: ctx.signal,
+      onEpoch: async (metrics, ckpt) => {
+        // Metrics first, then the checkpoint: a kill in between redoes the epoch, and the
+        // redone epoch's metrics replace these (they are keyed by member and epoch).
+        await ctx.reportEpoch(metrics);
+        await checkpoints.save(ctx.jobId, encodeCheckpoint(ckpt));
+      },
+      onProgress: (p) => ctx.reportProgress(p),
+    });
+
+    if (result.status === 'completed') {
+      const record = await models.save(result.model, { jobId: ctx.jobId, ...(ctx.payload.name ? { name: ctx.payload.name } : {}) });
+      if (await aliases.setIfAbsent('default', record.id)) ctx.log('model set as default', { modelId: record.id });
+      await checkpoints.delete(ctx.jobId);
+      ctx.log('job completed', { modelId: record.id, testAccuracy: record.testAccuracy });
+      return { status: 'completed', modelId: record.id };
+    }
+    if (result.status === 'cancelled') {
+      await checkpoints.delete(ctx.jobId);
+      ctx.log('job cancelled');
+      return { status: 'cancelled' };
+    }
+    await checkpoints.save(ctx.jobId, encodeCheckpoint(result.checkpoint));
+    ctx.log('job interrupted; checkpoint saved for the next worker');
+    return { status: 'interrupted' };
+  }
+}
+
+/** Whole epochs (over all ensemble members) a checkpoint has behind it. */
+function epochsDone(c: Checkpoint, e: Experiment): number {
+  const member = c.member ?? 0;
+  return member * e.training.epochs + c.epoch;
+}

@@ -1,0 +1,71 @@
+// A training worker process (`npm run start:worker`): takes jobs from Redis, trains them with
+// the engine, stores the models. Start as many as you like, on any host that reaches Redis
+// and the shared DATA_DIR. SIGTERM/SIGINT: running jobs stop at a mini-batch boundary, are
+// checkpointed and go back to the queue for another worker to resume.
+import { mkdir } from 'node:fs/promises';
+import { loadConfigOrExit } from '../src/config/env.ts';
+import { assertRedisReachable, createRedis, redactUrl, TrainingConsumer } from '../src/queue/index.ts';
+import { AliasRepository } from '../src/store/alias.repository.ts';
+import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
+import { ModelRepository } from '../src/store/model.repository.ts';
+import { createTrainProcessor } from './train.processor.ts';
+
+const log = (msg: string, extra: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), pid: process.pid, service: 'worker', msg, ...extra }));
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  try {
+    await assertRedisReachable(config.REDIS_URL);
+  } catch (err) {
+    console.error(`worker: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  await mkdir(config.DATA_DIR, { recursive: true });
+  const redis = createRedis(config.REDIS_URL, 'worker', 'nndl-store');
+  redis.on('error', (e: Error) => log('redis error', { error: e.message }));
+  const prefix = config.QUEUE_PREFIX;
+  const processor = createTrainProcessor({
+    config,
+    models: new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix }),
+    aliases: new AliasRepository({ redis, prefix }),
+    checkpoints: new CheckpointRepository({ dataDir: config.DATA_DIR }),
+  });
+  const consumer = new TrainingConsumer({ config, process: processor, log });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log('second signal; exiting at once', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log('shutting down', { signal });
+    const deadline = setTimeout(() => {
+      log('shutdown took too long; exiting');
+      process.exit(1);
+    }, 30_000);
+    deadline.unref();
+    consumer
+      .shutdown()
+      .then(() => redis.quit())
+      .then(() => {
+        log('worker stopped');
+        process.exit(0);
+      })
+      .catch((err: Error) => {
+        log('shutdown failed', { error: err.message });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await consumer.start();
+  log('worker started', { redis: redactUrl(config.REDIS_URL), prefix, dataDir: config.DATA_DIR, threads: config.ENGINE_THREADS });
+}
+
+main().catch((err: Error) => {
+  console.error(`worker: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
