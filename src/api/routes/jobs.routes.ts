@@ -1,0 +1,128 @@
+// Training jobs over REST: submit, read, list, cancel, and follow as server-sent events.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { resolveExperiment, SpecError, type Experiment } from '../../engine/index.ts';
+import { notFound, unprocessable } from '../../errors.ts';
+import { isEndEvent, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
+import { createJobBody, errorResponse, eventStream, jobIdParams, jobList, jobRecord, listJobsQuery } from '../schemas/jobs.schemas.ts';
+
+export type JobsRoutesOptions = {
+  queue: TrainingQueue;
+  /** SSE heartbeat comment interval (keeps proxies from closing an idle stream). */
+  heartbeatMs?: number;
+};
+
+const tags = ['jobs'];
+
+export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRoutesOptions): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { queue } = opts;
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+
+  app.post('/v1/jobs', {
+    schema: {
+      tags,
+      summary: 'Submit a training job',
+      description: 'A preset, a full spec, or a preset with overrides. The experiment is resolved and validated before it is queued.',
+      body: createJobBody,
+      response: { 202: jobRecord, 400: errorResponse, 422: errorResponse },
+    },
+  }, async (req, reply) => {
+    let experiment: Experiment;
+    try {
+      experiment = resolveExperiment(req.body);
+    } catch (err) {
+      if (err instanceof SpecError) throw unprocessable(err.message, err.issues);
+      throw err;
+    }
+    const record = await queue.submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {});
+    req.log.info({ jobId: record.id, preset: experiment.preset }, 'job queued');
+    return reply.code(202).header('location', `/v1/jobs/${record.id}`).send(record);
+  });
+
+  app.get('/v1/jobs', {
+    schema: {
+      tags,
+      summary: 'List jobs, newest first',
+      querystring: listJobsQuery,
+      response: { 200: jobList, 400: errorResponse },
+    },
+  }, async (req) => {
+    const { status, limit, offset } = req.query;
+    const page = await queue.list({ ...(status ? { status } : {}), limit, offset });
+    return { ...page, limit, offset };
+  });
+
+  app.get('/v1/jobs/:id', {
+    schema: {
+      tags,
+      summary: 'A job: status, progress, metrics per epoch, model when done',
+      params: jobIdParams,
+      response: { 200: jobRecord, 404: errorResponse },
+    },
+  }, async (req) => {
+    const record = await queue.get(req.params.id);
+    if (!record) throw notFound(`job ${req.params.id} not found`);
+    return record;
+  });
+
+  app.post('/v1/jobs/:id/cancel', {
+    schema: {
+      tags,
+      summary: 'Cancel a queued or running job',
+      description: 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
+      params: jobIdParams,
+      response: { 200: jobRecord, 202: jobRecord, 404: errorResponse, 409: errorResponse },
+    },
+  }, async (req, reply) => {
+    const record = await queue.cancel(req.params.id);
+    return reply.code(record.status === 'cancelled' ? 200 : 202).send(record);
+  });
+
+  app.get('/v1/jobs/:id/events', {
+    schema: {
+      tags,
+      summary: 'Follow a job as server-sent events',
+      description: 'Replays the epochs so far, then streams `epoch` events (data: the epoch metrics), optional `progress` and `status` events, and ends with one `completed`, `failed` or `cancelled` event whose data is the final job record. Lines starting with `:` are heartbeats.',
+      params: jobIdParams,
+      response: { 200: eventStream, 404: errorResponse },
+    },
+  }, async (req, reply) => {
+    const { id } = req.params;
+    if (!(await queue.get(id))) throw notFound(`job ${id} not found`);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(req.id),
+    });
+    res.write('retry: 2000\n\n');
+    const aborter = new AbortController();
+    res.on('close', () => aborter.abort());
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    try {
+      for await (const event of queue.events(id, aborter.signal)) {
+        if (res.destroyed) break;
+        res.write(formatEvent(event));
+        if (isEndEvent(event)) break;
+      }
+    } catch (err) {
+      req.log.warn({ err, jobId: id }, 'event stream failed');
+      if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ message: 'event stream interrupted' })}\n\n`);
+    } finally {
+      clearInterval(heartbeat);
+      aborter.abort();
+      if (!res.destroyed) res.end();
+    }
+  });
+}
+
+/** One SSE frame: the event type, and its data as one JSON line. */
+export function formatEvent(e: JobEvent): string {
+  const data =
+    e.type === 'epoch' ? e.metrics : e.type === 'progress' ? e.progress : e.type === 'status' ? { status: e.status } : e.job;
+  return `event: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}

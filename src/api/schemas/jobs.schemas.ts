@@ -1,0 +1,89 @@
+// zod schemas of the jobs routes: they validate requests and generate the OpenAPI document.
+// The experiment itself is checked by the engine's resolveExperiment (SpecError → 422, with
+// the bad fields named); here only the outer shape and types are checked (→ 400).
+import { z } from 'zod';
+import { JOB_STATUSES } from '../../queue/index.ts';
+
+const part = (what: string) =>
+  z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
+
+export const createJobBody = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional().describe('a label for the job and its model'),
+    preset: z.string().min(1).max(100).optional().describe('a book experiment by name, e.g. ch1-mlp30'),
+    network: part('network').optional(),
+    training: part('training').optional(),
+    data: part('data').optional(),
+    ensemble: z.record(z.string(), z.unknown()).nullable().optional().describe('{ size } for an ensemble of networks'),
+  })
+  .describe('A preset, a full spec, or a preset with overrides')
+  .meta({
+    example: {
+      preset: 'ch1-mlp30',
+      training: { epochs: 2, miniBatchSize: 10, eta: 3.0, lambda: 0, seed: 1 },
+      data: { trainSize: 5000, validationSize: 1000, expand: false },
+    },
+  });
+export type CreateJobBody = z.infer<typeof createJobBody>;
+
+export const jobStatus = z.enum(JOB_STATUSES);
+
+export const jobIdParams = z.strictObject({
+  id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only'),
+});
+
+export const listJobsQuery = z.strictObject({
+  status: jobStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+export const epochMetrics = z.looseObject({
+  member: z.number().int(),
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  trainingCost: z.number().nullable(),
+  trainingAccuracy: z.number().nullable(),
+  validationCost: z.number().nullable(),
+  validationAccuracy: z.number().nullable(),
+  eta: z.number(),
+  seconds: z.number(),
+  imagesPerSecond: z.number(),
+  gradientNorms: z.array(z.number()),
+});
+
+export const jobRecord = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  status: jobStatus,
+  progress: z.object({
+    epoch: z.number().int(),
+    epochs: z.number().int(),
+    member: z.number().int().optional(),
+    members: z.number().int().optional(),
+  }),
+  metrics: z.array(epochMetrics).describe('one entry per finished epoch (per member for ensembles)'),
+  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
+  modelId: z.string().optional().describe('set when completed'),
+  error: z.string().optional().describe('why it failed (or why the last attempt failed)'),
+  attempts: z.number().int().describe('times a worker started it, resumes included'),
+  resumedFromEpoch: z.number().int().optional().describe('epochs already done when a worker last resumed it from a checkpoint'),
+  cancelRequested: z.boolean().optional().describe('a cancel is on its way to the worker running it'),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+
+export const jobList = z.object({
+  items: z.array(jobRecord),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+export const errorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+/** The events route's 200 body, for the OpenAPI document (the route writes the stream itself). */
+export const eventStream = z.string().describe('text/event-stream: `event: <type>` and `data: <json>` lines');
