@@ -18,14 +18,16 @@ export function createRedis(url: string, role: RedisRole, name = 'nndl'): Redis 
 /** Pings Redis once with a deadline; throws a readable error when it is unreachable. */
 export async function assertRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
-  redis.on('error', () => {}); // reported below, not as an unhandled event
+  let lastError: Error | null = null;
+  redis.on('error', (e: Error) => (lastError = e)); // reported below, not as an unhandled event
   try {
     await Promise.race([
       redis.connect().then(() => redis.ping()),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs).unref()),
     ]);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const cause = lastError ?? err;
+    const why = cause instanceof Error ? cause.message : String(cause);
     throw new Error(`cannot reach Redis at ${redactUrl(url)} (${why}). Start Redis (e.g. \`redis-server\` or \`docker compose up redis\`) or set REDIS_URL.`);
   } finally {
     redis.disconnect();
