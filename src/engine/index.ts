@@ -1,6 +1,15 @@
 // The engine's public API: everything outside src/engine imports from here only.
 export { SpecError, type Experiment, type ExperimentInput, type LayerSpec, type SpecIssue } from './spec.ts';
-export { listPresets, resolveExperiment, validateExperiment, type PresetInfo } from './presets.ts';
+export { listPresets, resolveExperiment, validateExperiment, getPreset, type PresetInfo } from './presets.ts';
 export { planNetwork, type NetworkPlan, type NativeNetworkDesc } from './network-plan.ts';
 export { loadMnist, MnistError, type Mnist, type LoadMnistOptions } from './mnist.ts';
 export { splitData, type DataSplit } from './split.ts';
+export { encodeCheckpoint, decodeCheckpoint, CheckpointError } from './checkpoint.ts';
+export { saveModel, loadModel, ModelFormatError } from './model-io.ts';
+export {
+  SIGNAL_CANCEL, SIGNAL_INTERRUPT,
+  type Checkpoint, type EpochMetrics, type TrainedModel, type TrainOptions, type TrainResult, type TrainProgress,
+} from './training-types.ts';
+export { train } from './trainer.ts';
+export { createPredictor, type Predictor } from './predictor.ts';
+export { engineInfo } from './engine-info.ts';

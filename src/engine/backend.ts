@@ -1,0 +1,55 @@
+// The slice of the native addon (through src/engine/native.ts, the one file that loads it) that the
+// TypeScript engine uses, behind a small typed interface: open a Network over a parameter array.
+import type { NativeNetworkDesc } from './network-plan.ts';
+
+export type TrainEpochJob = {
+  images: Uint8Array; labels: Uint8Array; order: Uint32Array; batchSize: number; startBatch: number;
+  eta: number; momentum: number; l2: number; l1: number; dropoutSeed: number;
+  cancel?: Int32Array; progress?: Int32Array;
+};
+export type TrainEpochResult = {
+  batchesDone: number; cancelled: boolean; examples: number; costSum: number; correct: number; gradNormSum: Float64Array;
+};
+
+export interface NetworkHandle {
+  trainEpoch(job: TrainEpochJob): Promise<TrainEpochResult>;
+  evaluate(images: Uint8Array, labels: Uint8Array): Promise<{ costSum: number; correct: number; confusion: Uint32Array }>;
+  predict(input: Float32Array): Promise<Float32Array>;
+  gradient(input: Float32Array, labels: Uint8Array, opts?: { l2?: number; l1?: number; dropoutSeed?: number }): { cost: number; grad: Float32Array };
+  forward(input: Float32Array): Float32Array;
+  dispose(): void;
+}
+
+export type NativeInfo = { gemm: 'openblas' | 'portable'; simd: string; maxThreads: number };
+
+// Loaded lazily so that importing the engine for its types and pure functions never fails on a
+// machine where the addon is not built; using a network then reports the load error.
+const NATIVE = './native.ts';
+let loaded: any = null;
+let loadError: unknown = null;
+try {
+  loaded = await import(NATIVE);
+} catch (err) {
+  loadError = err;
+}
+
+function native(): any {
+  if (!loaded) throw new Error(`the native addon is not available: ${(loadError as Error)?.message ?? loadError}`);
+  return loaded;
+}
+
+export function nativeInfo(): NativeInfo {
+  return native().info();
+}
+
+export function openNetwork(desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number): NetworkHandle {
+  const net = native().createNetwork(desc, params, velocity, threads);
+  return {
+    trainEpoch: (job) => net.trainEpoch(job),
+    evaluate: (images, labels) => net.evaluate(images, labels),
+    predict: (input) => net.predict(input),
+    gradient: (input, labels, opts) => net.gradient(input, labels, opts),
+    forward: (input) => net.forward(input),
+    dispose: () => net.dispose?.(),
+  };
+}

@@ -1,0 +1,71 @@
+// Evaluation helpers in TypeScript: the book's costs on output activations, argmax, confusion
+// matrices, output -> probabilities, and bytes -> floats. The native evaluate() covers a single
+// network; these cover ensembles (averaged outputs) and the predictor.
+import type { Cost } from './spec.ts';
+
+/** MNIST bytes (n × 784) -> floats in [0, 1], as the addon's predict() takes them. */
+export function toFloatImages(images: Uint8Array): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) out[i] = images[i]! / 255;
+  return out;
+}
+
+/** Cost of one output vector (10 values at `at`) for label y, as the book defines it. */
+export function exampleCost(cost: Cost, out: Float32Array, at: number, y: number): number {
+  const eps = 1e-12; // network2's np.nan_to_num: keep 0·ln 0 finite
+  let c = 0;
+  for (let j = 0; j < 10; j++) {
+    const a = out[at + j]!;
+    const t = j === y ? 1 : 0;
+    if (cost === 'quadratic') c += 0.5 * (a - t) * (a - t);
+    else if (cost === 'cross-entropy') c -= t * Math.log(Math.max(a, eps)) + (1 - t) * Math.log(Math.max(1 - a, eps));
+    else if (t === 1) c -= Math.log(Math.max(a, eps));
+  }
+  return c;
+}
+
+export function argmax10(out: Float32Array, at: number): number {
+  let best = 0;
+  for (let j = 1; j < 10; j++) if (out[at + j]! > out[at + best]!) best = j;
+  return best;
+}
+
+export type Evaluation = { costSum: number; correct: number; confusion: Uint32Array };
+
+/** Accuracy, summed cost and confusion ([actual*10+predicted]) of n × 10 outputs. */
+export function evaluateOutputs(cost: Cost, outputs: Float32Array, labels: Uint8Array): Evaluation {
+  const confusion = new Uint32Array(100);
+  let costSum = 0;
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = argmax10(outputs, i * 10);
+    const y = labels[i]!;
+    confusion[y * 10 + p]!++;
+    if (p === y) correct++;
+    costSum += exampleCost(cost, outputs, i * 10, y);
+  }
+  return { costSum, correct, confusion };
+}
+
+export function confusionRows(flat: Uint32Array): number[][] {
+  return Array.from({ length: 10 }, (_, r) => Array.from(flat.subarray(r * 10, r * 10 + 10)));
+}
+
+/**
+ * Output activations -> probabilities summing to 1. Softmax outputs already are; sigmoid (or
+ * other) outputs are clamped at 0 and normalised by their sum (uniform if all are 0), which keeps
+ * their ranking. Works in place on n × 10.
+ */
+export function normaliseOutputs(out: Float32Array, softmax: boolean): Float32Array {
+  if (softmax) return out;
+  for (let at = 0; at < out.length; at += 10) {
+    let s = 0;
+    for (let j = 0; j < 10; j++) {
+      const v = Math.max(0, out[at + j]!);
+      out[at + j] = v;
+      s += v;
+    }
+    for (let j = 0; j < 10; j++) out[at + j] = s > 0 ? out[at + j]! / s : 0.1;
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+// createPredictor: a trained model ready to answer. Each member is a native Network over its own
+// copy of the weights; predict() runs them on the addon's threads, averages the members' outputs
+// (an ensemble votes by mean output) and returns probabilities (see normaliseOutputs).
+import { openNetwork } from './backend.ts';
+import { normaliseOutputs } from './evaluation.ts';
+import { planNetwork } from './network-plan.ts';
+import type { TrainedModel } from './training-types.ts';
+
+export interface Predictor {
+  /** n × 784 floats in [0, 1] -> n × 10 probabilities. */
+  predict(input: Float32Array): Promise<Float32Array>;
+  /** Approximate memory held: weights plus the native network's own buffers (estimated). */
+  readonly bytes: number;
+  dispose(): void;
+}
+
+export function createPredictor(model: TrainedModel, options: { threads?: number } = {}): Predictor {
+  const plan = planNetwork(model.experiment.network);
+  const threads = options.threads ?? 1;
+  const nets = model.members.map((m) => openNetwork(plan.desc, m.params.slice(), null, threads));
+  const layers = model.experiment.network.layers;
+  const last = layers[layers.length - 1]!;
+  const softmax = last.type === 'dense' && last.activation === 'softmax';
+  let disposed = false;
+  // Activation buffers in the addon scale with the batch; count weights twice as a fair estimate.
+  const bytes = nets.length * plan.paramCount * 4 * 2;
+  return {
+    bytes,
+    async predict(input: Float32Array): Promise<Float32Array> {
+      if (disposed) throw new Error('predictor was disposed');
+      if (input.length === 0 || input.length % 784 !== 0) {
+        throw new RangeError(`predict: input must be n × 784 floats, got ${input.length}`);
+      }
+      const n = input.length / 784;
+      if (nets.length === 1) return normaliseOutputs(await nets[0]!.predict(input), softmax);
+      const sum = new Float32Array(n * 10);
+      for (const net of nets) {
+        const out = await net.predict(input);
+        for (let i = 0; i < sum.length; i++) sum[i]! += out[i]! / nets.length;
+      }
+      return normaliseOutputs(sum, softmax);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const net of nets) net.dispose();
+    },
+  };
+}

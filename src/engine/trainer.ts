@@ -1,0 +1,160 @@
+// The training loop's control: epochs over the native trainEpoch (one call per epoch, off the event
+// loop), the seeded shuffle, per-epoch metrics, the learning-rate schedule, early stopping,
+// cancel/interrupt with a checkpoint at the mini-batch boundary, resume, ensembles, and the final
+// test evaluation. The arithmetic is all in the addon.
+import { availableParallelism } from 'node:os';
+import { openNetwork, nativeInfo, type NetworkHandle } from './backend.ts';
+import { initParams } from './init.ts';
+import { planNetwork, regularizationCost, type NetworkPlan } from './network-plan.ts';
+import { validateExperiment } from './presets.ts';
+import { Rng } from './rng.ts';
+import type { Experiment } from './spec.ts';
+import type { LabelledImages } from './mnist.ts';
+import { evaluateTest } from './test-evaluation.ts';
+import { initialSchedule, updateSchedule } from './schedule.ts';
+import {
+  SIGNAL_INTERRUPT, type Checkpoint, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
+} from './training-types.ts';
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(availableParallelism(), nativeInfo().maxThreads));
+}
+
+type MemberDone = { status: 'completed'; params: Float32Array; history: EpochMetrics[] };
+
+export async function train(experiment: Experiment, options: TrainOptions): Promise<TrainResult> {
+  const exp = validateExperiment(experiment);
+  const plan = planNetwork(exp.network);
+  const ck = options.checkpoint;
+  if (ck) {
+    if (JSON.stringify(ck.experiment.network) !== JSON.stringify(exp.network) || ck.params.length !== plan.paramCount) {
+      throw new TypeError('the checkpoint was made for a different network than this experiment');
+    }
+  }
+  // Bit-identical resume needs the same thread count as the interrupted run.
+  const threads = ck?.threads ?? options.threads ?? exp.training.threads ?? defaultThreads();
+  const signal = options.signal ?? new Int32Array(new SharedArrayBuffer(4));
+  if (!(signal.buffer instanceof SharedArrayBuffer)) throw new TypeError('options.signal must be an Int32Array on a SharedArrayBuffer');
+  if (options.data.training.count < 1) throw new RangeError('no training data');
+
+  const size = exp.ensemble?.size ?? 1;
+  const completed = ck ? ck.completed.map((m) => ({ params: m.params, history: m.history })) : [];
+  const clock = { seconds: ck?.trainingSeconds ?? 0 };
+  for (let member = completed.length; member < size; member++) {
+    const resume = ck && ck.member === member ? ck : undefined;
+    const r = await trainMember({ exp, plan, member, threads, signal, options, resume, completed, clock });
+    if (r.status !== 'completed') return r;
+    completed.push({ params: r.params, history: r.history });
+  }
+  const test = await evaluateTest(exp, plan, completed.map((m) => m.params), options.data, threads);
+  return {
+    status: 'completed',
+    model: {
+      format: 'nndl-model', version: 1, experiment: exp, members: completed,
+      ...test, backend: 'native', trainingSeconds: clock.seconds,
+    },
+  };
+}
+
+type MemberArgs = {
+  exp: Experiment; plan: NetworkPlan; member: number; threads: number; signal: Int32Array; options: TrainOptions;
+  resume: Checkpoint | undefined; completed: { params: Float32Array; history: EpochMetrics[] }[]; clock: { seconds: number };
+};
+
+async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainResult, { status: 'completed' }>> {
+  const { exp, plan, member, threads, signal, options, resume, completed, clock } = a;
+  const t = exp.training;
+  const data = options.data.training;
+  const n = data.count;
+  let rng: Rng;
+  let params: Float32Array;
+  let velocity: Float32Array | null;
+  let schedule = resume ? { ...resume.schedule } : initialSchedule(t.eta);
+  const history = resume ? [...resume.history] : [];
+  let epoch = resume?.epoch ?? 0;
+  let startBatch = resume?.batch ?? 0;
+  let partial: PartialEpoch | null = resume?.partial ?? null;
+  if (resume) {
+    rng = Rng.fromState(resume.rng);
+    params = resume.params.slice();
+    velocity = resume.velocity ? resume.velocity.slice() : t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
+  } else {
+    rng = Rng.fromSeed((t.seed + member) >>> 0);
+    params = initParams(plan, exp.network.init, rng);
+    velocity = t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
+  }
+  const net = openNetwork(plan.desc, params, velocity, threads);
+  const batches = Math.ceil(n / t.miniBatchSize);
+  const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
+  const l1 = t.regularization === 'l1' ? t.lambda / n : 0;
+  const layers = plan.segments.length;
+
+  const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
+    format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
+    schedule: { ...schedule }, partial: part, params: params.slice(), velocity: velocity ? velocity.slice() : null,
+    history: [...history], completed: [...completed], threads, trainingSeconds: clock.seconds,
+  });
+  const stopKind = () => (signal[0] === SIGNAL_INTERRUPT ? 'interrupted' : 'cancelled') as 'interrupted' | 'cancelled';
+
+  while (epoch < t.epochs && !schedule.stopped) {
+    if (signal[0] !== 0) return { status: stopKind(), checkpoint: snapshot(startBatch, rng.state(), partial) };
+    const epochRng = rng.state(); // the shuffle and dropout seed are redrawn from here on resume
+    const order = rng.permutation(n);
+    const dropoutSeed = rng.nextU32();
+    const started = performance.now();
+    const progress = new Int32Array(new SharedArrayBuffer(4));
+    progress[0] = startBatch;
+    const report = () => options.onProgress?.({ member, epoch: epoch + 1, batch: Atomics.load(progress, 0), batches });
+    const timer = options.onProgress ? setInterval(report, 250) : null;
+    let r;
+    try {
+      r = await net.trainEpoch({
+        images: data.images, labels: data.labels, order, batchSize: t.miniBatchSize, startBatch,
+        eta: schedule.eta, momentum: t.momentum, l2, l1, dropoutSeed, cancel: signal, progress,
+      });
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    const trainSeconds = (performance.now() - started) / 1000;
+    const sums: PartialEpoch = {
+      costSum: (partial?.costSum ?? 0) + r.costSum,
+      correct: (partial?.correct ?? 0) + r.correct,
+      examples: (partial?.examples ?? 0) + r.examples,
+      gradNormSum: Array.from({ length: layers }, (_, i) => (partial?.gradNormSum[i] ?? 0) + (r.gradNormSum[i] ?? 0)),
+      batches: r.batchesDone,
+      seconds: (partial?.seconds ?? 0) + trainSeconds,
+    };
+    clock.seconds += trainSeconds;
+    if (r.batchesDone < batches) return { status: stopKind(), checkpoint: snapshot(r.batchesDone, epochRng, sums) };
+    report();
+
+    const reg = regularizationCost(plan, params, t.regularization, t.lambda, n);
+    const validation = await validate(net, options.data.validation, exp, reg);
+    const seconds = sums.seconds + validation.seconds;
+    clock.seconds += validation.seconds;
+    const metrics: EpochMetrics = {
+      member, epoch: epoch + 1, epochs: t.epochs,
+      trainingCost: sums.costSum / sums.examples + reg,
+      trainingAccuracy: sums.correct / sums.examples,
+      validationCost: validation.cost, validationAccuracy: validation.accuracy,
+      eta: schedule.eta, seconds, imagesPerSecond: sums.examples / Math.max(sums.seconds, 1e-9),
+      gradientNorms: sums.gradNormSum.map((g) => g / batches),
+    };
+    history.push(metrics);
+    schedule = updateSchedule(schedule, t, validation.accuracy);
+    epoch++;
+    startBatch = 0;
+    partial = null;
+    const checkpoint = snapshot(0, rng.state(), null);
+    await options.onEpoch?.(metrics, checkpoint);
+    if (signal[0] !== 0 && (epoch < t.epochs && !schedule.stopped)) return { status: stopKind(), checkpoint };
+  }
+  return { status: 'completed', params, history };
+}
+
+async function validate(net: NetworkHandle, v: LabelledImages, exp: Experiment, reg: number) {
+  if (v.count === 0) return { cost: null, accuracy: null, seconds: 0 };
+  const started = performance.now();
+  const e = await net.evaluate(v.images, v.labels);
+  return { cost: e.costSum / v.count + reg, accuracy: e.correct / v.count, seconds: (performance.now() - started) / 1000 };
+}

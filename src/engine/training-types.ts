@@ -1,0 +1,81 @@
+// The shapes the trainer produces and consumes: per-epoch metrics, checkpoints, trained models,
+// and the slice of the native Network the TypeScript side relies on (native/README.md).
+import type { Experiment } from './spec.ts';
+import type { RngState } from './rng.ts';
+import type { DataSplit } from './split.ts';
+
+export type EpochMetrics = {
+  member: number;               // ensemble member (0 for a single network)
+  epoch: number;                // 1-based
+  epochs: number;
+  trainingCost: number;         // mean cost over the epoch's examples (before each update) + regularization term
+  trainingAccuracy: number;     // fraction right in the forward passes of the epoch
+  validationCost: number | null;     // null when validationSize is 0
+  validationAccuracy: number | null;
+  eta: number;                  // η used during this epoch
+  seconds: number;
+  imagesPerSecond: number;
+  gradientNorms: number[];      // per parametric layer: mean over mini-batches of ‖∂C/∂W‖₂
+};
+
+/** Learning-rate schedule and early-stopping state, carried across epochs (and checkpoints). */
+export type ScheduleState = {
+  eta: number;
+  bestValidationAccuracy: number;   // -1 before the first validation
+  epochsSinceImprovement: number;   // for early stopping
+  epochsSinceHalving: number;       // for halve-on-plateau: epochs without improvement since the last halving
+  stopped: boolean;
+};
+
+/** Running sums of an epoch cut by a cancel/interrupt, so resuming reports the same metrics. */
+export type PartialEpoch = {
+  costSum: number; correct: number; examples: number; gradNormSum: number[]; batches: number; seconds: number;
+};
+
+export type Checkpoint = {
+  format: 'nndl-checkpoint';
+  version: 1;
+  experiment: Experiment;
+  member: number;                    // member being trained
+  epoch: number;                     // epochs completed by this member
+  batch: number;                     // mini-batches done in epoch `epoch` (0 at an epoch boundary)
+  rng: RngState;                     // rng state at the start of epoch `epoch` (before its shuffle)
+  schedule: ScheduleState;
+  partial: PartialEpoch | null;      // sums of the cut epoch (null when batch = 0)
+  params: Float32Array;
+  velocity: Float32Array | null;     // momentum buffers (null without momentum)
+  history: EpochMetrics[];           // this member's completed epochs
+  completed: { params: Float32Array; history: EpochMetrics[] }[]; // earlier ensemble members
+  threads: number;                   // thread count of the run (bit-identical resume needs the same)
+  trainingSeconds: number;
+};
+
+export type TrainedModel = {
+  format: 'nndl-model';
+  version: 1;
+  experiment: Experiment;
+  members: { params: Float32Array; history: EpochMetrics[] }[];
+  testAccuracy: number;
+  testCost: number;
+  confusion: number[][];             // [actual][predicted]
+  backend: 'native';
+  trainingSeconds: number;
+};
+
+export type TrainProgress = { member: number; epoch: number; batch: number; batches: number };
+
+export type TrainOptions = {
+  data: DataSplit;
+  threads?: number;
+  checkpoint?: Checkpoint;
+  signal?: Int32Array;               // SharedArrayBuffer-backed; 1 = cancel, 2 = interrupt
+  onEpoch?: (m: EpochMetrics, checkpoint: Checkpoint) => void | Promise<void>;
+  onProgress?: (p: TrainProgress) => void;
+};
+
+export type TrainResult =
+  | { status: 'completed'; model: TrainedModel }
+  | { status: 'cancelled' | 'interrupted'; checkpoint: Checkpoint };
+
+export const SIGNAL_CANCEL = 1;
+export const SIGNAL_INTERRUPT = 2;
