@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadMnist, splitData } from '../../src/engine/index.ts';
+import { expandImages, shiftImage } from '../../src/engine/split.ts';
+
+test('the book split: first 50,000 train, last 10,000 validate, slices are views', async () => {
+  const m = await loadMnist();
+  const s = splitData(m, { trainSize: 50000, validationSize: 10000, expand: false });
+  assert.equal(s.training.count, 50000);
+  assert.equal(s.validation.count, 10000);
+  assert.equal(s.test.count, 10000);
+  assert.equal(s.training.images.buffer, m.train.images.buffer, 'no copy');
+  assert.deepEqual(s.validation.images.subarray(0, 784), m.train.images.subarray(50000 * 784, 50001 * 784));
+  assert.equal(s.validation.labels[0], m.train.labels[50000]);
+  const small = splitData(m, { trainSize: 1000, validationSize: 200, expand: false });
+  assert.equal(small.training.count, 1000);
+  assert.equal(small.training.images.length, 1000 * 784);
+  assert.equal(small.validation.count, 200);
+  assert.equal(small.validation.labels[0], m.train.labels[50000], 'validation is still the last 10,000');
+});
+
+test('expansion: each image then its shifts down, up, right, left, zero-filled', async () => {
+  // A 28×28 image with distinct values at the borders to see what moves and what is dropped.
+  const img = new Uint8Array(784).map((_, i) => 1 + (i % 251));
+  const set = { images: Uint8Array.from([...img, ...img.map((v) => 255 - v)]), labels: Uint8Array.from([3, 8]), count: 2 };
+  const e = expandImages(set);
+  assert.equal(e.count, 10);
+  assert.deepEqual(Array.from(e.labels), [3, 3, 3, 3, 3, 8, 8, 8, 8, 8]);
+  const at = (k: number, y: number, x: number) => e.images[k * 784 + y * 28 + x]!;
+  const src = (y: number, x: number) => img[y * 28 + x]!;
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) {
+      assert.equal(at(0, y, x), src(y, x));
+      assert.equal(at(1, y, x), y === 0 ? 0 : src(y - 1, x), 'down');
+      assert.equal(at(2, y, x), y === 27 ? 0 : src(y + 1, x), 'up');
+      assert.equal(at(3, y, x), x === 0 ? 0 : src(y, x - 1), 'right');
+      assert.equal(at(4, y, x), x === 27 ? 0 : src(y, x + 1), 'left');
+    }
+  }
+  assert.equal(at(5, 10, 10), 255 - src(10, 10));
+  const out = new Uint8Array(784);
+  shiftImage(img, out, 1, 1);
+  assert.equal(out[0], 0);
+  assert.equal(out[29], src(0, 0));
+});
+
+test('expanded split on real MNIST has 5× the images as bytes', async () => {
+  const m = await loadMnist();
+  const s = splitData(m, { trainSize: 2000, validationSize: 100, expand: true });
+  assert.equal(s.training.count, 10000);
+  assert.ok(s.training.images instanceof Uint8Array);
+  assert.equal(s.training.labels[7], m.train.labels[1]);
+  assert.deepEqual(s.training.images.subarray(5 * 784, 6 * 784), m.train.images.subarray(784, 2 * 784));
+});
