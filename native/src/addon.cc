@@ -1,11 +1,66 @@
+// Module entry: exports only (info, setGemm, Network, kernels, reference).
 #include <napi.h>
-// Placeholder entry point; the engine's operations are registered here.
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-#ifdef NNDL_HAVE_OPENBLAS
-  exports.Set("gemm", Napi::String::New(env, "openblas"));
+
+#include <thread>
+
+#include "gemm.h"
+#include "js_args.h"
+#include "kernels_binding.h"
+#include "network_wrap.h"
+
+namespace {
+
+const char* simd_name() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__)
+  return "avx2";
+#elif defined(__AVX__)
+  return "avx";
+#elif defined(__SSE2__)
+  return "sse2";
+#elif defined(__ARM_NEON)
+  return "neon";
 #else
-  exports.Set("gemm", Napi::String::New(env, "portable"));
+  return "scalar";
 #endif
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gemm", nndl::gemm_impl_name(nndl::gemm_impl()));
+  o.Set("openblas", Napi::Boolean::New(env, nndl::gemm_have_openblas()));
+  o.Set("simd", simd_name());
+  const unsigned hc = std::thread::hardware_concurrency();
+  o.Set("maxThreads", Napi::Number::New(env, hc == 0 ? 1 : hc));
+  return o;
+}
+
+// setGemm('portable' | 'openblas'): process-wide switch (tests compare both in one build).
+Napi::Value SetGemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return nndl::guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throw nndl::TypeErr("setGemm expects 'portable' or 'openblas'");
+    const std::string s = info[0].As<Napi::String>().Utf8Value();
+    if (s == "portable") nndl::set_gemm_impl(nndl::GemmImpl::Portable);
+    else if (s == "openblas") {
+      if (!nndl::set_gemm_impl(nndl::GemmImpl::OpenBlas))
+        throw nndl::RangeErr("this build has no OpenBLAS (built without it or NNDL_BLAS=0)");
+    } else throw nndl::RangeErr("setGemm expects 'portable' or 'openblas', got '" + s + "'");
+    return Napi::String::New(env, s);
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setGemm", Napi::Function::New(env, SetGemm, "setGemm"));
+  exports.Set("Network", nndl::NetworkWrap::Define(env));
+  exports.Set("kernels", nndl::make_kernels(env, false));
+  exports.Set("reference", nndl::make_kernels(env, true));
   return exports;
 }
+
+}  // namespace
+
 NODE_API_MODULE(nndl, Init)

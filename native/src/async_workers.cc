@@ -1,0 +1,98 @@
+// Execute() runs on a libuv pool thread under the network's mutex (one job per network at a time);
+// OnOK/OnError run on the JS thread and settle the promise.
+#include "async_workers.h"
+
+#include <mutex>
+
+namespace nndl {
+
+TrainWorker::TrainWorker(Napi::Env env, NetworkCore& core, float* params, float* velocity, const TrainJob& job)
+    : Napi::AsyncWorker(env, "nndl.trainEpoch"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      core_(core),
+      params_(params),
+      velocity_(velocity),
+      job_(job) {}
+
+void TrainWorker::Execute() {
+  try {
+    std::lock_guard<std::mutex> lk(core_.mutex());
+    core_.train(params_, velocity_, job_, result_);
+  } catch (const std::exception& e) {
+    SetError(std::string("trainEpoch failed: ") + e.what());
+  }
+}
+
+void TrainWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("batchesDone", Napi::Number::New(env, static_cast<double>(result_.batchesDone)));
+  r.Set("cancelled", Napi::Boolean::New(env, result_.cancelled));
+  r.Set("examples", Napi::Number::New(env, static_cast<double>(result_.examples)));
+  r.Set("costSum", Napi::Number::New(env, result_.costSum));
+  r.Set("correct", Napi::Number::New(env, static_cast<double>(result_.correct)));
+  Napi::Float64Array norms = Napi::Float64Array::New(env, result_.gradNormSum.size());
+  for (size_t i = 0; i < result_.gradNormSum.size(); ++i) norms[i] = result_.gradNormSum[i];
+  r.Set("gradNormSum", norms);
+  deferred_.Resolve(r);
+}
+
+void TrainWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+EvaluateWorker::EvaluateWorker(Napi::Env env, NetworkCore& core, const float* params, const uint8_t* images,
+                               const uint8_t* labels, size_t n)
+    : Napi::AsyncWorker(env, "nndl.evaluate"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      core_(core),
+      params_(params),
+      images_(images),
+      labels_(labels),
+      n_(n) {}
+
+void EvaluateWorker::Execute() {
+  try {
+    std::lock_guard<std::mutex> lk(core_.mutex());
+    core_.evaluate(params_, images_, labels_, n_, result_);
+  } catch (const std::exception& e) {
+    SetError(std::string("evaluate failed: ") + e.what());
+  }
+}
+
+void EvaluateWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("costSum", Napi::Number::New(env, result_.costSum));
+  r.Set("correct", Napi::Number::New(env, static_cast<double>(result_.correct)));
+  Napi::Uint32Array conf = Napi::Uint32Array::New(env, result_.confusion.size());
+  for (size_t i = 0; i < result_.confusion.size(); ++i) conf[i] = result_.confusion[i];
+  r.Set("confusion", conf);
+  deferred_.Resolve(r);
+}
+
+void EvaluateWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+PredictWorker::PredictWorker(Napi::Env env, NetworkCore& core, const float* params, const float* input, size_t n,
+                             Napi::Float32Array output)
+    : Napi::AsyncWorker(env, "nndl.predict"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      core_(core),
+      params_(params),
+      input_(input),
+      n_(n),
+      out_(output.Data()),
+      outputRef_(Napi::Persistent(static_cast<Napi::Object>(output))) {}
+
+void PredictWorker::Execute() {
+  try {
+    std::lock_guard<std::mutex> lk(core_.mutex());
+    core_.predict(params_, input_, n_, out_);
+  } catch (const std::exception& e) {
+    SetError(std::string("predict failed: ") + e.what());
+  }
+}
+
+void PredictWorker::OnOK() { deferred_.Resolve(outputRef_.Value()); }
+
+void PredictWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+}  // namespace nndl

@@ -1,0 +1,202 @@
+// Forward and backward over a slice of examples held in one thread's workspace, plus the
+// inference paths (evaluate, predict) and the synchronous gradient used by tests.
+#include "network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "common.h"
+#include "dense.h"
+#include "rng.h"
+
+namespace nndl {
+
+NetworkCore::NetworkCore(NetDesc desc, int threads) : desc_(std::move(desc)), pool_(threads) {
+  ws_.resize(pool_.size());
+  for (auto& ws : ws_) {
+    const size_t L = desc_.layers.size();
+    ws.out.resize(L);
+    ws.delta.resize(L);
+    ws.col.resize(L);
+    ws.xdrop.resize(L);
+    ws.mask.resize(L);
+    ws.sqNorm.assign(desc_.parametricLayers, 0.0);
+  }
+  for (const auto& L : desc_.layers) {
+    if (L.paramIndex < 0) continue;
+    segments_.push_back({L.wOff, L.wCount, true, L.paramIndex});
+    segments_.push_back({L.bOff, L.bCount, false, L.paramIndex});
+  }
+}
+
+// Grows the scratch to hold `rows` examples; called before a job, never inside the batch loop.
+void NetworkCore::ensure(Workspace& ws, int rows, bool training) {
+  if (training && ws.grad.size() < desc_.paramCount) ws.grad.assign(desc_.paramCount, 0.f);
+  if (rows <= ws.capacity) return;
+  const size_t r = rows;
+  ws.x0.resize(r * desc_.inputSize);
+  ws.labels.resize(r);
+  for (size_t l = 0; l < desc_.layers.size(); ++l) {
+    const LayerDesc& L = desc_.layers[l];
+    ws.out[l].resize(r * L.outSize);
+    ws.delta[l].resize(r * L.outSize);
+    if (L.kind == LayerKind::Conv) ws.col[l].resize(r * L.conv.P() * L.conv.KKC());
+    if (L.kind == LayerKind::Dense && L.dropout > 0.f) {
+      ws.xdrop[l].resize(r * L.inSize);
+      ws.mask[l].resize(r * L.inSize);
+    }
+  }
+  ws.capacity = rows;
+}
+
+const float* NetworkCore::layer_input(const Workspace& ws, int l, bool train) const {
+  const LayerDesc& L = desc_.layers[l];
+  if (train && L.kind == LayerKind::Dense && L.dropout > 0.f) return ws.xdrop[l].data();
+  return l == 0 ? ws.in0 : ws.out[l - 1].data();
+}
+
+void NetworkCore::load_images(Workspace& ws, const uint8_t* images, const uint32_t* idx, size_t first, int rows) {
+  const size_t n = desc_.inputSize;
+  constexpr float k = 1.f / 255.f;
+  for (int r = 0; r < rows; ++r) {
+    const size_t src = idx ? idx[first + r] : first + r;
+    const uint8_t* p = images + src * n;
+    float* d = ws.x0.data() + r * n;
+    for (size_t i = 0; i < n; ++i) d[i] = p[i] * k;
+  }
+  ws.in0 = ws.x0.data();
+}
+
+void NetworkCore::forward(Workspace& ws, const float* params, const float* input, int rows, bool train,
+                          uint32_t seed, uint64_t posBase) {
+  ws.in0 = input;
+  for (size_t l = 0; l < desc_.layers.size(); ++l) {
+    const LayerDesc& L = desc_.layers[l];
+    const float* x = l == 0 ? input : ws.out[l - 1].data();
+    float* y = ws.out[l].data();
+    switch (L.kind) {
+      case LayerKind::Dense:
+        if (train && L.dropout > 0.f) {
+          dropout_forward(x, ws.xdrop[l].data(), ws.mask[l].data(), rows, L.inSize, L.dropout, seed, posBase,
+                          static_cast<uint32_t>(l));
+          x = ws.xdrop[l].data();
+        }
+        dense_forward(x, params + L.wOff, params + L.bOff, y, rows, L.inSize, L.outSize, L.act);
+        break;
+      case LayerKind::Conv:
+        conv_forward(L.conv, x, params + L.wOff, params + L.bOff, ws.col[l].data(), y, rows, L.act);
+        break;
+      case LayerKind::Pool:
+        pool_forward(L.pool, L.poolShape, x, y, rows);
+        break;
+    }
+  }
+}
+
+// ws.delta[last] holds dC/dz of the output layer; writes the gradient (sum over the slice) into grad.
+void NetworkCore::backward(Workspace& ws, const float* params, float* grad, int rows, bool train) {
+  for (int l = static_cast<int>(desc_.layers.size()) - 1; l >= 0; --l) {
+    const LayerDesc& L = desc_.layers[l];
+    const float* dz = ws.delta[l].data();
+    float* dx = l > 0 ? ws.delta[l - 1].data() : nullptr;
+    switch (L.kind) {
+      case LayerKind::Dense:
+        dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
+                       L.inSize, L.outSize);
+        if (dx && train && L.dropout > 0.f)
+          dropout_backward(dx, ws.mask[l].data(), static_cast<size_t>(rows) * L.inSize, L.dropout);
+        break;
+      case LayerKind::Conv:
+        conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows);
+        break;
+      case LayerKind::Pool:
+        pool_backward(L.pool, L.poolShape, l == 0 ? ws.in0 : ws.out[l - 1].data(), ws.out[l].data(), dz, dx, rows);
+        break;
+    }
+    if (dx) {
+      const LayerDesc& P = desc_.layers[l - 1];
+      if (P.kind != LayerKind::Pool) act_backward(P.act, ws.out[l - 1].data(), dx, static_cast<size_t>(rows) * P.outSize);
+    }
+  }
+}
+
+namespace {
+constexpr int kInferChunk = 128;  // examples per unit of inference work
+}
+
+void NetworkCore::evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n,
+                           EvalResult& out) {
+  const int T = pool_.size();
+  const size_t units = (n + kInferChunk - 1) / kInferChunk;
+  for (auto& ws : ws_) ensure(ws, kInferChunk, false);
+  std::vector<CostStats> unitStats(units);
+  const int K = desc_.outputSize;
+  std::vector<std::vector<uint32_t>> conf(T, std::vector<uint32_t>(static_cast<size_t>(K) * K, 0));
+  pool_.run([&](int t) {
+    Workspace& ws = ws_[t];
+    for (size_t u = t; u < units; u += T) {
+      const size_t first = u * kInferChunk;
+      const int rows = static_cast<int>(std::min<size_t>(kInferChunk, n - first));
+      load_images(ws, images, nullptr, first, rows);
+      forward(ws, params, ws.x0.data(), rows, false, 0, 0);
+      const float* a = ws.out.back().data();
+      unitStats[u] = cost_eval(desc_.cost, desc_.layers.back().act, a, labels + first, rows, K, nullptr);
+      for (int r = 0; r < rows; ++r) {
+        const float* ar = a + static_cast<size_t>(r) * K;
+        int best = 0;
+        for (int c = 1; c < K; ++c)
+          if (ar[c] > ar[best]) best = c;
+        ++conf[t][static_cast<size_t>(labels[first + r]) * K + best];
+      }
+    }
+  });
+  out.costSum = 0;
+  out.correct = 0;
+  for (const auto& s : unitStats) { out.costSum += s.cost; out.correct += s.correct; }
+  out.confusion.assign(static_cast<size_t>(K) * K, 0);
+  for (const auto& c : conf)
+    for (size_t i = 0; i < c.size(); ++i) out.confusion[i] += c[i];
+}
+
+void NetworkCore::predict(const float* params, const float* input, size_t n, float* out) {
+  const int T = pool_.size();
+  const size_t units = (n + kInferChunk - 1) / kInferChunk;
+  for (auto& ws : ws_) ensure(ws, kInferChunk, false);
+  const int K = desc_.outputSize;
+  auto work = [&](int t) {
+    Workspace& ws = ws_[t];
+    for (size_t u = t; u < units; u += T) {
+      const size_t first = u * kInferChunk;
+      const int rows = static_cast<int>(std::min<size_t>(kInferChunk, n - first));
+      forward(ws, params, input + first * desc_.inputSize, rows, false, 0, 0);
+      std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
+    }
+  };
+  if (units <= 1) work(0);  // one chunk: no need to wake the workers
+  else pool_.run(work);
+}
+
+double NetworkCore::gradient(const float* params, const float* input, const uint8_t* labels, int n, float l2,
+                             float l1, bool dropout, uint32_t seed, float* grad) {
+  Workspace& ws = ws_[0];
+  ensure(ws, n, true);
+  forward(ws, params, input, n, dropout, seed, 0);
+  const CostStats st = cost_eval(desc_.cost, desc_.layers.back().act, ws.out.back().data(), labels, n,
+                                 desc_.outputSize, ws.delta.back().data());
+  backward(ws, params, grad, n, dropout);
+  const float invN = 1.f / n;
+  double cost = st.cost / n;
+  for (const auto& seg : segments_) {
+    for (size_t i = seg.off; i < seg.off + seg.count; ++i) {
+      grad[i] *= invN;
+      if (!seg.weight) continue;
+      const float w = params[i];
+      grad[i] += l2 * w + l1 * (w > 0.f ? 1.f : (w < 0.f ? -1.f : 0.f));
+      cost += 0.5 * l2 * static_cast<double>(w) * w + l1 * std::fabs(static_cast<double>(w));
+    }
+  }
+  return cost;
+}
+
+}  // namespace nndl

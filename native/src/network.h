@@ -1,0 +1,126 @@
+// The network core: a validated description, per-thread scratch, and the fused mini-batch
+// forward/backward/update. No JS here: the binding and the async workers call into this.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "activation.h"
+#include "conv.h"
+#include "cost.h"
+#include "pool.h"
+#include "thread_pool.h"
+
+namespace nndl {
+
+enum class LayerKind { Dense, Conv, Pool };
+
+struct LayerDesc {
+  LayerKind kind = LayerKind::Dense;
+  int inH = 1, inW = 1, inC = 1, outH = 1, outW = 1, outC = 1;
+  int inSize = 0, outSize = 0;  // per example
+  Act act = Act::Linear;
+  PoolMode pool = PoolMode::Max;
+  float dropout = 0.f;  // dense only: inverted dropout on the layer's input while training
+  ConvShape conv{};
+  PoolShape poolShape{};
+  size_t wOff = 0, wCount = 0, bOff = 0, bCount = 0;
+  int paramIndex = -1;  // index among parametric layers (dense, conv), else -1
+  // As declared in the description (-1: not given); finalize_desc checks them against the chain.
+  int declIn[3] = {-1, -1, -1}, declOut[3] = {-1, -1, -1};
+  int filters = 0, kernel = 0;  // conv
+};
+
+struct NetDesc {
+  int inH = 0, inW = 0, inC = 0, inputSize = 0, outputSize = 0;
+  std::vector<LayerDesc> layers;
+  Cost cost = Cost::Quadratic;
+  size_t paramCount = 0;
+  int parametricLayers = 0;
+};
+
+// Checks shapes layer by layer and fills in sizes and parameter offsets; throws TypeErr/RangeErr.
+void finalize_desc(NetDesc& d);
+
+struct TrainJob {
+  const uint8_t* images = nullptr;  // nImages × inputSize
+  const uint8_t* labels = nullptr;  // nImages
+  size_t nImages = 0;
+  const uint32_t* order = nullptr;  // nOrder indices < nImages
+  size_t nOrder = 0;
+  int batchSize = 1;
+  int64_t startBatch = 0;
+  float eta = 0, momentum = 0, l2 = 0, l1 = 0;
+  uint32_t dropoutSeed = 0;
+  int32_t* cancel = nullptr;    // shared memory flag, may be null
+  int32_t* progress = nullptr;  // shared memory counter, may be null
+};
+
+struct TrainResult {
+  int64_t batchesDone = 0;
+  bool cancelled = false;
+  int64_t examples = 0;
+  double costSum = 0;
+  int64_t correct = 0;
+  std::vector<double> gradNormSum;  // per parametric layer
+};
+
+struct EvalResult {
+  double costSum = 0;
+  int64_t correct = 0;
+  std::vector<uint32_t> confusion;  // outputSize², [actual·outputSize + predicted]
+};
+
+class NetworkCore {
+ public:
+  NetworkCore(NetDesc desc, int threads);
+  const NetDesc& desc() const { return desc_; }
+  int threads() const { return pool_.size(); }
+  // Serialises jobs on this network (each owns the thread pool and the scratch while it runs).
+  std::mutex& mutex() { return mutex_; }
+
+  // All of these run on the calling thread (a libuv pool thread for the async ones) plus the
+  // network's own workers; params/velocity are the JS-owned buffers.
+  void train(float* params, float* velocity, const TrainJob& job, TrainResult& out);
+  void evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n, EvalResult& out);
+  void predict(const float* params, const float* input, size_t n, float* out);
+  // Mean cost over the n examples plus the regulariser, and its gradient into grad (paramCount).
+  double gradient(const float* params, const float* input, const uint8_t* labels, int n, float l2, float l1,
+                  bool dropout, uint32_t seed, float* grad);
+
+ private:
+  struct Workspace {
+    int capacity = 0;
+    const float* in0 = nullptr;          // input of layer 0 for the current slice
+    std::vector<float> x0;               // converted input images
+    std::vector<uint8_t> labels;
+    std::vector<std::vector<float>> out, delta, col, xdrop;
+    std::vector<std::vector<uint8_t>> mask;
+    std::vector<float> grad;
+    std::vector<double> sqNorm;          // per parametric layer, this thread's share of ‖g‖² this batch
+    double cost = 0;
+    int64_t correct = 0;
+  };
+
+  void ensure(Workspace& ws, int rows, bool training);
+  void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, uint32_t seed,
+               uint64_t posBase);
+  void backward(Workspace& ws, const float* params, float* grad, int rows, bool train);
+  const float* layer_input(const Workspace& ws, int l, bool train) const;
+  void load_images(Workspace& ws, const uint8_t* images, const uint32_t* idx, size_t first, int rows);
+
+  NetDesc desc_;
+  ThreadPool pool_;
+  std::mutex mutex_;
+  std::vector<Workspace> ws_;
+  struct Segment {
+    size_t off, count;
+    bool weight;
+    int paramIndex;
+  };
+  std::vector<Segment> segments_;
+};
+
+}  // namespace nndl

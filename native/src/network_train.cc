@@ -1,0 +1,97 @@
+// The epoch loop. Every mini-batch: each thread runs forward/backward over its contiguous slice of
+// the batch into its own gradient buffer; barrier; each thread reduces (in fixed thread order) and
+// applies the update to its own range of the parameters; barrier. Same thread count ⇒ same sums in
+// the same order ⇒ bit-identical weights.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "network.h"
+#include "update.h"
+
+namespace nndl {
+
+namespace {
+inline int32_t load_flag(const int32_t* p) { return p ? __atomic_load_n(p, __ATOMIC_ACQUIRE) : 0; }
+inline void store_flag(int32_t* p, int32_t v) {
+  if (p) __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+}  // namespace
+
+void NetworkCore::train(float* params, float* velocity, const TrainJob& job, TrainResult& out) {
+  const int T = pool_.size();
+  const size_t n = job.nOrder;
+  const int m = job.batchSize;
+  const int64_t nb = static_cast<int64_t>((n + m - 1) / m);
+  const int slice = (m + T - 1) / T;
+  for (auto& ws : ws_) ensure(ws, slice, true);
+  out = TrainResult{};
+  out.gradNormSum.assign(desc_.parametricLayers, 0.0);
+  out.batchesDone = std::max<int64_t>(job.startBatch, 0);
+  if (job.startBatch >= nb) { out.batchesDone = nb; return; }
+  if (load_flag(job.cancel)) { out.cancelled = true; return; }
+
+  // Parameter ranges for the update phase: contiguous, 16-float aligned, one per thread.
+  const size_t P = desc_.paramCount;
+  const size_t chunk = (((P + T - 1) / T) + 15) / 16 * 16;
+  std::atomic<bool> stop{false};
+  std::vector<const float*> parts(T);
+  for (int t = 0; t < T; ++t) parts[t] = ws_[t].grad.data();
+  const LayerDesc& last = desc_.layers.back();
+
+  pool_.run([&](int t) {
+    Workspace& ws = ws_[t];
+    ws.cost = 0;
+    ws.correct = 0;
+    const size_t lo = std::min(P, t * chunk), hi = std::min(P, lo + chunk);
+    for (int64_t b = job.startBatch; b < nb; ++b) {
+      const size_t first = static_cast<size_t>(b) * m;
+      const int bm = static_cast<int>(std::min<size_t>(m, n - first));
+      const int s = (bm + T - 1) / T;
+      const int active = (bm + s - 1) / s;  // threads 0..active-1 hold examples
+      const int r0 = t * s, rows = std::max(0, std::min(bm, r0 + s) - r0);
+      if (rows > 0) {
+        load_images(ws, job.images, job.order, first + r0, rows);
+        for (int r = 0; r < rows; ++r) ws.labels[r] = job.labels[job.order[first + r0 + r]];
+        forward(ws, params, ws.x0.data(), rows, true, job.dropoutSeed, first + r0);
+        const CostStats st = cost_eval(desc_.cost, last.act, ws.out.back().data(), ws.labels.data(), rows,
+                                       desc_.outputSize, ws.delta.back().data());
+        ws.cost += st.cost;
+        ws.correct += st.correct;
+        backward(ws, params, ws.grad.data(), rows, true);
+      }
+      pool_.barrier(t);
+      const UpdateParams up{job.eta, job.momentum, job.l2, job.l1, 1.f / bm};
+      std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
+      for (const auto& seg : segments_) {
+        const size_t a = std::max(lo, seg.off), e = std::min(hi, seg.off + seg.count);
+        if (a >= e) continue;
+        const float* segParts[64];
+        for (int k = 0; k < active; ++k) segParts[k] = parts[k] + a;
+        const double sq = sgd_update(params + a, velocity ? velocity + a : nullptr, segParts, active, e - a, up,
+                                     seg.weight);
+        if (seg.weight) ws.sqNorm[seg.paramIndex] += sq;
+      }
+      if (t == 0) stop.store(load_flag(job.cancel) != 0, std::memory_order_relaxed);
+      pool_.barrier(t);
+      if (t == 0) {
+        for (int p = 0; p < desc_.parametricLayers; ++p) {
+          double sq = 0;
+          for (int k = 0; k < T; ++k) sq += ws_[k].sqNorm[p];
+          out.gradNormSum[p] += std::sqrt(sq);
+        }
+        out.batchesDone = b + 1;
+        out.examples += bm;
+        store_flag(job.progress, static_cast<int32_t>(b + 1));
+      }
+      if (stop.load(std::memory_order_relaxed)) break;
+    }
+  });
+  for (int t = 0; t < T; ++t) {
+    out.costSum += ws_[t].cost;
+    out.correct += ws_[t].correct;
+  }
+  out.cancelled = out.batchesDone < nb;
+}
+
+}  // namespace nndl

@@ -1,0 +1,310 @@
+// JS surface of Network (see native/README.md): argument validation, then a queued AsyncWorker
+// (trainEpoch, evaluate, predict) or a synchronous call (gradient, forward; for tests).
+#include "network_wrap.h"
+
+#include <mutex>
+#include <thread>
+
+#include "async_workers.h"
+#include "js_args.h"
+
+namespace nndl {
+
+namespace {
+
+void read_shape(Napi::Object o, const char* key, int* out, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return;
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3)
+    throw TypeErr(where + "." + key + " must be an array of three integers [height, width, channels]");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; ++i) out[i] = static_cast<int>(to_int(a.Get(i), where + "." + key, 1, 1 << 20));
+}
+
+std::string get_string(Napi::Object o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw TypeErr(where + "." + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int get_layer_int(Napi::Object o, const char* key, const std::string& where, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) throw TypeErr(where + "." + key + " is required (a positive integer)");
+    return -1;
+  }
+  return static_cast<int>(to_int(v, where + "." + key, 1, 1 << 24));
+}
+
+}  // namespace
+
+NetDesc parse_desc(Napi::Object d) {
+  NetDesc nd;
+  int in[3] = {-1, -1, -1};
+  read_shape(d, "inputShape", in, "desc");
+  if (in[0] < 0) throw TypeErr("desc.inputShape is required ([height, width, channels])");
+  nd.inH = in[0]; nd.inW = in[1]; nd.inC = in[2];
+  Napi::Value lv = d.Get("layers");
+  if (!lv.IsArray()) throw TypeErr("desc.layers must be an array");
+  Napi::Array layers = lv.As<Napi::Array>();
+  for (uint32_t i = 0; i < layers.Length(); ++i) {
+    const std::string where = "desc.layers[" + std::to_string(i) + "]";
+    Napi::Value item = layers.Get(i);
+    if (!item.IsObject()) throw TypeErr(where + " must be an object");
+    Napi::Object o = item.As<Napi::Object>();
+    LayerDesc L;
+    const std::string kind = get_string(o, "kind", where);
+    if (kind == "dense") {
+      L.kind = LayerKind::Dense;
+      L.declIn[0] = get_layer_int(o, "inSize", where, false);
+      L.declOut[0] = get_layer_int(o, "outSize", where, true);
+      const double p = get_number(o, "dropout", false, 0.0);
+      if (p < 0 || p >= 1) throw RangeErr(where + ".dropout must be in [0, 1)");
+      L.dropout = static_cast<float>(p);
+    } else if (kind == "conv") {
+      L.kind = LayerKind::Conv;
+      L.filters = get_layer_int(o, "filters", where, true);
+      L.kernel = get_layer_int(o, "kernel", where, true);
+      read_shape(o, "inShape", L.declIn, where);
+      read_shape(o, "outShape", L.declOut, where);
+    } else if (kind == "pool") {
+      L.kind = LayerKind::Pool;
+      if (!parse_pool(get_string(o, "mode", where), &L.pool))
+        throw RangeErr(where + ".mode must be one of max, l2, avg");
+      read_shape(o, "inShape", L.declIn, where);
+      read_shape(o, "outShape", L.declOut, where);
+    } else {
+      throw RangeErr(where + ".kind must be one of dense, conv, pool (got '" + kind + "')");
+    }
+    if (L.kind != LayerKind::Pool && !parse_act(get_string(o, "activation", where), &L.act))
+      throw RangeErr(where + ".activation must be one of sigmoid, tanh, relu, linear, softmax");
+    nd.layers.push_back(L);
+  }
+  if (!parse_cost(get_string(d, "cost", "desc"), &nd.cost))
+    throw RangeErr("desc.cost must be one of quadratic, cross-entropy, log-likelihood");
+  finalize_desc(nd);
+  return nd;
+}
+
+Napi::Function NetworkWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Network",
+                     {InstanceMethod("trainEpoch", &NetworkWrap::TrainEpoch),
+                      InstanceMethod("evaluate", &NetworkWrap::Evaluate),
+                      InstanceMethod("predict", &NetworkWrap::Predict),
+                      InstanceMethod("gradient", &NetworkWrap::Gradient),
+                      InstanceMethod("forward", &NetworkWrap::Forward),
+                      InstanceAccessor("paramCount", &NetworkWrap::GetParamCount, nullptr),
+                      InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr)});
+}
+
+NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
+  Napi::Env env = info.Env();
+  guard(env, [&] {
+    if (!info.IsConstructCall()) throw TypeErr("Network must be called with new");
+    if (info.Length() < 4) throw TypeErr("new Network(descJson, params, velocity, threads): 4 arguments expected");
+    if (!info[0].IsString()) throw TypeErr("descJson must be a string");
+    Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
+    Napi::Value parsed;
+    try {
+      parsed = json.Get("parse").As<Napi::Function>().Call(json, {info[0]});
+    } catch (const Napi::Error& e) {
+      throw TypeErr(std::string("descJson is not valid JSON: ") + e.Message());
+    }
+    if (!parsed.IsObject()) throw TypeErr("descJson must describe an object");
+    NetDesc desc = parse_desc(parsed.As<Napi::Object>());
+    auto params = get_array<float>(info[1], "params");
+    if (params.length != desc.paramCount)
+      throw RangeErr("params has " + std::to_string(params.length) + " elements but the network needs " +
+                     std::to_string(desc.paramCount));
+    auto velocity = get_array<float>(info[2], "velocity", true);
+    if (velocity.present() && velocity.length != desc.paramCount)
+      throw RangeErr("velocity has " + std::to_string(velocity.length) + " elements but the network needs " +
+                     std::to_string(desc.paramCount));
+    const int threads = static_cast<int>(to_int(info[3], "threads", 1, 64));
+    paramsRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+    if (velocity.present()) velocityRef_ = Napi::Persistent(info[2].As<Napi::Object>());
+    core_ = std::make_unique<NetworkCore>(std::move(desc), threads);
+  });
+}
+
+float* NetworkWrap::params() {
+  auto a = paramsRef_.Value().As<Napi::Float32Array>();
+  if (a.ElementLength() != core_->desc().paramCount) throw RangeErr("params buffer was detached or resized");
+  return a.Data();
+}
+
+float* NetworkWrap::velocity() {
+  if (velocityRef_.IsEmpty()) return nullptr;
+  auto a = velocityRef_.Value().As<Napi::Float32Array>();
+  if (a.ElementLength() != core_->desc().paramCount) throw RangeErr("velocity buffer was detached or resized");
+  return a.Data();
+}
+
+Napi::Value NetworkWrap::GetParamCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(core_->desc().paramCount));
+}
+
+Napi::Value NetworkWrap::GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), core_->threads());
+}
+
+namespace {
+// Images (Uint8Array n×inputSize) and labels (Uint8Array n, each < outputSize).
+size_t check_images_labels(const NetDesc& d, const ArrayView<uint8_t>& images, const ArrayView<uint8_t>& labels) {
+  if (images.length % d.inputSize != 0)
+    throw RangeErr("images has " + std::to_string(images.length) + " bytes, not a multiple of the input size " +
+                   std::to_string(d.inputSize));
+  const size_t n = images.length / d.inputSize;
+  if (labels.length != n)
+    throw RangeErr("labels has " + std::to_string(labels.length) + " entries but images holds " + std::to_string(n));
+  for (size_t i = 0; i < n; ++i)
+    if (labels.data[i] >= d.outputSize)
+      throw RangeErr("labels[" + std::to_string(i) + "] = " + std::to_string(labels.data[i]) +
+                     " is not below the output size " + std::to_string(d.outputSize));
+  return n;
+}
+}  // namespace
+
+Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsObject()) throw TypeErr("trainEpoch(options): options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    const NetDesc& d = core_->desc();
+    auto images = get_array<uint8_t>(o.Get("images"), "images");
+    auto labels = get_array<uint8_t>(o.Get("labels"), "labels");
+    auto order = get_array<uint32_t>(o.Get("order"), "order");
+    auto cancel = get_array<int32_t>(o.Get("cancel"), "cancel", true);
+    auto progress = get_array<int32_t>(o.Get("progress"), "progress", true);
+    const size_t n = check_images_labels(d, images, labels);
+    for (size_t i = 0; i < order.length; ++i)
+      if (order.data[i] >= n)
+        throw RangeErr("order[" + std::to_string(i) + "] = " + std::to_string(order.data[i]) +
+                       " is not a valid index (images holds " + std::to_string(n) + ")");
+    if (cancel.present() && cancel.length < 1) throw RangeErr("cancel must have at least one element");
+    if (progress.present() && progress.length < 1) throw RangeErr("progress must have at least one element");
+    TrainJob job;
+    job.images = images.data;
+    job.labels = labels.data;
+    job.nImages = n;
+    job.order = order.data;
+    job.nOrder = order.length;
+    job.batchSize = static_cast<int>(get_int(o, "batchSize", true, 0, 1, 1 << 20));
+    job.startBatch = get_int(o, "startBatch", false, 0, 0, int64_t(1) << 40);
+    job.eta = static_cast<float>(get_number(o, "eta", true, 0));
+    job.momentum = static_cast<float>(get_number(o, "momentum", false, 0));
+    job.l2 = static_cast<float>(get_number(o, "l2", false, 0));
+    job.l1 = static_cast<float>(get_number(o, "l1", false, 0));
+    job.dropoutSeed = static_cast<uint32_t>(get_int(o, "dropoutSeed", false, 0, 0, 0xFFFFFFFFLL));
+    if (job.eta < 0) throw RangeErr("eta must be >= 0");
+    if (job.momentum < 0 || job.momentum >= 1) throw RangeErr("momentum must be in [0, 1)");
+    if (job.l2 < 0 || job.l1 < 0) throw RangeErr("l2 and l1 must be >= 0");
+    float* vel = velocity();
+    if (job.momentum > 0 && !vel) throw TypeErr("momentum > 0 needs a velocity buffer (pass one to the constructor)");
+    job.cancel = cancel.present() ? cancel.data : nullptr;
+    job.progress = progress.present() ? progress.data : nullptr;
+    auto* w = new TrainWorker(env, *core_, params(), vel, job);
+    w->keep.add(Value());
+    w->keep.add(paramsRef_.Value());
+    if (!velocityRef_.IsEmpty()) w->keep.add(velocityRef_.Value());
+    for (auto v : {images.value, labels.value, order.value, cancel.value, progress.value}) w->keep.add(v);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto images = get_array<uint8_t>(info[0], "images");
+    auto labels = get_array<uint8_t>(info[1], "labels");
+    const size_t n = check_images_labels(core_->desc(), images, labels);
+    auto* w = new EvaluateWorker(env, *core_, params(), images.data, labels.data, n);
+    w->keep.add(Value());
+    w->keep.add(paramsRef_.Value());
+    w->keep.add(images.value);
+    w->keep.add(labels.value);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+namespace {
+size_t check_input(const NetDesc& d, const ArrayView<float>& input) {
+  if (input.length % d.inputSize != 0)
+    throw RangeErr("input has " + std::to_string(input.length) + " values, not a multiple of the input size " +
+                   std::to_string(d.inputSize));
+  return input.length / d.inputSize;
+}
+}  // namespace
+
+Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto input = get_array<float>(info[0], "input");
+    const size_t n = check_input(core_->desc(), input);
+    Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);
+    auto* w = new PredictWorker(env, *core_, params(), input.data, n, out);
+    w->keep.add(Value());
+    w->keep.add(paramsRef_.Value());
+    w->keep.add(input.value);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  });
+}
+
+Napi::Value NetworkWrap::Gradient(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const NetDesc& d = core_->desc();
+    auto input = get_array<float>(info[0], "input");
+    auto labels = get_array<uint8_t>(info[1], "labels");
+    const size_t n = check_input(d, input);
+    if (n < 1) throw RangeErr("input must hold at least one example");
+    if (labels.length != n)
+      throw RangeErr("labels has " + std::to_string(labels.length) + " entries but input holds " + std::to_string(n));
+    for (size_t i = 0; i < n; ++i)
+      if (labels.data[i] >= d.outputSize) throw RangeErr("labels[" + std::to_string(i) + "] is out of range");
+    float l2 = 0, l1 = 0;
+    bool dropout = false;
+    uint32_t seed = 0;
+    if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
+      if (!info[2].IsObject()) throw TypeErr("gradient options must be an object");
+      Napi::Object o = info[2].As<Napi::Object>();
+      l2 = static_cast<float>(get_number(o, "l2", false, 0));
+      l1 = static_cast<float>(get_number(o, "l1", false, 0));
+      Napi::Value s = o.Get("dropoutSeed");
+      if (!s.IsUndefined() && !s.IsNull()) {
+        dropout = true;
+        seed = static_cast<uint32_t>(to_int(s, "dropoutSeed", 0, 0xFFFFFFFFLL));
+      }
+    }
+    std::unique_lock<std::mutex> lk(core_->mutex(), std::try_to_lock);
+    if (!lk.owns_lock()) throw std::runtime_error("the network is busy with an asynchronous job");
+    Napi::Float32Array grad = Napi::Float32Array::New(env, d.paramCount);
+    const double cost = core_->gradient(params(), input.data, labels.data, static_cast<int>(n), l2, l1, dropout,
+                                        seed, grad.Data());
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("cost", Napi::Number::New(env, cost));
+    r.Set("grad", grad);
+    return r;
+  });
+}
+
+Napi::Value NetworkWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto input = get_array<float>(info[0], "input");
+    const size_t n = check_input(core_->desc(), input);
+    std::unique_lock<std::mutex> lk(core_->mutex(), std::try_to_lock);
+    if (!lk.owns_lock()) throw std::runtime_error("the network is busy with an asynchronous job");
+    Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);
+    core_->predict(params(), input.data, n, out.Data());
+    return out;
+  });
+}
+
+}  // namespace nndl

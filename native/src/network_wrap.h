@@ -1,0 +1,38 @@
+// The JS class Network: parses and validates the description, owns the NetworkCore, keeps the
+// JS parameter (and velocity) buffers alive, and validates every call before queueing work.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "network.h"
+
+namespace nndl {
+
+class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NetworkWrap(const Napi::CallbackInfo& info);
+
+  NetworkCore& core() { return *core_; }
+  // Current data pointers of the shared buffers (re-read per call: they must still be attached).
+  float* params();
+  float* velocity();  // null when the network was built without one
+
+ private:
+  Napi::Value TrainEpoch(const Napi::CallbackInfo& info);
+  Napi::Value Evaluate(const Napi::CallbackInfo& info);
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value Gradient(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value GetParamCount(const Napi::CallbackInfo& info);
+  Napi::Value GetThreads(const Napi::CallbackInfo& info);
+
+  std::unique_ptr<NetworkCore> core_;
+  Napi::ObjectReference paramsRef_, velocityRef_;
+};
+
+// Parses the JSON description (already JSON.parse'd into a JS object) into a NetDesc and validates it.
+NetDesc parse_desc(Napi::Object d);
+
+}  // namespace nndl

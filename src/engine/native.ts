@@ -1,0 +1,208 @@
+// The only module that loads the native addon (build/Release/nndl.node). Typed wrapper over its
+// API (see native/README.md); native errors are re-thrown as JS errors of the same class, created
+// here so they carry a JS stack (the original is kept as `cause`).
+import { createRequire } from 'node:module';
+
+export type Activation = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
+export type PoolMode = 'max' | 'l2' | 'avg';
+export type CostName = 'quadratic' | 'cross-entropy' | 'log-likelihood';
+export type Shape3 = [number, number, number];
+
+export type NativeLayer =
+  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number }
+  | { kind: 'conv'; inShape?: Shape3; outShape?: Shape3; filters: number; kernel: number; activation: Activation }
+  | { kind: 'pool'; inShape?: Shape3; outShape?: Shape3; mode: PoolMode };
+
+export interface NetworkDesc {
+  inputShape: Shape3;
+  layers: NativeLayer[];
+  cost: CostName;
+}
+
+export interface TrainEpochOptions {
+  images: Uint8Array;
+  labels: Uint8Array;
+  order: Uint32Array;
+  batchSize: number;
+  startBatch?: number;
+  eta: number;
+  momentum?: number;
+  l2?: number;
+  l1?: number;
+  dropoutSeed?: number;
+  cancel?: Int32Array;
+  progress?: Int32Array;
+}
+
+export interface TrainEpochResult {
+  batchesDone: number;
+  cancelled: boolean;
+  examples: number;
+  costSum: number;
+  correct: number;
+  gradNormSum: Float64Array;
+}
+
+export interface EvaluateResult {
+  costSum: number;
+  correct: number;
+  confusion: Uint32Array;
+}
+
+export interface GradientOptions {
+  l2?: number;
+  l1?: number;
+  dropoutSeed?: number;
+}
+
+export interface NativeInfo {
+  gemm: 'openblas' | 'portable';
+  openblas: boolean;
+  simd: string;
+  maxThreads: number;
+}
+
+export interface ConvShape { H: number; W: number; C: number; F: number; K: number }
+export interface PoolShape { H: number; W: number; C: number }
+
+export interface Kernels {
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
+    B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  convForward(shape: ConvShape, x: Float32Array, W: Float32Array, b: Float32Array, rows: number): Float32Array;
+  convBackward(shape: ConvShape, x: Float32Array, W: Float32Array, dz: Float32Array, rows: number):
+    { dW: Float32Array; db: Float32Array; dx: Float32Array };
+  poolForward(mode: PoolMode, shape: PoolShape, x: Float32Array, rows: number): Float32Array;
+  poolBackward(mode: PoolMode, shape: PoolShape, x: Float32Array, y: Float32Array, dy: Float32Array, rows: number): Float32Array;
+}
+
+interface RawNetwork {
+  readonly paramCount: number;
+  readonly threads: number;
+  trainEpoch(o: TrainEpochOptions): Promise<TrainEpochResult>;
+  evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult>;
+  predict(input: Float32Array): Promise<Float32Array>;
+  gradient(input: Float32Array, labels: Uint8Array, opts?: GradientOptions): { cost: number; grad: Float32Array };
+  forward(input: Float32Array): Float32Array;
+}
+
+interface Addon {
+  info(): NativeInfo;
+  setGemm(impl: 'portable' | 'openblas'): string;
+  Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number) => RawNetwork;
+  kernels: Kernels;
+  reference: Kernels;
+}
+
+const addon = createRequire(import.meta.url)('../../build/Release/nndl.node') as Addon;
+
+function rethrow(e: unknown): never {
+  if (!(e instanceof Error)) throw e;
+  const Ctor = e instanceof RangeError ? RangeError : e instanceof TypeError ? TypeError : Error;
+  throw new Ctor(e.message, { cause: e });
+}
+
+function wrapSync<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
+  return (...args: A) => {
+    try {
+      return fn(...args);
+    } catch (e) {
+      return rethrow(e);
+    }
+  };
+}
+
+function wrapKernels(k: Kernels): Kernels {
+  return {
+    gemm: wrapSync(k.gemm),
+    convForward: wrapSync(k.convForward),
+    convBackward: wrapSync(k.convBackward),
+    poolForward: wrapSync(k.poolForward),
+    poolBackward: wrapSync(k.poolBackward),
+  };
+}
+
+/** Fast kernels and their naive references, for tests. */
+export const kernels: Kernels = wrapKernels(addon.kernels);
+export const reference: Kernels = wrapKernels(addon.reference);
+
+export function nativeInfo(): NativeInfo {
+  return addon.info();
+}
+
+/** Process-wide GEMM switch; throws RangeError for 'openblas' in a build without it. */
+export function setGemm(impl: 'portable' | 'openblas'): void {
+  wrapSync(addon.setGemm)(impl);
+}
+
+/**
+ * A network whose parameters live in `params` (shared with the addon, never copied); `velocity`
+ * (same length) is needed for momentum. Async methods run on the libuv pool; one job at a time
+ * per network (later ones wait).
+ */
+export class NativeNetwork {
+  readonly desc: NetworkDesc;
+  readonly params: Float32Array;
+  readonly velocity: Float32Array | null;
+  private readonly raw: RawNetwork;
+
+  constructor(desc: NetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number) {
+    this.desc = desc;
+    this.params = params;
+    this.velocity = velocity;
+    try {
+      this.raw = new addon.Network(JSON.stringify(desc), params, velocity, threads);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  get paramCount(): number {
+    return this.raw.paramCount;
+  }
+
+  get threads(): number {
+    return this.raw.threads;
+  }
+
+  async trainEpoch(options: TrainEpochOptions): Promise<TrainEpochResult> {
+    try {
+      return await this.raw.trainEpoch(options);
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+
+  async evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult> {
+    try {
+      return await this.raw.evaluate(images, labels);
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+
+  async predict(input: Float32Array): Promise<Float32Array> {
+    try {
+      return await this.raw.predict(input);
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+
+  /** Synchronous mean cost (+ regulariser) and its gradient, same layout as params. For tests. */
+  gradient(input: Float32Array, labels: Uint8Array, opts?: GradientOptions): { cost: number; grad: Float32Array } {
+    try {
+      return this.raw.gradient(input, labels, opts);
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+
+  /** Synchronous output activations, n × outputs. For tests. */
+  forward(input: Float32Array): Float32Array {
+    try {
+      return this.raw.forward(input);
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+}
