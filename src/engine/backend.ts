@@ -1,5 +1,6 @@
 // The slice of the native addon (through src/engine/native.ts, the one file that loads it) that the
 // TypeScript engine uses, behind a small typed interface: open a Network over a parameter array.
+import * as native from './native.ts';
 import type { NativeNetworkDesc } from './network-plan.ts';
 
 export type TrainEpochJob = {
@@ -22,34 +23,20 @@ export interface NetworkHandle {
 
 export type NativeInfo = { gemm: 'openblas' | 'portable'; simd: string; maxThreads: number };
 
-// Loaded lazily so that importing the engine for its types and pure functions never fails on a
-// machine where the addon is not built; using a network then reports the load error.
-const NATIVE = './native.ts';
-let loaded: any = null;
-let loadError: unknown = null;
-try {
-  loaded = await import(NATIVE);
-} catch (err) {
-  loadError = err;
-}
-
-function native(): any {
-  if (!loaded) throw new Error(`the native addon is not available: ${(loadError as Error)?.message ?? loadError}`);
-  return loaded;
-}
-
 export function nativeInfo(): NativeInfo {
-  return native().info();
+  const i = native.nativeInfo();
+  return { gemm: i.gemm, simd: i.simd, maxThreads: i.maxThreads };
 }
 
 export function openNetwork(desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number): NetworkHandle {
-  const net = native().createNetwork(desc, params, velocity, threads);
+  const net = new native.NativeNetwork(desc, params, velocity, threads);
   return {
     trainEpoch: (job) => net.trainEpoch(job),
     evaluate: (images, labels) => net.evaluate(images, labels),
     predict: (input) => net.predict(input),
     gradient: (input, labels, opts) => net.gradient(input, labels, opts),
     forward: (input) => net.forward(input),
-    dispose: () => net.dispose?.(),
+    // The addon frees a Network when it is garbage-collected; dropping our reference is all we do.
+    dispose: () => {},
   };
 }
