@@ -1,0 +1,157 @@
+// `npm run bench:serve`: serving throughput of a trained ch1-mlp30 model, measured with
+// autocannon at 64 connections against the real server (src/server.ts, its own process):
+// POST /v1/predict with JSON pixels and with a PNG body, and in the same run a bare Fastify
+// route returning a constant (also its own process) as the ceiling of this machine.
+// Prints one JSON line per target: req/s, p50, p99 (ms) and the ratio to the bare route.
+//
+//   npm run bench:serve [-- --duration 10 --connections 64 --epochs 3 --log-level warn]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { loadMnist, resolveExperiment, splitData, train } from '../src/engine/index.ts';
+import { AliasRepository } from '../src/store/alias.repository.ts';
+import { ModelRepository } from '../src/store/model.repository.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    bare: { type: 'string' }, // internal: run the bare route on this port
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    epochs: { type: 'string', default: '3' },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+});
+
+if (args.bare) {
+  const app = Fastify({ logger: false });
+  app.get('/', async () => ({ ok: true }));
+  await app.listen({ port: Number(args.bare), host: '127.0.0.1' });
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const duration = Number(args.duration);
+  const connections = Number(args.connections);
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'nndl-bench-'));
+  const redis = new Redis(redisUrl);
+  const children: ChildProcess[] = [];
+  try {
+    // 1. A ch1-mlp30 model on the full training set, stored as the default alias.
+    const mnist = await loadMnist(process.env.MNIST_DIR ? { dir: process.env.MNIST_DIR } : {});
+    const experiment = resolveExperiment({ preset: 'ch1-mlp30', training: { epochs: Number(args.epochs) } });
+    const trained = await train(experiment, { data: splitData(mnist, experiment.data) });
+    if (trained.status !== 'completed') throw new Error(`training ${trained.status}`);
+    const record = await new ModelRepository({ dataDir, redis, prefix }).save(trained.model, { name: 'bench' });
+    await new AliasRepository({ redis, prefix }).set('default', record.id);
+    log({ event: 'model', modelId: record.id, testAccuracy: record.testAccuracy });
+
+    // 2. Request bodies from a real test image (digit label known).
+    const pixels = Array.from(mnist.test.images.subarray(0, 784), (v) => Math.round((v / 255) * 1000) / 1000);
+    const png = await sharp(Buffer.from(mnist.test.images.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const label = mnist.test.labels[0];
+
+    // 3. The two servers, each its own process.
+    const [appPort, barePort] = [await freePort(), await freePort()];
+    children.push(
+      spawnNode(['src/server.ts'], {
+        PORT: String(appPort), HOST: '127.0.0.1', REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: args['log-level']!,
+      }),
+      spawnNode(['scripts/bench-serve.ts', '--bare', String(barePort)], {}),
+    );
+    await waitHttp(`http://127.0.0.1:${appPort}/healthz`);
+    await waitHttp(`http://127.0.0.1:${barePort}/`);
+    const check = await fetch(`http://127.0.0.1:${appPort}/v1/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels }),
+    });
+    const answer = (await check.json()) as { predictions?: { digit: number }[] };
+    if (!check.ok || answer.predictions?.[0]?.digit !== label) throw new Error(`predict check failed: ${check.status} ${JSON.stringify(answer)}`);
+
+    // 4. Measure: bare first (the ceiling), then pixels, then PNG.
+    const bare = await measure('bare', { url: `http://127.0.0.1:${barePort}/`, method: 'GET' }, duration, connections);
+    const targets = [
+      await measure('predict-pixels', {
+        url: `http://127.0.0.1:${appPort}/v1/predict`, method: 'POST',
+        headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels }),
+      }, duration, connections),
+      await measure('predict-png', {
+        url: `http://127.0.0.1:${appPort}/v1/predict`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png,
+      }, duration, connections),
+    ];
+    log({ ...bare, ratioToBare: 1 });
+    const goals: Record<string, { ratio: number; p99?: number }> = { 'predict-pixels': { ratio: 0.5, p99: 10 }, 'predict-png': { ratio: 0.25 } };
+    for (const t of targets) {
+      const ratio = round(t.reqPerSec / bare.reqPerSec, 3);
+      const goal = goals[t.name];
+      const met = ratio >= goal.ratio && (goal.p99 === undefined || t.p99Ms <= goal.p99);
+      log({ ...t, ratioToBare: ratio, target: goal, met });
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+type Measured = { name: string; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number; connections: number; seconds: number };
+
+async function measure(name: string, opts: Partial<autocannon.Options>, duration: number, connections: number): Promise<Measured> {
+  await autocannon({ ...opts, url: opts.url!, connections, duration: 2 }); // warm-up (JIT, caches)
+  const r = await autocannon({ ...opts, url: opts.url!, connections, duration });
+  return {
+    name,
+    reqPerSec: round(r.requests.average, 1),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    connections,
+    seconds: duration,
+  };
+}
+
+function spawnNode(argv: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return child;
+}
+
+async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
