@@ -1,0 +1,52 @@
+// The OpenAPI 3.1 document, generated from the route schemas by @fastify/swagger with
+// the zod transform. Predict's request body (JSON or image bytes or multipart) cannot be
+// one zod schema, so those routes carry `requestBodyContent` for the document only.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+
+type TransformInput = Parameters<ReturnType<typeof createJsonSchemaTransform>>[0];
+
+const zodTransform = createJsonSchemaTransform({});
+
+function transform(doc: TransformInput) {
+  const { requestBodyContent, ...schema } = (doc.schema ?? {}) as Record<string, unknown> & {
+    requestBodyContent?: Record<string, Record<string, unknown>>;
+  };
+  const out = zodTransform({ ...doc, schema } as TransformInput) as { schema: Record<string, unknown>; url: string };
+  if (requestBodyContent && !out.schema.hide) {
+    const content = Object.fromEntries(
+      Object.entries(requestBodyContent).map(([type, { $schema: _drop, ...s }]) => [type, { schema: s }]),
+    );
+    out.schema = { ...out.schema, body: { content } };
+  }
+  return out;
+}
+
+export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'nndl',
+        description:
+          "Train the networks of Michael Nielsen's *Neural Networks and Deep Learning* on MNIST and serve their predictions. " +
+          'Errors always have the shape `{ "error": { "code", "message", "details"? } }`.',
+        version,
+      },
+      tags: [
+        { name: 'jobs', description: 'Training jobs' },
+        { name: 'models', description: 'Trained models' },
+        { name: 'aliases', description: 'Names for models (`default` serves POST /v1/predict)' },
+        { name: 'predict', description: 'Digit predictions' },
+        { name: 'presets', description: "The book's experiments" },
+        { name: 'ops', description: 'Health, readiness, metrics' },
+      ],
+    },
+    transform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,89 @@
+// Reads a predict request in any of its forms into model inputs (784 floats each):
+// raw image body, multipart field `image`, JSON { pixels } or { instances }.
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
+import { ApiError, badRequest, unprocessable, unsupportedMediaType } from '../../errors.ts';
+import { zodIssues } from '../error-handler.ts';
+import { B64ImageSchema, instancesBody, PixelsBody, PixelsSchema } from '../schemas/predict.schemas.ts';
+import { bytesFromBase64, decodeDigit } from './decode-image.ts';
+
+export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
+export const ACCEPTED = 'application/json, image/png, image/jpeg or multipart/form-data (file field "image")';
+
+export type InputLimits = { maxPixels: number; maxInstances: number };
+
+// Images of one request decoded a few at a time: keeps the thread pool busy without
+// flooding it, and our JS pixel work per image stays short between awaits.
+const DECODE_CONCURRENCY = 4;
+
+export function createInputReader(limits: InputLimits) {
+  const instancesSchema = instancesBody(limits.maxInstances);
+  const decode = (bytes: Buffer) => decodeDigit(bytes, { maxPixels: limits.maxPixels });
+
+  return async function readInputs(request: FastifyRequest): Promise<Float32Array[]> {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json') return fromJson(request.body);
+    if (type === 'multipart/form-data') return [await decode(await multipartImage(request))];
+    if ((IMAGE_TYPES as readonly string[]).includes(type)) {
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) throw unprocessable('the image is empty (0 bytes)');
+      return [await decode(body)];
+    }
+    throw unsupportedMediaType(`send ${ACCEPTED}`);
+  };
+
+  async function fromJson(body: unknown): Promise<Float32Array[]> {
+    if (body === undefined || body === null) throw badRequest('empty body: send { "pixels": [...] } or { "instances": [...] }');
+    if (typeof body !== 'object' || Array.isArray(body) || (!('pixels' in body) && !('instances' in body))) {
+      throw invalid('expected { "pixels": [784 numbers] } or { "instances": [ [784 numbers] | { "b64": "..." }, ... ] }');
+    }
+    if ('pixels' in body) return [Float32Array.from(check(PixelsBody, body).pixels)];
+    const items = check(instancesSchema, body).instances;
+    // each instance is checked by its own form, so errors name the right problem
+    const parsed = items.map((item, i) =>
+      Array.isArray(item) ? check(PixelsSchema, item, ['instances', i]) : check(B64ImageSchema, item, ['instances', i]),
+    );
+    const out: Float32Array[] = new Array(parsed.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < parsed.length) {
+        const i = next++;
+        const item = parsed[i]!;
+        try {
+          out[i] = Array.isArray(item) ? Float32Array.from(item) : await decode(bytesFromBase64(item.b64));
+        } catch (err) {
+          if (err instanceof ApiError) throw new ApiError(err.status, err.code, `instances.${i}: ${err.message}`, err.details);
+          throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, parsed.length) }, worker));
+    return out;
+  }
+}
+
+const invalid = (message: string, details?: unknown) => new ApiError(422, 'validation_failed', message, details);
+
+function check<T>(schema: z.ZodType<T>, value: unknown, prefix: (string | number)[] = []): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const details = zodIssues(r.error).map((d) => ({ ...d, path: [...prefix, ...(d.path ? [d.path] : [])].join('.') }));
+  const first = details.slice(0, 3).map((d) => (d.path ? `${d.path}: ${d.message}` : d.message));
+  const more = details.length > 3 ? ` (and ${details.length - 3} more)` : '';
+  throw invalid(`invalid predict body: ${first.join('; ')}${more}`, details.slice(0, 20));
+}
+
+async function multipartImage(request: FastifyRequest): Promise<Buffer> {
+  if (!request.isMultipart()) throw unsupportedMediaType(`send ${ACCEPTED}`);
+  let image: Buffer | null = null;
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const bytes = await part.toBuffer(); // drains the part (and enforces the size limit)
+      if (part.fieldname === 'image' && image === null) image = bytes;
+    }
+  }
+  if (!image) throw unprocessable('multipart body has no file field "image"');
+  if (image.length === 0) throw unprocessable('the image is empty (0 bytes)');
+  return image;
+}

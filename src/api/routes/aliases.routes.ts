@@ -1,0 +1,52 @@
+// Aliases: stable names (at least `default`, used by POST /v1/predict) for model ids.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { notFound, unprocessable } from '../../errors.ts';
+import { ALIAS_NAME_PATTERN } from '../../store/alias.repository.ts';
+import type { AppContext } from '../context.ts';
+import { AliasListResponse, AliasPutBody, AliasResponse } from '../schemas/aliases.schemas.ts';
+import { AliasNameParams, errors } from '../schemas/common.schemas.ts';
+
+const tags = ['aliases'];
+
+export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  app.get('/v1/aliases', {
+    schema: { tags, summary: 'All aliases (name -> model id)', response: { 200: AliasListResponse } },
+  }, async () => ctx.aliases.list());
+
+  app.put('/v1/aliases/:name', {
+    schema: {
+      tags,
+      summary: 'Point an alias at a model (creates or moves it)',
+      params: AliasNameParams,
+      body: AliasPutBody,
+      response: { 200: AliasResponse, ...errors(404, 422) },
+    },
+  }, async (req) => {
+    const { name } = req.params;
+    const { modelId } = req.body;
+    if (!ALIAS_NAME_PATTERN.test(name)) {
+      throw unprocessable('alias names are 1–64 letters, digits, _ . - (starting with a letter or digit)', { name });
+    }
+    if (!(await ctx.models.exists(modelId))) throw notFound(`no model ${modelId}`);
+    await ctx.aliases.set(name, modelId);
+    req.log.info({ alias: name, modelId }, 'alias set');
+    return { name, modelId };
+  });
+
+  app.delete('/v1/aliases/:name', {
+    schema: {
+      tags,
+      summary: 'Remove an alias (the model stays)',
+      params: AliasNameParams,
+      response: { 200: AliasResponse, ...errors(404) },
+    },
+  }, async (req) => {
+    const { name } = req.params;
+    const modelId = await ctx.aliases.resolve(name);
+    if (modelId === null || !(await ctx.aliases.delete(name))) throw notFound(`no alias ${name}`);
+    return { name, modelId };
+  });
+}

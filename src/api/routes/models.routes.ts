@@ -1,0 +1,76 @@
+// The model registry over REST: list, read (spec, history, accuracy, confusion), delete.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { notFound } from '../../errors.ts';
+import type { ModelRecord } from '../../store/model.repository.ts';
+import type { AppContext } from '../context.ts';
+import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
+import { ModelDeleteResponse, ModelDetailSchema, ModelListQuery, ModelListResponse } from '../schemas/models.schemas.ts';
+
+const tags = ['models'];
+
+function aliasesByModel(all: Record<string, string>): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const [name, id] of Object.entries(all)) map.set(id, [...(map.get(id) ?? []), name].sort());
+  return map;
+}
+
+function summary(r: ModelRecord, aliases: string[]) {
+  const { experiment: _e, confusion: _c, history: _h, ...rest } = r;
+  return { ...rest, aliases };
+}
+
+export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  app.get('/v1/models', {
+    schema: {
+      tags,
+      summary: 'List trained models, newest first',
+      querystring: ModelListQuery,
+      response: { 200: ModelListResponse, ...errors(400) },
+    },
+  }, async (req) => {
+    const { limit, offset } = req.query;
+    const [items, total, aliases] = await Promise.all([
+      ctx.models.list({ limit, offset }),
+      ctx.models.count(),
+      ctx.aliases.list(),
+    ]);
+    const byModel = aliasesByModel(aliases);
+    return { items: items.map((r) => summary(r, byModel.get(r.id) ?? [])), total, limit, offset };
+  });
+
+  app.get('/v1/models/:id', {
+    schema: {
+      tags,
+      summary: 'A model: its experiment, training history, test accuracy and confusion matrix',
+      description: '`id` may also be an alias name such as `default`.',
+      params: ModelIdParams,
+      response: { 200: ModelDetailSchema, ...errors(404) },
+    },
+  }, async (req) => {
+    const id = await ctx.predict.resolve(req.params.id);
+    const [record, aliases] = await Promise.all([ctx.models.get(id), ctx.aliases.list()]);
+    if (!record) throw notFound(`no model ${req.params.id}`);
+    return { ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history };
+  });
+
+  app.delete('/v1/models/:id', {
+    schema: {
+      tags,
+      summary: 'Delete a model (by id, not alias); aliases pointing at it are removed too',
+      params: ModelIdParams,
+      response: { 200: ModelDeleteResponse, ...errors(404) },
+    },
+  }, async (req) => {
+    const { id } = req.params;
+    if (!(await ctx.models.exists(id))) throw notFound(`no model ${id} (delete takes a model id, not an alias)`);
+    // aliases first, so no request resolves to a model that is going away
+    const aliasesRemoved = await ctx.aliases.deleteByModel(id);
+    ctx.cache.evict(id);
+    await ctx.models.delete(id);
+    req.log.info({ modelId: id, aliasesRemoved }, 'model deleted');
+    return { id, deleted: true as const, aliasesRemoved };
+  });
+}

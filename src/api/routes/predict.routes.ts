@@ -1,0 +1,58 @@
+// POST /v1/models/:id/predict and POST /v1/predict (the `default` alias). Accepts a raw
+// PNG/JPEG body, multipart field `image`, or JSON pixels/instances; see predict-input.ts.
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
+import type { AppContext } from '../context.ts';
+import { createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
+import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
+
+const tags = ['predict'];
+
+export default async function predictRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
+  const { config } = ctx;
+  // Parsers live in this plugin only: other routes keep answering 415 to images.
+  fastify.addContentTypeParser([...IMAGE_TYPES], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  await fastify.register(multipart, {
+    limits: { fileSize: config.BODY_LIMIT_BYTES, files: 4, fields: 10, parts: 14, fieldSize: 1024 },
+  });
+  const readInputs = createInputReader({ maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES });
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const bodyDoc = { requestBodyContent: predictRequestContent(config.MAX_INSTANCES) };
+  const description =
+    'Input: a raw `image/png` or `image/jpeg` body; `multipart/form-data` with a file field `image`; or JSON ' +
+    '`{ "pixels": [784 numbers] }` / `{ "instances": [ [784 numbers] | { "b64": "<png/jpeg base64>" } ] }`. ' +
+    'Pixel numbers are MNIST-scale (28×28 row-major, 0 background … 1 ink) and used as given; images are ' +
+    'normalised the MNIST way (grey, ink bright, cropped, fit to 20×20, centred by mass in 28×28). ' +
+    'One prediction per instance, in order.';
+
+  const handle = async (req: FastifyRequest, modelRef: string, debug: boolean) => {
+    const inputs = await readInputs(req);
+    return ctx.predict.predict(modelRef, inputs, { debug });
+  };
+
+  app.post('/v1/models/:id/predict', {
+    schema: {
+      tags,
+      summary: 'Predict digits with a model (by id or alias)',
+      description,
+      params: ModelIdParams,
+      querystring: PredictQuery,
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422) },
+      ...bodyDoc,
+    },
+  }, async (req) => handle(req, req.params.id, req.query.debug));
+
+  app.post('/v1/predict', {
+    schema: {
+      tags,
+      summary: 'Predict digits with the `default` model',
+      description,
+      querystring: PredictQuery,
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422) },
+      ...bodyDoc,
+    },
+  }, async (req) => handle(req, DEFAULT_ALIAS, req.query.debug));
+}

@@ -1,0 +1,16 @@
+// The book's experiments, by name: what `{ "preset": ... }` in POST /v1/jobs refers to.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { listPresets } from '../../engine/index.ts';
+import { PresetListResponse } from '../schemas/presets.schemas.ts';
+
+export default async function presetsRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  app.get('/v1/presets', {
+    schema: {
+      tags: ['presets'],
+      summary: "The book's experiments: name, description, the accuracy the book reports, the experiment",
+      response: { 200: PresetListResponse },
+    },
+  }, async () => ({ items: listPresets() }));
+}

@@ -1,0 +1,64 @@
+// Model registry responses.
+import { z } from 'zod';
+import { num, Pagination } from './common.schemas.ts';
+
+export const EpochMetricsSchema = z.looseObject({
+  member: z.number().int(),
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  trainingCost: num(),
+  trainingAccuracy: num(),
+  validationCost: num(),
+  validationAccuracy: num(),
+  eta: num(),
+  seconds: num(),
+  imagesPerSecond: num(),
+  gradientNorms: z.array(num()).describe('per parametric layer: mean norm of dC/dW over the epoch'),
+});
+
+// The engine owns the experiment's exact schema; here it is documented, not re-validated.
+export const ExperimentSchema = z
+  .looseObject({
+    name: z.string().optional(),
+    preset: z.string().optional(),
+    network: z.looseObject({ layers: z.array(z.looseObject({ type: z.string() })), cost: z.string(), init: z.string() }),
+    training: z.looseObject({ epochs: z.number(), miniBatchSize: z.number(), eta: z.number(), lambda: z.number() }),
+    data: z.looseObject({ trainSize: z.number(), validationSize: z.number(), expand: z.boolean() }),
+    ensemble: z.looseObject({ size: z.number() }).optional(),
+  })
+  .describe('the complete, resolved experiment the model was trained with');
+
+export const ModelSummarySchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  jobId: z.string().optional(),
+  createdAt: z.string().describe('ISO 8601'),
+  preset: z.string().optional(),
+  testAccuracy: num().describe('fraction of the 10,000 MNIST test images classified right'),
+  testCost: num(),
+  backend: z.string(),
+  members: z.number().int().describe('networks in the model (> 1 for an ensemble)'),
+  trainingSeconds: num(),
+  bytes: z.number().int().describe('weights in memory (float32)'),
+  aliases: z.array(z.string()).describe('alias names pointing at this model'),
+});
+
+export const ModelDetailSchema = ModelSummarySchema.extend({
+  experiment: ExperimentSchema,
+  confusion: z.array(z.array(z.number().int())).describe('10×10 test confusion matrix, [actual][predicted]'),
+  history: z.array(EpochMetricsSchema).describe('per-epoch training metrics of every member'),
+});
+
+export const ModelListQuery = Pagination;
+export const ModelListResponse = z.object({
+  items: z.array(ModelSummarySchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+export const ModelDeleteResponse = z.object({
+  id: z.string(),
+  deleted: z.literal(true),
+  aliasesRemoved: z.array(z.string()),
+});

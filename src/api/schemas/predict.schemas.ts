@@ -1,0 +1,72 @@
+// Predict input and output. JSON bodies are validated here; image bodies (raw or
+// multipart) are checked by the decoder. The OpenAPI request body lists every form.
+import { z } from 'zod';
+
+export const PIXELS = 784;
+
+const pixel = z.number().min(0, { error: 'pixel values must be in [0, 1]' }).max(1, { error: 'pixel values must be in [0, 1]' });
+
+export const PixelsSchema = z
+  .array(pixel)
+  .length(PIXELS, { error: `exactly ${PIXELS} pixel values are needed (28 rows of 28, row-major)` })
+  .describe('28×28 pixels, row-major, MNIST scale: 0 background … 1 full ink; used as given');
+
+export const B64ImageSchema = z.strictObject({
+  b64: z.string().min(1).describe('a PNG or JPEG image, base64-encoded (normalised like MNIST)'),
+});
+
+export const PixelsBody = z.strictObject({ pixels: PixelsSchema });
+
+export const InstanceSchema = z.union([PixelsSchema, B64ImageSchema]);
+
+export function instancesBody(maxInstances: number) {
+  return z.strictObject({
+    instances: z
+      .array(z.unknown())
+      .min(1, { error: 'instances must not be empty' })
+      .max(maxInstances, { error: `at most ${maxInstances} instances per request` }),
+  });
+}
+
+/** The JSON body as documented: one of two forms. */
+export function predictJsonBody(maxInstances: number) {
+  return z.union([
+    PixelsBody,
+    z.strictObject({ instances: z.array(InstanceSchema).min(1).max(maxInstances) }),
+  ]);
+}
+
+export const PredictQuery = z.object({
+  debug: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((v) => v === '1' || v === 'true')
+    .describe('1: include the 28×28 input the model saw in each prediction'),
+});
+
+export const PredictionSchema = z.object({
+  digit: z.number().int().min(0).max(9),
+  confidence: z.number().describe('probability of the predicted digit'),
+  probabilities: z.array(z.number()).length(10).describe('probability of each digit 0…9'),
+  input: z.array(z.number()).optional().describe('with ?debug=1: the 784 pixels the model saw'),
+});
+
+export const PredictResponse = z.object({
+  modelId: z.string(),
+  predictions: z.array(PredictionSchema).describe('one per instance, in order'),
+});
+
+/** For the OpenAPI document: every accepted request body form. */
+export function predictRequestContent(maxInstances: number) {
+  const binary = { type: 'string', contentMediaType: 'application/octet-stream', description: 'the image bytes' };
+  return {
+    'application/json': z.toJSONSchema(predictJsonBody(maxInstances), { target: 'draft-2020-12', io: 'input' }),
+    'image/png': binary,
+    'image/jpeg': binary,
+    'multipart/form-data': {
+      type: 'object',
+      required: ['image'],
+      properties: { image: { type: 'string', contentMediaType: 'application/octet-stream', description: 'a PNG or JPEG file' } },
+    },
+  };
+}

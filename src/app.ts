@@ -1,0 +1,100 @@
+// The service as a Fastify app: buildApp wires config, Redis, the store, the training
+// queue, the model cache and every route; app.close() releases all of it. No listening
+// here (src/server.ts does that), so tests drive the very same app through supertest.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import type { AppContext } from './api/context.ts';
+import { installErrorHandlers } from './api/error-handler.ts';
+import { registerOpenApi } from './api/openapi.ts';
+import { ModelCache } from './api/predict/model-cache.ts';
+import { PredictService } from './api/predict/predict-service.ts';
+import aliasesRoutes from './api/routes/aliases.routes.ts';
+import jobsRoutes from './api/routes/jobs.routes.ts';
+import modelsRoutes from './api/routes/models.routes.ts';
+import opsRoutes from './api/routes/ops.routes.ts';
+import predictRoutes from './api/routes/predict.routes.ts';
+import presetsRoutes from './api/routes/presets.routes.ts';
+import type { Config } from './config/env.ts';
+import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
+import { ServiceMetrics } from './observability/metrics.ts';
+import { TrainingQueue } from './queue/index.ts';
+import { AliasRepository } from './store/alias.repository.ts';
+import { ModelRepository } from './store/model.repository.ts';
+
+export type BuildAppOptions = {
+  config: Config;
+  /** A queue to use instead of creating one (the app then leaves closing it to the caller). */
+  queue?: TrainingQueue;
+};
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const app = Fastify({
+    ...loggerOptions(config),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.removeContentTypeParser('text/plain'); // nothing takes text; it gets a 415
+  installErrorHandlers(app);
+
+  const redis = new Redis(config.REDIS_URL, { connectionName: 'nndl-api', maxRetriesPerRequest: 1 });
+  redis.on('error', (err) => app.log.debug({ err }, 'redis connection error')); // surfaced by /readyz
+  const queue = opts.queue ?? new TrainingQueue({ config });
+  const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });
+  const aliases = new AliasRepository({ redis, prefix: config.QUEUE_PREFIX });
+  const metrics = new ServiceMetrics({
+    jobCounts: () => queue.counts(),
+    trainingImagesPerSecond: async () => {
+      const running = await queue.list({ status: 'running', limit: 100, offset: 0 });
+      return running.items.reduce((s, j) => s + (j.metrics.at(-1)?.imagesPerSecond ?? 0), 0);
+    },
+  });
+  const cache = new ModelCache({
+    maxBytes: config.MODEL_CACHE_BYTES,
+    load: (id) => models.load(id),
+    threads: config.ENGINE_THREADS,
+    batching: {
+      maxBatch: config.PREDICT_MAX_BATCH,
+      maxWaitMs: config.PREDICT_MAX_WAIT_MS,
+      onBatch: (size, seconds) => metrics.recordPredictBatch(size, seconds),
+    },
+  });
+  const predict = new PredictService({
+    models,
+    aliases,
+    cache,
+    onPredicted: (modelId, n) => metrics.predictions.inc({ model: modelId }, n),
+  });
+  const ctx: AppContext = { config, redis, models, aliases, cache, predict, metrics, queue };
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.addHook('onClose', async () => {
+    await cache.close();
+    if (!opts.queue) await queue.close();
+    await redis.quit().catch(() => redis.disconnect());
+  });
+
+  await registerOpenApi(app, VERSION);
+  await app.register(opsRoutes, { ctx });
+  await app.register(presetsRoutes);
+  await app.register(modelsRoutes, { ctx });
+  await app.register(aliasesRoutes, { ctx });
+  await app.register(predictRoutes, { ctx });
+  await app.register(jobsRoutes, { queue });
+  return app;
+}
