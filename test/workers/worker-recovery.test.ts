@@ -1,6 +1,6 @@
 // Worker failures: a SIGKILLed worker's job is picked up by another worker and resumes from
 // its last checkpoint; a SIGTERMed worker checkpoints mid-epoch and hands the job back.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveExperiment } from '../../src/engine/index.ts';
 import { TrainingQueue, type JobRecord } from '../../src/queue/index.ts';
@@ -29,8 +29,11 @@ describe('worker recovery', () => {
     queue = new TrainingQueue({ config });
     checkpoints = new CheckpointRepository({ dataDir });
   });
+  // Each test starts from no worker at all, so the job goes to the worker the test means.
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await stopWorker(w, 'SIGKILL');
+  });
   after(async () => {
-    for (const w of workers) await stopWorker(w, 'SIGKILL');
     await queue.close();
     await cleanup(prefix, dataDir);
   });
