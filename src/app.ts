@@ -83,6 +83,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       reply.elapsedTime / 1000,
     );
   });
+  app.addHook('onReady', async () => {
+    // repair after a crash: drop old temp dirs, index models saved but never indexed
+    const repaired = await models.reconcile().catch((err) => app.log.warn({ err }, 'store reconcile failed'));
+    if (repaired && (repaired.indexed || repaired.removedTemp)) app.log.info(repaired, 'store reconciled');
+  });
   app.addHook('onClose', async () => {
     await cache.close();
     if (!opts.queue) await queue.close();
