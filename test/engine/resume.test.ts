@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  decodeCheckpoint, encodeCheckpoint, loadMnist, resolveExperiment, splitData, train,
+  SIGNAL_CANCEL, SIGNAL_INTERRUPT, type Checkpoint, type Experiment, type TrainedModel,
+} from '../../src/engine/index.ts';
+
+// A small network that exercises everything a checkpoint must carry: momentum velocity, L2,
+// dropout (masks from the per-epoch seed) and the shuffle of a partly trained epoch.
+const experiment = resolveExperiment({
+  network: {
+    layers: [
+      { type: 'dense', units: 40, activation: 'relu', dropout: 0.2 },
+      { type: 'dense', units: 10, activation: 'softmax', dropout: 0.2 },
+    ],
+  },
+  training: { epochs: 3, miniBatchSize: 10, eta: 0.05, lambda: 1, momentum: 0.5, seed: 21, threads: 2,
+    schedule: { type: 'halve-on-plateau', patience: 1 } },
+  data: { trainSize: 4000, validationSize: 500, expand: false },
+});
+
+async function data() {
+  return splitData(await loadMnist(), experiment.data);
+}
+
+const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+async function uninterrupted(e: Experiment): Promise<TrainedModel> {
+  const r = await train(e, { data: await data() });
+  assert.equal(r.status, 'completed');
+  return (r as { model: TrainedModel }).model;
+}
+
+/** Trains with an interrupt shortly after epoch `at` starts, then resumes from the decoded checkpoint. */
+async function interruptedThenResumed(e: Experiment, at: number, delayMs: number) {
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  let epochsSeen = 0;
+  const first = await train(e, {
+    data: await data(), signal,
+    onEpoch: () => {
+      if (++epochsSeen === at) setTimeout(() => Atomics.store(signal, 0, SIGNAL_INTERRUPT), delayMs);
+    },
+  });
+  assert.equal(first.status, 'interrupted');
+  const ck: Checkpoint = decodeCheckpoint(encodeCheckpoint((first as { checkpoint: Checkpoint }).checkpoint));
+  const second = await train(e, { data: await data(), checkpoint: ck });
+  assert.equal(second.status, 'completed');
+  return { checkpoint: ck, model: (second as { model: TrainedModel }).model };
+}
+
+test('same seed and threads give bit-identical weights; another seed does not', async () => {
+  const a = await uninterrupted(experiment);
+  const b = await uninterrupted(experiment);
+  assert.ok(same(a.members[0]!.params, b.members[0]!.params));
+  assert.equal(a.testAccuracy, b.testAccuracy);
+  const c = await uninterrupted({ ...experiment, training: { ...experiment.training, seed: 22 } });
+  assert.ok(!same(a.members[0]!.params, c.members[0]!.params));
+  const h = a.members[0]!.history;
+  assert.equal(h.length, 3);
+  for (const m of h) {
+    assert.ok(m.trainingAccuracy > 0.3 && m.trainingAccuracy <= 1);
+    assert.ok(m.validationAccuracy! > 0.5);
+    assert.equal(m.gradientNorms.length, 2);
+    assert.ok(m.gradientNorms.every((g) => g > 0 && Number.isFinite(g)));
+    assert.ok(m.imagesPerSecond > 0 && m.seconds > 0);
+  }
+});
+
+test('interrupt mid-epoch -> checkpoint -> resume gives the uninterrupted weights bit for bit', async () => {
+  const whole = await uninterrupted(experiment);
+  const { checkpoint, model } = await interruptedThenResumed(experiment, 1, 15);
+  assert.equal(checkpoint.epoch, 1, "interrupted during the second epoch");
+  console.log(`# interrupted at epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
+  assert.ok(checkpoint.velocity, 'momentum velocity is in the checkpoint');
+  assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
+  // Same metrics; the training cost sum of the cut epoch is added in two parts (≤ 1e-12 relative).
+  assert.deepEqual(model.members[0]!.history.map((m) => [m.trainingAccuracy, m.validationAccuracy, m.validationCost, m.eta]),
+    whole.members[0]!.history.map((m) => [m.trainingAccuracy, m.validationAccuracy, m.validationCost, m.eta]));
+  model.members[0]!.history.forEach((m, i) => {
+    const w = whole.members[0]!.history[i]!.trainingCost;
+    assert.ok(Math.abs(m.trainingCost - w) <= 1e-12 * w, `training cost ${m.trainingCost} vs ${w}`);
+  });
+  assert.equal(model.testAccuracy, whole.testAccuracy);
+});
+
+test('cancel stops at a mini-batch boundary with status cancelled', async () => {
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  setTimeout(() => Atomics.store(signal, 0, SIGNAL_CANCEL), 20);
+  const r = await train({ ...experiment, training: { ...experiment.training, epochs: 50 } }, { data: await data(), signal });
+  assert.equal(r.status, 'cancelled');
+  const ck = (r as { checkpoint: Checkpoint }).checkpoint;
+  assert.ok(ck.epoch < 50);
+  assert.ok(ck.batch >= 0 && ck.batch < 400);
+});
+
+test('an ensemble resumes inside its second member and trains members with seeds seed+i', async () => {
+  const e: Experiment = { ...experiment, training: { ...experiment.training, epochs: 2 }, ensemble: { size: 2 } };
+  const whole = await uninterrupted(e);
+  assert.equal(whole.members.length, 2);
+  assert.ok(!same(whole.members[0]!.params, whole.members[1]!.params));
+  const single = await uninterrupted({ ...e, ensemble: undefined, training: { ...e.training, seed: e.training.seed + 1 } });
+  assert.ok(same(single.members[0]!.params, whole.members[1]!.params), 'member 1 = a single run with seed+1');
+  const { checkpoint, model } = await interruptedThenResumed(e, 3, 10);
+  assert.equal(checkpoint.member, 1);
+  console.log(`# ensemble interrupted at member 1 epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
+  assert.equal(checkpoint.completed.length, 1);
+  for (let i = 0; i < 2; i++) assert.ok(same(model.members[i]!.params, whole.members[i]!.params), `member ${i}`);
+  assert.equal(model.testAccuracy, whole.testAccuracy);
+  assert.ok(model.testAccuracy > 0.8);
+});
