@@ -1,0 +1,31 @@
+// Helpers of the jobs API tests: parsing a server-sent event stream read through supertest.
+import type { Response } from 'supertest';
+
+export type SseEvent = { event: string; data: unknown };
+
+/** supertest parser that keeps the raw text of a streamed body. */
+export function rawText(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: string) => void): void {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  res.on('end', () => cb(null, text));
+}
+
+/** Splits an event-stream body into events (comments and retry lines skipped). */
+export function parseSse(text: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  for (const block of text.split('\n\n')) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event: ')) event = line.slice(7);
+      else if (line.startsWith('data: ')) data.push(line.slice(6));
+    }
+    if (data.length) events.push({ event, data: JSON.parse(data.join('\n')) });
+  }
+  return events;
+}
+
+export function sseOf(res: Response): SseEvent[] {
+  return parseSse(res.body as string);
+}

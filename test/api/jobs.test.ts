@@ -1,0 +1,124 @@
+// The jobs routes through the real app (supertest), real Redis, no worker: validation of
+// every kind of bad body (4xx JSON, nothing queued; the app answers body schema violations with 422, query and params with 400), submit/get/list, cancel of a queued job,
+// the event stream of a finished job.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import request from 'supertest';
+import { buildApp } from '../../src/app.ts';
+import { cleanup, smallJob, tempDataDir, testConfig, uniquePrefix } from '../queue/queue-helpers.ts';
+import { rawText, sseOf } from './jobs-helpers.ts';
+
+describe('jobs API (no worker)', () => {
+  const prefix = uniquePrefix('jobs-api');
+  let dataDir: string;
+  let app: FastifyInstance;
+
+  before(async () => {
+    dataDir = await tempDataDir();
+    app = await buildApp({ config: testConfig(prefix, dataDir) });
+    await app.ready();
+  });
+  after(async () => {
+    await app.close();
+    await cleanup(prefix, dataDir);
+  });
+
+  const total = async () => (await request(app.server).get('/v1/jobs').expect(200)).body.total as number;
+
+  const invalid: [string, () => request.Test, number][] = [
+    ['preset of the wrong type', () => request(app.server).post('/v1/jobs').send({ preset: 5 }), 422],
+    ['training of the wrong type', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', training: 'fast' }), 422],
+    ['a field of the wrong type', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', training: { epochs: 'two' } }), 422],
+    ['an unknown top-level field', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', gpu: true }), 422],
+    ['an unknown nested field', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', training: { epoch: 2 } }), 422],
+    ['no preset and no layers', () => request(app.server).post('/v1/jobs').send({ training: { epochs: 2 } }), 422],
+    ['an empty object', () => request(app.server).post('/v1/jobs').send({}), 422],
+    ['an unknown preset', () => request(app.server).post('/v1/jobs').send({ preset: 'ch9-transformer' }), 422],
+    ['huge epochs', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', training: { epochs: 1e12 } }), 422],
+    ['huge trainSize', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', data: { trainSize: 1e9 } }), 422],
+    ['negative trainSize', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', data: { trainSize: -5 } }), 422],
+    ['negative units', () => request(app.server).post('/v1/jobs').send({ network: { layers: [{ type: 'dense', units: -1, activation: 'softmax' }] } }), 422],
+    ['a null body', () => request(app.server).post('/v1/jobs').set('content-type', 'application/json').send('null'), 422],
+    ['an array body', () => request(app.server).post('/v1/jobs').send([1, 2]), 422],
+    ['an empty JSON body', () => request(app.server).post('/v1/jobs').set('content-type', 'application/json').send(''), 400],
+    ['no body at all', () => request(app.server).post('/v1/jobs'), 422],
+    ['malformed JSON', () => request(app.server).post('/v1/jobs').set('content-type', 'application/json').send('{"preset": '), 400],
+    ['a text/plain body', () => request(app.server).post('/v1/jobs').set('content-type', 'text/plain').send('preset=ch1-mlp30'), 415],
+    ['a name too long', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', name: 'x'.repeat(1000) }), 422],
+  ];
+
+  for (const [what, send, status] of invalid) {
+    test(`rejects ${what} with ${status} JSON and queues nothing`, async () => {
+      const before = await total();
+      const res = await send();
+      assert.equal(res.status, status, JSON.stringify(res.body));
+      assert.match(res.headers['content-type'], /application\/json/);
+      assert.equal(typeof res.body.error?.code, 'string');
+      assert.equal(typeof res.body.error?.message, 'string');
+      assert.ok(!JSON.stringify(res.body).includes('    at '), 'no stack trace');
+      assert.equal(await total(), before);
+    });
+  }
+
+  test('a spec error names the bad field', async () => {
+    const res = await request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', data: { trainSize: -5 } }).expect(422);
+    const paths = (res.body.error.details as { path: string }[]).map((d) => d.path);
+    assert.ok(paths.includes('data.trainSize'), JSON.stringify(res.body));
+  });
+
+  test('submit → 202 queued with a location; get, list and cancel it; 409 after', async () => {
+    const res = await request(app.server).post('/v1/jobs').send(smallJob({ name: 'api-job' })).expect(202);
+    assert.equal(res.body.status, 'queued');
+    assert.equal(res.body.name, 'api-job');
+    assert.equal(res.headers.location, `/v1/jobs/${res.body.id}`);
+    assert.equal(res.body.experiment.training.epochs, 2);
+    assert.equal(res.body.experiment.data.trainSize, 3000);
+    const id = res.body.id as string;
+
+    const got = await request(app.server).get(`/v1/jobs/${id}`).expect(200);
+    assert.equal(got.body.status, 'queued');
+    assert.deepEqual(got.body.progress, { epoch: 0, epochs: 2 });
+    assert.deepEqual(got.body.metrics, []);
+
+    const list = await request(app.server).get('/v1/jobs').query({ status: 'queued', limit: 1 }).expect(200);
+    assert.equal(list.body.items[0].id, id);
+    assert.equal(list.body.limit, 1);
+
+    const cancelled = await request(app.server).post(`/v1/jobs/${id}/cancel`).expect(200);
+    assert.equal(cancelled.body.status, 'cancelled');
+    assert.ok(cancelled.body.finishedAt);
+    await request(app.server).post(`/v1/jobs/${id}/cancel`).expect(409);
+    assert.equal((await request(app.server).get(`/v1/jobs/${id}`).expect(200)).body.status, 'cancelled');
+
+    // The stream of a finished job replays its end and closes.
+    const stream = await request(app.server).get(`/v1/jobs/${id}/events`).buffer(true).parse(rawText).expect(200);
+    assert.match(stream.headers['content-type'], /text\/event-stream/);
+    const events = sseOf(stream);
+    assert.deepEqual(events.map((e) => e.event), ['cancelled']);
+    assert.equal((events[0].data as { id: string }).id, id);
+  });
+
+  test('list paginates newest first', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await request(app.server).post('/v1/jobs').send(smallJob()).expect(202)).body.id);
+    const page1 = await request(app.server).get('/v1/jobs?limit=2&offset=0').expect(200);
+    assert.deepEqual(page1.body.items.map((j: { id: string }) => j.id), [ids[2], ids[1]]);
+    const page2 = await request(app.server).get('/v1/jobs?limit=2&offset=2').expect(200);
+    assert.equal(page2.body.items[0].id, ids[0]);
+    assert.ok(page2.body.total >= 4);
+  });
+
+  test('unknown jobs are 404 JSON; bad queries are 400', async () => {
+    for (const path of ['/v1/jobs/nope', '/v1/jobs/nope/events']) {
+      const res = await request(app.server).get(path).expect(404);
+      assert.equal(res.body.error.code, 'not_found');
+    }
+    await request(app.server).post('/v1/jobs/nope/cancel').expect(404);
+    for (const path of ['/v1/jobs/bad%20id!', '/v1/jobs?status=sleeping', '/v1/jobs?limit=0', '/v1/jobs?limit=1000', '/v1/jobs?offset=-1', '/v1/jobs?limit=abc']) {
+      const res = await request(app.server).get(path);
+      assert.equal(res.status, 400, path);
+      assert.equal(res.body.error.code, 'validation_failed');
+    }
+  });
+});
