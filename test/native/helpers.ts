@@ -1,0 +1,108 @@
+// Shared helpers of the native tests: a seeded RNG, weight init over the addon's layout, and a
+// finite-difference gradient check.
+import assert from 'node:assert/strict';
+import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
+import { paramLayout } from '../../src/engine/layout.ts';
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+}
+
+export function gaussian(r: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** Weights N(0, scale/√fanIn), biases N(0, biasScale). */
+export function initParams(desc: NetworkDesc, seed: number, scale = 1, biasScale = 0.5): Float32Array {
+  const layout = paramLayout(desc);
+  const p = new Float32Array(layout.total);
+  const g = gaussian(rng(seed));
+  for (const l of layout.layers) {
+    for (let i = 0; i < l.weights.length; i++) p[l.weights.offset + i] = (g() * scale) / Math.sqrt(l.fanIn);
+    for (let i = 0; i < l.biases.length; i++) p[l.biases.offset + i] = g() * biasScale;
+  }
+  return p;
+}
+
+export function randomInput(n: number, size: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return new Float32Array(n * size).map(() => r());
+}
+
+export function randomLabels(n: number, classes: number, seed: number): Uint8Array {
+  const r = rng(seed);
+  return new Uint8Array(n).map(() => Math.floor(r() * classes));
+}
+
+export function inputSize(desc: NetworkDesc): number {
+  return desc.inputShape[0] * desc.inputShape[1] * desc.inputShape[2];
+}
+
+export interface FdOptions {
+  l2?: number;
+  l1?: number;
+  dropoutSeed?: number;
+  eps?: number;       // finite-difference step (parameters are float32)
+  rtol?: number;
+  atol?: number;
+  samples?: number;   // parameters checked per parametric block (weights, biases)
+  seed?: number;
+}
+
+/**
+ * Central differences of the addon's own cost (float32 forward, float64 sums) against its
+ * analytic gradient, on a sample of parameters of every block. Passes when
+ * |numeric − analytic| <= atol + rtol·max(|numeric|, |analytic|) for every sampled parameter.
+ */
+export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): { checked: number; maxErr: number } {
+  const eps = o.eps ?? 1e-2, rtol = o.rtol ?? 2e-2, atol = o.atol ?? 2e-3, samples = o.samples ?? 12;
+  const seed = o.seed ?? 1;
+  const params = initParams(desc, seed);
+  const net = new NativeNetwork(desc, params, null, 1);
+  const outputs = net.forward(new Float32Array(inputSize(desc))).length;
+  const x = randomInput(n, inputSize(desc), seed + 1);
+  const y = randomLabels(n, outputs, seed + 2);
+  const opts = { l2: o.l2, l1: o.l1, dropoutSeed: o.dropoutSeed };
+  const { grad } = net.gradient(x, y, opts);
+  const layout = paramLayout(desc);
+  const pick = rng(seed + 3);
+  let checked = 0, maxErr = 0;
+  for (const l of layout.layers) {
+    for (const block of [l.weights, l.biases]) {
+      const count = Math.min(samples, block.length);
+      for (let k = 0; k < count; k++) {
+        const i = block.offset + (count === block.length ? k : Math.floor(pick() * block.length));
+        const w = params[i];
+        params[i] = w + eps;
+        const cp = net.gradient(x, y, opts).cost;
+        params[i] = w - eps;
+        const cm = net.gradient(x, y, opts).cost;
+        params[i] = w;
+        const numeric = (cp - cm) / (Math.fround(w + eps) - Math.fround(w - eps));
+        const err = Math.abs(numeric - grad[i]);
+        maxErr = Math.max(maxErr, err / (atol + rtol * Math.max(Math.abs(numeric), Math.abs(grad[i]))));
+        assert.ok(err <= atol + rtol * Math.max(Math.abs(numeric), Math.abs(grad[i])),
+          `param ${i} (layer ${l.layer} ${block === l.weights ? 'W' : 'b'}): numeric ${numeric} vs analytic ${grad[i]}`);
+        checked++;
+      }
+    }
+  }
+  return { checked, maxErr };
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
