@@ -4,11 +4,13 @@ import type { Response } from 'supertest';
 export type SseEvent = { event: string; data: unknown };
 
 /** supertest parser that keeps the raw text of a streamed body. */
-export function rawText(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, cb: (err: Error | null, body: string) => void): void {
+export function rawText(res: Response, cb: (err: Error | null, body: string) => void): void {
+  // supertest hands the underlying http.IncomingMessage to custom parsers.
+  const stream = res as unknown as NodeJS.ReadableStream;
   let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => (text += chunk));
-  res.on('end', () => cb(null, text));
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => (text += chunk));
+  stream.on('end', () => cb(null, text));
 }
 
 /** Splits an event-stream body into events (comments and retry lines skipped). */
