@@ -153,5 +153,10 @@ function freePort(): Promise<number> {
   });
 }
 
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
-const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+function round(x: number, digits: number): number {
+  return Math.round(x * 10 ** digits) / 10 ** digits;
+}
+
+function log(o: Record<string, unknown>): void {
+  console.log(JSON.stringify(o));
+}
