@@ -10,7 +10,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const SHUTDOWN_GRACE_MS = 35_000;
 
 function start(name: string, script: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: process.env, stdio: 'inherit' });
+  // Own process group (detached): a terminal's Ctrl-C reaches only us, and we forward it once —
+  // a second SIGINT would make the children skip their graceful shutdown. The IPC channel lets
+  // the worker notice if we die without forwarding anything.
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: process.env,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
   child.on('error', (err) => console.error(`${name}: could not start: ${err.message}`));
   return child;
 }

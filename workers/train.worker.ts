@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by src/main.ts: if it goes away, so do we (after handing our job back).
+  if (process.send) process.on('disconnect', () => stop('parent exited'));
 
   await consumer.start();
   log('worker started', { redis: redactUrl(config.REDIS_URL), prefix, dataDir: config.DATA_DIR, threads: config.ENGINE_THREADS });
