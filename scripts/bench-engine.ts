@@ -1,0 +1,141 @@
+// Engine benchmark on the real MNIST (MNIST_DIR): one JSON object per line,
+// {name, imagesPerSecond, epochSeconds, threads, gemm, ...}.
+//   npm run bench:engine [-- --only <name substring>] [--threads N]
+// Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
+// inference, ch6-dropout on the expanded data (and its projected 40 epochs), the naive TypeScript
+// network.py of ch1 (a slice, projected to an epoch, with the ratio), and PyTorch beside it when
+// Debian's python3-torch is installed (../shared/bench/torch_ref.py), with ratios.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { engineInfo, loadMnist, planNetwork, resolveExperiment, splitData, type Experiment } from '../src/engine/index.ts';
+import { openNetwork } from '../src/engine/backend.ts';
+import { initParams } from '../src/engine/init.ts';
+import { Rng } from '../src/engine/rng.ts';
+import { ReferenceNetwork } from '../src/engine/reference-network.ts';
+import { toFloatImages } from '../src/engine/evaluation.ts';
+import type { LabelledImages } from '../src/engine/mnist.ts';
+
+const { values: args } = parseArgs({ options: { only: { type: 'string', multiple: true }, threads: { type: 'string' } } });
+const info = engineInfo();
+const threads = args.threads ? Number(args.threads) : info.threads;
+const wanted = (name: string) => !args.only || args.only.some((o) => name.includes(o));
+const results = new Map<string, Record<string, unknown>>();
+const emit = (o: Record<string, unknown>) => {
+  results.set(o.name as string, o);
+  console.log(JSON.stringify(o));
+};
+const base = { threads, gemm: info.gemm, simd: info.simd };
+
+const mnist = await loadMnist();
+const full = splitData(mnist, { trainSize: 50000, validationSize: 10000, expand: false });
+
+/** Trains `count` images (one pass, batch size from the preset) and returns seconds. */
+async function timeTraining(e: Experiment, data: LabelledImages, count: number, seed = 1): Promise<number> {
+  const plan = planNetwork(e.network);
+  const rng = Rng.fromSeed(seed);
+  const params = initParams(plan, e.network.init, rng);
+  const net = openNetwork(plan.desc, params, e.training.momentum > 0 ? new Float32Array(plan.paramCount) : null, threads);
+  const order = rng.permutation(data.count).subarray(0, count);
+  const n = data.count;
+  const t = e.training;
+  const started = performance.now();
+  await net.trainEpoch({
+    images: data.images, labels: data.labels, order, batchSize: t.miniBatchSize, startBatch: 0, eta: t.eta,
+    momentum: t.momentum, l2: t.regularization === 'l2' ? t.lambda / n : 0, l1: t.regularization === 'l1' ? t.lambda / n : 0,
+    dropoutSeed: rng.nextU32(),
+  });
+  return (performance.now() - started) / 1000;
+}
+
+async function epochBench(name: string, preset: string, runs = 2) {
+  if (!wanted(name)) return;
+  const e = resolveExperiment({ preset });
+  const times = [];
+  for (let r = 0; r < runs; r++) times.push(await timeTraining(e, full.training, 50000, r + 1));
+  const s = Math.min(...times);
+  emit({ name, ...base, batch: e.training.miniBatchSize, images: 50000, epochSeconds: s, imagesPerSecond: 50000 / s, runs: times });
+}
+
+await epochBench('ch1-mlp30', 'ch1-mlp30');
+await epochBench('ch3-mlp100-l2', 'ch3-mlp100-l2');
+
+if (wanted('ch6-relu-train')) {
+  const e = resolveExperiment({ preset: 'ch6-relu' });
+  await timeTraining(e, full.training, 500); // warm-up
+  const n = 10000;
+  const s = Math.min(await timeTraining(e, full.training, n, 1), await timeTraining(e, full.training, n, 2));
+  emit({ name: 'ch6-relu-train', ...base, batch: 10, images: n, imagesPerSecond: n / s, epochSeconds: (50000 * s) / n });
+}
+
+if (wanted('ch6-relu-infer')) {
+  const e = resolveExperiment({ preset: 'ch6-relu' });
+  const plan = planNetwork(e.network);
+  const net = openNetwork(plan.desc, initParams(plan, 'default', Rng.fromSeed(1)), null, threads);
+  const x = toFloatImages(mnist.test.images);
+  await net.predict(x.subarray(0, 1000 * 784));
+  const started = performance.now();
+  for (let i = 0; i < 10; i++) await net.predict(x.subarray(i * 1000 * 784, (i + 1) * 1000 * 784));
+  const s = (performance.now() - started) / 1000;
+  emit({ name: 'ch6-relu-infer', ...base, batch: 1000, images: 10000, imagesPerSecond: 10000 / s, epochSeconds: null });
+}
+
+if (wanted('ch6-dropout')) {
+  const e = resolveExperiment({ preset: 'ch6-dropout' });
+  const t0 = performance.now();
+  const expanded = splitData(mnist, e.data).training; // 250,000 images as bytes
+  const expandSeconds = (performance.now() - t0) / 1000;
+  await timeTraining(e, expanded, 500);
+  const n = 10000;
+  const s = await timeTraining(e, expanded, n);
+  const ips = n / s;
+  emit({
+    name: 'ch6-dropout-expanded', ...base, batch: 10, images: n, trainingImages: expanded.count, imagesPerSecond: ips,
+    epochSeconds: expanded.count / ips, projected40EpochsHours: (40 * expanded.count) / ips / 3600,
+    expandSeconds, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  });
+}
+
+if (wanted('reference')) {
+  // network.py in plain TypeScript, per example: a slice, projected to a 50,000-image epoch.
+  const sizes = [784, 30, 10];
+  const rng = Rng.fromSeed(1);
+  const ref = new ReferenceNetwork(sizes, new Float32Array(ReferenceNetwork.paramCount(sizes)).map(() => rng.nextNormal()));
+  const n = 3000;
+  const order = rng.permutation(50000).subarray(0, n);
+  const started = performance.now();
+  ref.trainEpoch(full.training.images, full.training.labels, order, 10, 3.0);
+  const s = ((performance.now() - started) / 1000) * (50000 / n);
+  const native = results.get('ch1-mlp30')?.epochSeconds as number | undefined;
+  emit({
+    name: 'reference-ts-ch1-mlp30', threads: 1, gemm: 'none', batch: 10, images: n, epochSeconds: s, imagesPerSecond: 50000 / s,
+    ...(native ? { nativeSpeedup: s / native } : {}),
+  });
+}
+
+// PyTorch beside us, when Debian's python3-torch is installed (see ../shared/bench/README.md).
+if (wanted('torch')) {
+  const script = join(process.cwd(), '..', 'shared', 'bench', 'torch_ref.py');
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  if (!existsSync(script) || probe.status !== 0) {
+    emit({ name: 'torch', skipped: true, note: `PyTorch not available (${existsSync(script) ? '/usr/bin/python3 -c "import torch" failed' : `${script} missing`}); install python3-torch to compare` });
+  } else {
+    const r = spawnSync('/usr/bin/python3', [script], {
+      env: { ...process.env, MNIST_DIR: mnist.dir, THREADS: String(threads) }, encoding: 'utf8', timeout: 900_000,
+    });
+    const ours: Record<string, [string, 'epochSeconds' | 'imagesPerSecond']> = {
+      'torch-ch1-mlp30': ['ch1-mlp30', 'epochSeconds'], 'torch-ch3-mlp100-l2': ['ch3-mlp100-l2', 'epochSeconds'],
+      'torch-ch6-relu-train': ['ch6-relu-train', 'imagesPerSecond'], 'torch-ch6-relu-infer': ['ch6-relu-infer', 'imagesPerSecond'],
+    };
+    for (const line of (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{'))) {
+      const t = JSON.parse(line) as Record<string, number | string>;
+      const [mine, key] = ours[t.name as string] ?? [];
+      const m = mine ? results.get(mine) : undefined;
+      // speedup > 1: we are faster (shorter epoch, or more images per second)
+      const speedup = m && key ? (key === 'epochSeconds' ? (t[key] as number) / (m[key] as number) : (m[key] as number) / (t[key] as number)) : undefined;
+      emit({ ...t, threads, peer: 'pytorch', ...(speedup ? { ours: mine, speedupVsTorch: speedup } : {}) });
+    }
+    if (r.status !== 0) emit({ name: 'torch', error: `torch_ref.py exited ${r.status}: ${(r.stderr ?? '').slice(-300)}` });
+  }
+}
