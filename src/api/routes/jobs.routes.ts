@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { resolveExperiment, SpecError, type Experiment } from '../../engine/index.ts';
-import { notFound, unprocessable } from '../../errors.ts';
+import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isEndEvent, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
 import { createJobBody, errorResponse, eventStream, jobIdParams, jobList, jobRecord, listJobsQuery } from '../schemas/jobs.schemas.ts';
 
@@ -25,7 +25,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       summary: 'Submit a training job',
       description: 'A preset, a full spec, or a preset with overrides. The experiment is resolved and validated before it is queued.',
       body: createJobBody,
-      response: { 202: jobRecord, 400: errorResponse, 422: errorResponse },
+      response: { 202: jobRecord, 400: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     let experiment: Experiment;
@@ -35,7 +35,12 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       if (err instanceof SpecError) throw unprocessable(err.message, err.issues);
       throw err;
     }
-    const record = await queue.submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {});
+    const record = await queue
+      .submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {})
+      .catch((err: Error) => {
+        req.log.error({ err }, 'could not enqueue a job');
+        throw serviceUnavailable('the job queue is unavailable; try again shortly');
+      });
     req.log.info({ jobId: record.id, preset: experiment.preset }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${record.id}`).send(record);
   });
