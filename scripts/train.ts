@@ -105,8 +105,7 @@ async function main(): Promise<number> {
       else console.log(line(m));
     },
   });
-  bar?.stop();
-  process.off('SIGINT', onSigint);
+  bar?.stop(); // the SIGINT handler stays: a late Ctrl-C must not kill the process mid-write
 
   if (result.status !== 'completed') {
     await mkdir(outDir, { recursive: true });
