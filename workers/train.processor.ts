@@ -25,7 +25,12 @@ export type TrainProcessorDeps = {
   checkpoints: CheckpointRepository;
 };
 
-export function createTrainProcessor(deps: TrainProcessorDeps): (ctx: TrainContext) => Promise<TrainOutcome> {
+export type TrainProcessor = ((ctx: TrainContext) => Promise<TrainOutcome>) & {
+  /** Loads MNIST ahead of the first job; false when it failed (that job will report why). */
+  warm(): Promise<boolean>;
+};
+
+export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
   const { config, models, aliases, checkpoints } = deps;
   // MNIST once per process: every job after the first starts training at once.
   let mnist: Promise<Mnist> | null = null;
@@ -40,7 +45,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): (ctx: TrainConte
     return mnist;
   };
 
-  return async (ctx) => {
+  const processor = async (ctx: TrainContext): Promise<TrainOutcome> => {
     let experiment: Experiment;
     try {
       // Validated again here: the payload crossed Redis and may come from any producer.
@@ -95,7 +100,8 @@ export function createTrainProcessor(deps: TrainProcessorDeps): (ctx: TrainConte
     await checkpoints.save(ctx.jobId, encodeCheckpoint(result.checkpoint));
     ctx.log('job interrupted; checkpoint saved for the next worker');
     return { status: 'interrupted' };
-  }
+  };
+  return Object.assign(processor, { warm: () => data().then(() => true, () => false) });
 }
 
 /** Whole epochs (over all ensemble members) a checkpoint has behind it. */

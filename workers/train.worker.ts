@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   if (process.send) process.on('disconnect', () => stop('parent exited'));
 
   await consumer.start();
+  void processor.warm().then((ok) => log(ok ? 'MNIST loaded' : 'MNIST not loaded yet; the first job will retry'));
   log('worker started', { redis: redactUrl(config.REDIS_URL), prefix, dataDir: config.DATA_DIR, threads: config.ENGINE_THREADS });
 }
 
