@@ -11,12 +11,33 @@ import type { Rng } from './rng.ts';
 
 export function initParams(plan: NetworkPlan, init: 'default' | 'large', rng: Rng): Float32Array {
   const params = new Float32Array(plan.paramCount);
+  for (const _ of fill(plan, init, rng, params, Infinity));
+  return params;
+}
+
+/** The same values as initParams, yielding to the event loop every `chunk` numbers (big networks). */
+export async function initParamsAsync(plan: NetworkPlan, init: 'default' | 'large', rng: Rng, chunk = 1 << 16): Promise<Float32Array> {
+  const params = new Float32Array(plan.paramCount);
+  for (const _ of fill(plan, init, rng, params, chunk)) await new Promise((r) => setImmediate(r));
+  return params;
+}
+
+function* fill(plan: NetworkPlan, init: 'default' | 'large', rng: Rng, params: Float32Array, chunk: number): Generator<void> {
+  let done = 0;
+  const tick = function* () {
+    if (++done % chunk === 0) yield;
+  };
   for (const s of plan.segments) {
     if (init === 'default' && s.activation === 'softmax') continue; // stays zero, as network3.py
     const std = init === 'large' ? 1 : 1 / Math.sqrt(s.fanIn);
-    for (let i = 0; i < s.weightLength; i++) params[s.weightOffset + i] = rng.nextNormal() * std;
-    for (let i = 0; i < s.biasLength; i++) params[s.biasOffset + i] = rng.nextNormal();
+    for (let i = 0; i < s.weightLength; i++) {
+      params[s.weightOffset + i] = rng.nextNormal() * std;
+      yield* tick();
+    }
+    for (let i = 0; i < s.biasLength; i++) {
+      params[s.biasOffset + i] = rng.nextNormal();
+      yield* tick();
+    }
   }
   rng.clearSpare(); // so the rng state after init fully determines what follows
-  return params;
 }

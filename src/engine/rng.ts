@@ -18,12 +18,20 @@ function splitmix32(seed: number): () => number {
 const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
 
 export class Rng {
-  private s: Uint32Array;
+  // State in four plain numbers (uint32 values): much faster in V8 than a Uint32Array.
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
   private spare: number | null = null; // Box–Muller gives two normals; the second is kept here
 
   private constructor(state: ArrayLike<number>) {
-    this.s = Uint32Array.from(state);
-    if (this.s.length !== 4 || this.s.every((x) => x === 0)) throw new RangeError('rng state must be four uint32s, not all zero');
+    if (state.length !== 4) throw new RangeError('rng state must be four uint32s');
+    [this.a, this.b, this.c, this.d] = Array.from(state, (x) => {
+      if (!Number.isInteger(x) || x < 0 || x > 0xffff_ffff) throw new RangeError('rng state must be four uint32s');
+      return x >>> 0;
+    }) as RngState;
+    if ((this.a | this.b | this.c | this.d) === 0) throw new RangeError('rng state must be four uint32s, not all zero');
   }
 
   static fromSeed(seed: number): Rng {
@@ -37,19 +45,18 @@ export class Rng {
 
   /** The state to store in a checkpoint. Taken at a point where no spare normal is pending. */
   state(): RngState {
-    return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!];
+    return [this.a, this.b, this.c, this.d];
   }
 
   nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
+    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.b << 9) >>> 0;
+    this.c = (this.c ^ this.a) >>> 0;
+    this.d = (this.d ^ this.b) >>> 0;
+    this.b = (this.b ^ this.c) >>> 0;
+    this.a = (this.a ^ this.d) >>> 0;
+    this.c = (this.c ^ t) >>> 0;
+    this.d = rotl(this.d, 11);
     return result;
   }
 
@@ -92,14 +99,34 @@ export class Rng {
 
   /** A Fisher–Yates permutation of 0..n-1: the visiting order of one epoch. */
   permutation(n: number): Uint32Array {
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    for (let i = n - 1; i > 0; i--) {
+    const order = identity(n);
+    this.shuffleRange(order, n - 1, 0);
+    return order;
+  }
+
+  /** The same permutation as permutation(n), yielding to the event loop every `chunk` swaps. */
+  async permutationAsync(n: number, chunk = 1 << 16): Promise<Uint32Array> {
+    const order = identity(n);
+    for (let hi = n - 1; hi > 0; hi -= chunk) {
+      this.shuffleRange(order, hi, Math.max(0, hi - chunk));
+      if (hi - chunk > 0) await new Promise((r) => setImmediate(r));
+    }
+    return order;
+  }
+
+  // Fisher–Yates steps i = hi down to lo+1 (exclusive of lo), in the standard order.
+  private shuffleRange(order: Uint32Array, hi: number, lo: number): void {
+    for (let i = hi; i > lo; i--) {
       const j = this.nextBelow(i + 1);
       const t = order[i]!;
       order[i] = order[j]!;
       order[j] = t;
     }
-    return order;
   }
+}
+
+function identity(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order;
 }

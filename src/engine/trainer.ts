@@ -4,7 +4,7 @@
 // test evaluation. The arithmetic is all in the addon.
 import { availableParallelism } from 'node:os';
 import { openNetwork, nativeInfo, type NetworkHandle } from './backend.ts';
-import { initParams } from './init.ts';
+import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCost, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
@@ -80,7 +80,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     velocity = resume.velocity ? resume.velocity.slice() : t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
   } else {
     rng = Rng.fromSeed((t.seed + member) >>> 0);
-    params = initParams(plan, exp.network.init, rng);
+    params = await initParamsAsync(plan, exp.network.init, rng); // yields: big nets take 100s of ms
     velocity = t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
   }
   const net = openNetwork(plan.desc, params, velocity, threads);
@@ -99,7 +99,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   while (epoch < t.epochs && !schedule.stopped) {
     if (signal[0] !== 0) return { status: stopKind(), checkpoint: snapshot(startBatch, rng.state(), partial) };
     const epochRng = rng.state(); // the shuffle and dropout seed are redrawn from here on resume
-    const order = rng.permutation(n);
+    const order = await rng.permutationAsync(n); // in chunks, so the event loop keeps turning
     const dropoutSeed = rng.nextU32();
     const started = performance.now();
     const progress = new Int32Array(new SharedArrayBuffer(4));
@@ -129,7 +129,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     report();
 
     const reg = regularizationCost(plan, params, t.regularization, t.lambda, n);
-    const validation = await validate(net, options.data.validation, exp, reg);
+    const validation = await validate(net, options.data.validation, reg);
     const seconds = sums.seconds + validation.seconds;
     clock.seconds += validation.seconds;
     const metrics: EpochMetrics = {
@@ -152,7 +152,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   return { status: 'completed', params, history };
 }
 
-async function validate(net: NetworkHandle, v: LabelledImages, exp: Experiment, reg: number) {
+async function validate(net: NetworkHandle, v: LabelledImages, reg: number) {
   if (v.count === 0) return { cost: null, accuracy: null, seconds: 0 };
   const started = performance.now();
   const e = await net.evaluate(v.images, v.labels);

@@ -81,3 +81,14 @@ test('schedule: halve η after patience epochs without improvement, stop at η�
   assert.equal(e.stopped, true);
   assert.equal(e.eta, 3, 'constant schedule keeps η');
 });
+
+test('the async shuffle and init (which yield to the event loop) draw exactly the sync values', async () => {
+  const a = Rng.fromSeed(3).permutation(20001);
+  const b = await Rng.fromSeed(3).permutationAsync(20001, 1000);
+  assert.deepEqual(a, b);
+  const { initParamsAsync } = await import('../../src/engine/init.ts');
+  const plan = planNetwork(resolveExperiment({ preset: 'ch6-relu' }).network);
+  const r1 = Rng.fromSeed(5), r2 = Rng.fromSeed(5);
+  assert.deepEqual(initParams(plan, 'default', r1), await initParamsAsync(plan, 'default', r2, 777));
+  assert.deepEqual(r1.state(), r2.state());
+});
