@@ -6,6 +6,7 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { EpochMetrics } from '../engine/index.ts';
+import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { publishJobEvent } from './job-events.ts';
@@ -56,6 +57,7 @@ export class TrainingConsumer {
   private readonly subscriber: Redis;
   private readonly records: JobRecordRepository;
   private readonly cancels: CancelChannel;
+  private readonly checkpoints: CheckpointRepository;
   private readonly keys;
   private readonly active = new Map<string, Int32Array>();
   private worker: Worker<TrainPayload, TrainResult, TrainingJobName> | null = null;
@@ -72,6 +74,7 @@ export class TrainingConsumer {
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
     this.records = new JobRecordRepository(this.redis, config.QUEUE_PREFIX, retention);
     this.cancels = new CancelChannel(this.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_AGE_S);
+    this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
   }
 
   async start(): Promise<void> {
@@ -178,6 +181,7 @@ export class TrainingConsumer {
       this.log(final ? 'job failed' : 'job attempt failed; will retry', { jobId: id, error: message });
       if (final) {
         await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() });
+        await this.checkpoints.delete(id).catch(() => {});
         await this.publishEnd(id, 'failed');
         if (err instanceof NonRetryableError) throw new UnrecoverableError(message);
       } else {
@@ -192,6 +196,7 @@ export class TrainingConsumer {
 
   private async finishCancelled(id: string): Promise<TrainResult> {
     await this.records.transition(id, ['running', 'queued'], 'cancelled', { finishedAt: new Date().toISOString() });
+    await this.checkpoints.delete(id).catch(() => {});
     await this.publishEnd(id, 'cancelled');
     return { cancelled: true };
   }
@@ -204,7 +209,10 @@ export class TrainingConsumer {
         error: err.message,
         finishedAt: new Date().toISOString(),
       });
-      if (prev) await this.publishEnd(job.data.jobId, 'failed');
+      if (prev) {
+        await this.checkpoints.delete(job.data.jobId).catch(() => {});
+        await this.publishEnd(job.data.jobId, 'failed');
+      }
     } catch (e) {
       this.log('could not record a failure', { jobId: job.data.jobId, error: (e as Error).message });
     }

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { Experiment } from '../engine/index.ts';
 import { conflict, notFound } from '../errors.ts';
+import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { JobEventBus, publishJobEvent } from './job-events.ts';
@@ -35,6 +36,7 @@ export class TrainingQueue {
   private readonly cancels: CancelChannel;
   private readonly keys: QueueKeys;
   private readonly redisUrl: string;
+  private readonly checkpoints: CheckpointRepository;
 
   constructor(opts: TrainingQueueOptions) {
     const { config } = opts;
@@ -57,6 +59,7 @@ export class TrainingQueue {
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
     this.records = new JobRecordRepository(this.redis, this.prefix, retention);
     this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
+    this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
   }
 
   /** Enqueues an already resolved experiment. */
@@ -106,6 +109,8 @@ export class TrainingQueue {
     if (removed) {
       const prev = await this.records.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() });
       if (prev) {
+        // A job handed back by a stopped worker has a checkpoint nobody will resume now.
+        await this.checkpoints.delete(id).catch(() => {});
         const done = (await this.records.get(id))!;
         await publishJobEvent(this.redis, this.keys.eventsChannel, { type: 'cancelled', jobId: id, job: done });
         return done;

@@ -95,4 +95,16 @@ describe('worker recovery', () => {
     assert.ok((done.resumedFromEpoch ?? 0) >= 1, `resumed from epoch ${done.resumedFromEpoch}`);
     assertEpochsOnce(done);
   });
+
+  test('a job handed back by a stopped worker can be cancelled while queued; its checkpoint goes', async () => {
+    const first = await launch();
+    const job = await queue.submit(recoveryJob(), {});
+    await waitFor(async () => (await queue.get(job.id))!.metrics.length >= 1, 60_000, `first epoch\n${output()}`);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+    assert.ok(await checkpoints.load(job.id), 'checkpoint saved');
+    const cancelled = await queue.cancel(job.id);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(await checkpoints.load(job.id), null, 'checkpoint removed');
+  });
 });
