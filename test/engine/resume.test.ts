@@ -19,14 +19,14 @@ const experiment = resolveExperiment({
   data: { trainSize: 4000, validationSize: 500, expand: false },
 });
 
-async function data() {
-  return splitData(await loadMnist(), experiment.data);
+async function data(e: Experiment = experiment) {
+  return splitData(await loadMnist(), e.data);
 }
 
 const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 async function uninterrupted(e: Experiment): Promise<TrainedModel> {
-  const r = await train(e, { data: await data() });
+  const r = await train(e, { data: await data(e) });
   assert.equal(r.status, 'completed');
   return (r as { model: TrainedModel }).model;
 }
@@ -36,14 +36,14 @@ async function interruptedThenResumed(e: Experiment, at: number, delayMs: number
   const signal = new Int32Array(new SharedArrayBuffer(4));
   let epochsSeen = 0;
   const first = await train(e, {
-    data: await data(), signal,
+    data: await data(e), signal,
     onEpoch: () => {
       if (++epochsSeen === at) setTimeout(() => Atomics.store(signal, 0, SIGNAL_INTERRUPT), delayMs);
     },
   });
   assert.equal(first.status, 'interrupted');
   const ck: Checkpoint = decodeCheckpoint(encodeCheckpoint((first as { checkpoint: Checkpoint }).checkpoint));
-  const second = await train(e, { data: await data(), checkpoint: ck });
+  const second = await train(e, { data: await data(e), checkpoint: ck });
   assert.equal(second.status, 'completed');
   return { checkpoint: ck, model: (second as { model: TrainedModel }).model };
 }
@@ -107,4 +107,23 @@ test('an ensemble resumes inside its second member and trains members with seeds
   for (let i = 0; i < 2; i++) assert.ok(same(model.members[i]!.params, whole.members[i]!.params), `member ${i}`);
   assert.equal(model.testAccuracy, whole.testAccuracy);
   assert.ok(model.testAccuracy > 0.8);
+});
+
+test('a conv net with dropout and momentum resumes bit-identically too', async () => {
+  const conv = resolveExperiment({
+    network: {
+      layers: [
+        { type: 'conv', filters: 6, kernel: 5, activation: 'relu' },
+        { type: 'pool', kind: 'max' },
+        { type: 'dense', units: 30, activation: 'relu', dropout: 0.3 },
+        { type: 'dense', units: 10, activation: 'softmax', dropout: 0.3 },
+      ],
+    },
+    training: { epochs: 2, miniBatchSize: 10, eta: 0.05, lambda: 0.1, momentum: 0.9, seed: 5, threads: 2 },
+    data: { trainSize: 1500, validationSize: 200, expand: false },
+  });
+  const whole = await uninterrupted(conv);
+  const { checkpoint, model } = await interruptedThenResumed(conv, 1, 10);
+  assert.equal(checkpoint.epoch, 1);
+  assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
 });
