@@ -1,6 +1,6 @@
 // createPredictor: a trained model ready to answer. Each member is a native Network over its own
-// copy of the weights; predict() runs them on the addon's threads, averages the members' outputs
-// (an ensemble votes by mean output) and returns probabilities (see normaliseOutputs).
+// copy of the weights; predict() runs them on the addon's threads and returns probabilities (see
+// normaliseOutputs); an ensemble returns the mean of its members' probabilities.
 import { openNetwork } from './backend.ts';
 import { normaliseOutputs } from './evaluation.ts';
 import { planNetwork } from './network-plan.ts';
@@ -35,10 +35,10 @@ export function createPredictor(model: TrainedModel, options: { threads?: number
       if (nets.length === 1) return normaliseOutputs(await nets[0]!.predict(input), softmax);
       const sum = new Float32Array(n * 10);
       for (const net of nets) {
-        const out = await net.predict(input);
-        for (let i = 0; i < sum.length; i++) sum[i]! += out[i]! / nets.length;
+        const p = normaliseOutputs(await net.predict(input), softmax);
+        for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
       }
-      return normaliseOutputs(sum, softmax);
+      return sum;
     },
     dispose() {
       if (disposed) return;

@@ -1,30 +1,37 @@
 // The final evaluation on the test set: accuracy, mean cost (+ the regularization term, as the
 // book's total_cost) and the confusion matrix. A single network uses the addon's evaluate();
-// an ensemble averages its members' output activations and scores the average.
+// an ensemble votes with the mean of its members' probabilities.
 import { openNetwork } from './backend.ts';
-import { confusionRows, evaluateOutputs, toFloatImages } from './evaluation.ts';
+import { confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
 import { regularizationCost, type NetworkPlan } from './network-plan.ts';
-import type { Experiment } from './spec.ts';
+import type { Cost, Experiment } from './spec.ts';
 import type { DataSplit } from './split.ts';
 
 const CHUNK = 2000;
 
-/** Sum of the members' n × 10 outputs divided by their number, in chunks to bound memory. */
-export async function averageOutputs(
-  nets: { predict(input: Float32Array): Promise<Float32Array> }[], images: Uint8Array, count: number,
-): Promise<Float32Array> {
-  const avg = new Float32Array(count * 10);
+/**
+ * An ensemble's vote: the mean of its members' probabilities (normaliseOutputs of each member's
+ * outputs), computed in chunks to bound memory; also each member's cost summed over the images.
+ */
+export async function ensembleOutputs(
+  nets: { predict(input: Float32Array): Promise<Float32Array> }[], images: Uint8Array, labels: Uint8Array | null,
+  count: number, cost: Cost, softmax: boolean,
+): Promise<{ probabilities: Float32Array; memberCostSums: number[] }> {
+  const probabilities = new Float32Array(count * 10);
+  const memberCostSums = nets.map(() => 0);
   for (let s = 0; s < count; s += CHUNK) {
     const e = Math.min(count, s + CHUNK);
     const input = toFloatImages(images.subarray(s * 784, e * 784));
     const sum = new Float64Array((e - s) * 10);
-    for (const net of nets) {
+    for (const [k, net] of nets.entries()) {
       const out = await net.predict(input);
-      for (let i = 0; i < sum.length; i++) sum[i]! += out[i]!;
+      if (labels) for (let i = 0; i < e - s; i++) memberCostSums[k]! += exampleCost(cost, out, i * 10, labels[s + i]!);
+      const p = normaliseOutputs(out, softmax);
+      for (let i = 0; i < sum.length; i++) sum[i]! += p[i]!;
     }
-    for (let i = 0; i < sum.length; i++) avg[s * 10 + i] = sum[i]! / nets.length;
+    for (let i = 0; i < sum.length; i++) probabilities[s * 10 + i] = sum[i]! / nets.length;
   }
-  return avg;
+  return { probabilities, memberCostSums };
 }
 
 export async function evaluateTest(
@@ -37,10 +44,17 @@ export async function evaluateTest(
   const reg = members.reduce((s, p) => s + regularizationCost(plan, p, t.regularization, t.lambda, n), 0) / members.length;
   const nets = members.map((p) => openNetwork(plan.desc, p.slice(), null, threads));
   try {
-    const e = nets.length === 1
-      ? await nets[0]!.evaluate(test.images, test.labels)
-      : evaluateOutputs(exp.network.cost, await averageOutputs(nets, test.images, test.count), test.labels);
-    return { testAccuracy: e.correct / test.count, testCost: e.costSum / test.count + reg, confusion: confusionRows(e.confusion) };
+    if (nets.length === 1) {
+      const e = await nets[0]!.evaluate(test.images, test.labels);
+      return { testAccuracy: e.correct / test.count, testCost: e.costSum / test.count + reg, confusion: confusionRows(e.confusion) };
+    }
+    // Ensemble: accuracy and confusion of the averaged probabilities; cost = the members' mean cost.
+    const last = exp.network.layers[exp.network.layers.length - 1]!;
+    const softmax = last.type === 'dense' && last.activation === 'softmax';
+    const { probabilities, memberCostSums } = await ensembleOutputs(nets, test.images, test.labels, test.count, exp.network.cost, softmax);
+    const e = evaluateOutputs(exp.network.cost, probabilities, test.labels);
+    const meanCost = memberCostSums.reduce((a, b) => a + b, 0) / nets.length / test.count;
+    return { testAccuracy: e.correct / test.count, testCost: meanCost + reg, confusion: confusionRows(e.confusion) };
   } finally {
     for (const net of nets) net.dispose();
   }

@@ -69,6 +69,15 @@ test('an ensemble predicts the average of its members\' probabilities', async ()
     assert.ok(Math.abs(ens[i]! - (outs[0]![i]! + outs[1]![i]!) / 2) < 1e-7);
   }
   assert.ok(model.testAccuracy > 0.5);
+  // The reported test accuracy is that of the averaged probabilities.
+  const m = await loadMnist();
+  const all = await createPredictor(model, { threads: 2 }).predict(toFloatImages(m.test.images));
+  let right = 0;
+  for (let i = 0; i < 10000; i++) {
+    const row = Array.from(all.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === m.test.labels[i]) right++;
+  }
+  assert.equal(right / 10000, model.testAccuracy);
 });
 
 test('sigmoid outputs are normalised into probabilities', async () => {
