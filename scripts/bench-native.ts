@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const only = arg('only', 'ch1,ch3,conv,dropout').split(',').map((s) => alias[s] ?? s);
   const threadList = arg('threads', '1,2').split(',').map(Number);
   const info = nativeInfo();
-  const gemms = arg('gemm', info.openblas ? 'openblas,portable' : 'portable').split(',') as ('openblas' | 'portable')[];
+  const gemms = arg('gemm', info.openblas ? 'portable,openblas' : 'portable').split(',') as ('openblas' | 'portable')[];
   const imagesOverride = Number(arg('images', '0'));
   const repeat = Number(arg('repeat', '1'));
   let s = 12345;
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
           acc = res.correct / res.examples;
         }
         const line: Record<string, unknown> = {
-          name: c.name, mode: 'train', gemm, threads, batch: c.batch, images: count,
+          name: c.name, mode: 'train', gemm, threads, trainThreads: net.trainThreads(c.batch), batch: c.batch, images: count,
           seconds: +best.toFixed(4), cpuSeconds: +bestCpu.toFixed(4), imagesPerSecond: Math.round(count / best),
           epochSeconds: +((best * N) / count).toFixed(3), trainAccuracy: +acc.toFixed(4),
         };

@@ -89,6 +89,10 @@ class NetworkCore {
   // Mean cost over the n examples plus the regulariser, and its gradient into grad (paramCount).
   double gradient(const float* params, const float* input, const uint8_t* labels, int n, float l2, float l1,
                   bool dropout, uint32_t seed, float* grad);
+  // Threads a mini-batch of this size is split across: 1 when the batch is too little work to
+  // share (deterministic in (network, batch size, threads), so reproducibility is unchanged).
+  int train_threads(int batchSize) const;
+  double flops_per_example() const;
 
  private:
   struct Workspace {

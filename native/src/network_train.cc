@@ -18,10 +18,30 @@ inline void store_flag(int32_t* p, int32_t v) {
 }
 }  // namespace
 
+namespace {
+// Below this much arithmetic per mini-batch (a small MLP at batch 10), splitting the batch costs
+// more in barriers and gradient reduction than it saves: such batches run on one thread.
+constexpr double kMinFlopsPerBatchToSplit = 16e6;
+}  // namespace
+
+double NetworkCore::flops_per_example() const {
+  double f = 0;
+  for (const auto& L : desc_.layers) {
+    if (L.kind == LayerKind::Dense) f += 6.0 * L.inSize * L.outSize;  // forward, dW, dx
+    if (L.kind == LayerKind::Conv) f += 6.0 * L.conv.P() * L.conv.KKC() * L.conv.F;
+  }
+  return f;
+}
+
+int NetworkCore::train_threads(int batchSize) const {
+  if (pool_.size() == 1 || flops_per_example() * batchSize < kMinFlopsPerBatchToSplit) return 1;
+  return pool_.size();
+}
+
 void NetworkCore::train(float* params, float* velocity, const TrainJob& job, TrainResult& out) {
-  const int T = pool_.size();
   const size_t n = job.nOrder;
   const int m = job.batchSize;
+  const int T = train_threads(m);
   const int64_t nb = static_cast<int64_t>((n + m - 1) / m);
   const int slice = (m + T - 1) / T;
   for (auto& ws : ws_) ensure(ws, slice, true);
@@ -39,7 +59,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
   for (int t = 0; t < T; ++t) parts[t] = ws_[t].grad.data();
   const LayerDesc& last = desc_.layers.back();
 
-  pool_.run([&](int t) {
+  auto epoch = [&](int t) {
     Workspace& ws = ws_[t];
     ws.cost = 0;
     ws.correct = 0;
@@ -60,7 +80,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
         ws.correct += st.correct;
         backward(ws, params, ws.grad.data(), rows, true);
       }
-      pool_.barrier(t);
+      if (T > 1) pool_.barrier(t);
       const UpdateParams up{job.eta, job.momentum, job.l2, job.l1, 1.f / bm};
       std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
       for (const auto& seg : segments_) {
@@ -73,7 +93,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
         if (seg.weight) ws.sqNorm[seg.paramIndex] += sq;
       }
       if (t == 0) stop.store(load_flag(job.cancel) != 0, std::memory_order_relaxed);
-      pool_.barrier(t);
+      if (T > 1) pool_.barrier(t);
       if (t == 0) {
         for (int p = 0; p < desc_.parametricLayers; ++p) {
           double sq = 0;
@@ -86,7 +106,9 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
       }
       if (stop.load(std::memory_order_relaxed)) break;
     }
-  });
+  };
+  if (T == 1) epoch(0);
+  else pool_.run(epoch);
   for (int t = 0; t < T; ++t) {
     out.costSum += ws_[t].cost;
     out.correct += ws_[t].correct;

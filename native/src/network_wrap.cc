@@ -93,6 +93,7 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("predict", &NetworkWrap::Predict),
                       InstanceMethod("gradient", &NetworkWrap::Gradient),
                       InstanceMethod("forward", &NetworkWrap::Forward),
+                      InstanceMethod("trainThreads", &NetworkWrap::TrainThreads),
                       InstanceAccessor("paramCount", &NetworkWrap::GetParamCount, nullptr),
                       InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr)});
 }
@@ -146,6 +147,15 @@ Napi::Value NetworkWrap::GetParamCount(const Napi::CallbackInfo& info) {
 
 Napi::Value NetworkWrap::GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), core_->threads());
+}
+
+// trainThreads(batchSize): how many threads trainEpoch splits a batch of this size across.
+Napi::Value NetworkWrap::TrainThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const int m = static_cast<int>(to_int(info[0], "batchSize", 1, 1 << 20));
+    return Napi::Number::New(env, core_->train_threads(m));
+  });
 }
 
 namespace {

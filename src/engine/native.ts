@@ -78,6 +78,7 @@ export interface Kernels {
 interface RawNetwork {
   readonly paramCount: number;
   readonly threads: number;
+  trainThreads(batchSize: number): number;
   trainEpoch(o: TrainEpochOptions): Promise<TrainEpochResult>;
   evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult>;
   predict(input: Float32Array): Promise<Float32Array>;
@@ -162,6 +163,18 @@ export class NativeNetwork {
 
   get threads(): number {
     return this.raw.threads;
+  }
+
+  /**
+   * Threads trainEpoch splits a mini-batch of this size across: the constructor's count, or 1
+   * when a batch is too little work to share (small MLPs). Deterministic, like the weights.
+   */
+  trainThreads(batchSize: number): number {
+    try {
+      return this.raw.trainThreads(batchSize);
+    } catch (e) {
+      return rethrow(e);
+    }
   }
 
   async trainEpoch(options: TrainEpochOptions): Promise<TrainEpochResult> {

@@ -136,12 +136,13 @@ describe('dropout', () => {
   });
 });
 
+// Big enough (about 2 MFLOP per example) that trainEpoch really splits a batch of 10 across threads.
 const conv: NetworkDesc = {
   inputShape: [28, 28, 1],
   layers: [
-    { kind: 'conv', filters: 4, kernel: 5, activation: 'relu' },
+    { kind: 'conv', filters: 12, kernel: 5, activation: 'relu' },
     { kind: 'pool', mode: 'max' },
-    { kind: 'dense', outSize: 20, activation: 'relu', dropout: 0.5 },
+    { kind: 'dense', outSize: 100, activation: 'relu', dropout: 0.5 },
     { kind: 'dense', outSize: 10, activation: 'softmax', dropout: 0.2 },
   ],
   cost: 'log-likelihood',
@@ -154,6 +155,7 @@ async function run(threads: number, batches: number, opts: { startBatch?: number
   const params = opts.params ?? initParams(conv, 22);
   const velocity = opts.velocity ?? new Float32Array(params.length);
   const net = new NativeNetwork(conv, params, velocity, threads);
+  assert.equal(net.trainThreads(10), threads);
   const cancel = new Int32Array(new SharedArrayBuffer(4));
   const progress = new Int32Array(new SharedArrayBuffer(4));
   const job = net.trainEpoch({ images, labels, order, batchSize: 10, startBatch: opts.startBatch ?? 0, eta: 0.05, momentum: 0.5, l2: 1e-4, dropoutSeed: 77, cancel, progress });
@@ -181,6 +183,12 @@ describe('determinism', () => {
     assert.ok(moved > 1e-3);
     assert.ok(maxAbsDiff(a.params, b.params) <= 1e-4 * Math.max(1, maxAbs(a.params)), `diff ${maxAbsDiff(a.params, b.params)}`);
   });
+});
+
+test('a batch too small to be worth splitting trains on one thread (small MLPs)', () => {
+  const net = new NativeNetwork(small, initParams(small, 1), null, 2);
+  assert.equal(net.trainThreads(10), 1);
+  assert.equal(net.threads, 2);
 });
 
 describe('cancel and resume', () => {
