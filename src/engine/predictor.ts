@@ -31,6 +31,9 @@ export function createPredictor(model: TrainedModel, options: { threads?: number
       if (input.length === 0 || input.length % 784 !== 0) {
         throw new RangeError(`predict: input must be n × 784 floats, got ${input.length}`);
       }
+      for (let i = 0; i < input.length; i++) {
+        if (!Number.isFinite(input[i])) throw new RangeError(`predict: input value ${i} is not a finite number`);
+      }
       const n = input.length / 784;
       if (nets.length === 1) return normaliseOutputs(await nets[0]!.predict(input), softmax);
       const sum = new Float32Array(n * 10);

@@ -49,6 +49,7 @@ test('save/load round trip: the loaded model predicts exactly the same', async (
     assert.ok(right >= 80, `${right}/100 right`);
     assert.ok(p1.bytes >= model.members[0]!.params.byteLength);
     await assert.rejects(p1.predict(new Float32Array(100)), /n × 784/);
+    await assert.rejects(p1.predict(new Float32Array(784).fill(NaN)), /not a finite number/);
     p1.dispose();
     await assert.rejects(p1.predict(x), /disposed/);
     p2.dispose();
