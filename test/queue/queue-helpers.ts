@@ -75,9 +75,9 @@ export function startWorker(config: Config, extraEnv: Record<string, string> = {
     JOB_STALLED_INTERVAL_MS: String(config.JOB_STALLED_INTERVAL_MS),
     ENGINE_THREADS: String(config.ENGINE_THREADS),
     JOB_ATTEMPTS: String(config.JOB_ATTEMPTS),
+    ...(config.MNIST_DIR ? { MNIST_DIR: config.MNIST_DIR } : {}),
     ...extraEnv,
   };
-  if (config.MNIST_DIR) env.MNIST_DIR = config.MNIST_DIR;
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/train.worker.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
