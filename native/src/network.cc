@@ -95,15 +95,29 @@ void NetworkCore::forward(Workspace& ws, const float* params, const float* input
 }
 
 // ws.delta[last] holds dC/dz of the output layer; writes the gradient (sum over the slice) into grad.
-void NetworkCore::backward(Workspace& ws, const float* params, float* grad, int rows, bool train) {
+namespace {
+// Weights (floats) above which a dense layer's update is fused into backward: beyond the caches,
+// the extra passes over a gradient buffer cost more than the arithmetic.
+constexpr size_t kFuseMinWeights = 1 << 16;
+}  // namespace
+
+bool NetworkCore::fused_layer(const LayerDesc& L) const {
+  return L.kind == LayerKind::Dense && L.wCount >= kFuseMinWeights;
+}
+
+void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, bool train, const FusedStep& fused) {
   for (int l = static_cast<int>(desc_.layers.size()) - 1; l >= 0; --l) {
     const LayerDesc& L = desc_.layers[l];
     const float* dz = ws.delta[l].data();
     float* dx = l > 0 ? ws.delta[l - 1].data() : nullptr;
     switch (L.kind) {
       case LayerKind::Dense:
-        dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
-                       L.inSize, L.outSize);
+        if (fused.on && fused_layer(L))
+          ws.sqNorm[L.paramIndex] = dense_backward_update(layer_input(ws, l, train), params + L.wOff, dz, grad + L.bOff,
+                                                          dx, rows, L.inSize, L.outSize, fused.eta, fused.l2, fused.invM);
+        else
+          dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
+                         L.inSize, L.outSize);
         if (dx && train && L.dropout > 0.f)
           dropout_backward(dx, ws.mask[l].data(), static_cast<size_t>(rows) * L.inSize, L.dropout);
         break;
@@ -177,14 +191,14 @@ void NetworkCore::predict(const float* params, const float* input, size_t n, flo
   else pool_.run(work);
 }
 
-double NetworkCore::gradient(const float* params, const float* input, const uint8_t* labels, int n, float l2,
+double NetworkCore::gradient(float* params, const float* input, const uint8_t* labels, int n, float l2,
                              float l1, bool dropout, uint32_t seed, float* grad) {
   Workspace& ws = ws_[0];
   ensure(ws, n, true);
   forward(ws, params, input, n, dropout, seed, 0);
   const CostStats st = cost_eval(desc_.cost, desc_.layers.back().act, ws.out.back().data(), labels, n,
                                  desc_.outputSize, ws.delta.back().data());
-  backward(ws, params, grad, n, dropout);
+  backward(ws, params, grad, n, dropout, FusedStep{});  // not fused: params are left alone
   const float invN = 1.f / n;
   double cost = st.cost / n;
   for (const auto& seg : segments_) {

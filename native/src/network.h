@@ -87,7 +87,7 @@ class NetworkCore {
   void evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n, EvalResult& out);
   void predict(const float* params, const float* input, size_t n, float* out);
   // Mean cost over the n examples plus the regulariser, and its gradient into grad (paramCount).
-  double gradient(const float* params, const float* input, const uint8_t* labels, int n, float l2, float l1,
+  double gradient(float* params, const float* input, const uint8_t* labels, int n, float l2, float l1,
                   bool dropout, uint32_t seed, float* grad);
   // Threads a mini-batch of this size is split across: 1 when the batch is too little work to
   // share (deterministic in (network, batch size, threads), so reproducibility is unchanged).
@@ -111,7 +111,14 @@ class NetworkCore {
   void ensure(Workspace& ws, int rows, bool training);
   void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, uint32_t seed,
                uint64_t posBase);
-  void backward(Workspace& ws, const float* params, float* grad, int rows, bool train);
+  // Single-thread epochs of plain SGD (no momentum, no L1) update big dense layers' weights inside
+  // backward (dense_backward_update) instead of through the gradient buffer.
+  struct FusedStep {
+    bool on = false;
+    float eta = 0, l2 = 0, invM = 0;
+  };
+  void backward(Workspace& ws, float* params, float* grad, int rows, bool train, const FusedStep& fused);
+  bool fused_layer(const LayerDesc& L) const;
   const float* layer_input(const Workspace& ws, int l, bool train) const;
   void load_images(Workspace& ws, const uint8_t* images, const uint32_t* idx, size_t first, int rows);
 

@@ -58,6 +58,11 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
   std::vector<const float*> parts(T);
   for (int t = 0; t < T; ++t) parts[t] = ws_[t].grad.data();
   const LayerDesc& last = desc_.layers.back();
+  // Plain SGD on one thread: big dense layers step inside backward (see FusedStep).
+  const bool fuse = T == 1 && !velocity && job.l1 == 0.f;
+  std::vector<char> fusedSeg(desc_.parametricLayers, 0);
+  for (const auto& L : desc_.layers)
+    if (L.paramIndex >= 0) fusedSeg[L.paramIndex] = fused_layer(L);
 
   auto epoch = [&](int t) {
     Workspace& ws = ws_[t];
@@ -78,12 +83,20 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
                                        desc_.outputSize, ws.delta.back().data());
         ws.cost += st.cost;
         ws.correct += st.correct;
-        backward(ws, params, ws.grad.data(), rows, true);
+        if (T == 1) std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
+        FusedStep fs;
+        fs.on = fuse;
+        fs.eta = job.eta;
+        fs.l2 = job.l2;
+        fs.invM = 1.f / bm;
+        backward(ws, params, ws.grad.data(), rows, true, fs);
       }
       if (T > 1) pool_.barrier(t);
       const UpdateParams up{job.eta, job.momentum, job.l2, job.l1, 1.f / bm};
-      std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
+      // (with several threads, zeroed only here: thread 0 reads every share after the barrier below)
+      if (T > 1) std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
       for (const auto& seg : segments_) {
+        if (fuse && seg.weight && fusedSeg[seg.paramIndex]) continue;  // already stepped in backward
         const size_t a = std::max(lo, seg.off), e = std::min(hi, seg.off + seg.count);
         if (a >= e) continue;
         const float* segParts[64];

@@ -38,6 +38,27 @@ describe('the update', () => {
     }
   });
 
+  test('the same step for a big dense layer, whose update is fused into backward (one thread, no momentum)', async () => {
+    const big: NetworkDesc = { inputShape: [28, 28, 1], cost: 'cross-entropy', layers: [
+      { kind: 'dense', outSize: 100, activation: 'sigmoid' }, { kind: 'dense', outSize: 10, activation: 'sigmoid' }] };
+    const m = 6, eta = 0.5, l2 = 0.02;
+    const images = byteImages(m, 784, 8), labels = new Uint8Array([3, 1, 4, 1, 5, 9]);
+    const params = initParams(big, 3);
+    const start = params.slice();
+    const { grad } = new NativeNetwork(big, start.slice(), null, 1).gradient(toFloat(images), labels);
+    const net = new NativeNetwork(big, params, null, 1);
+    const r = await net.trainEpoch({ images, labels, order: new Uint32Array([0, 1, 2, 3, 4, 5]), batchSize: m, eta, l2 });
+    const W1 = 78400;
+    for (let i = 0; i < params.length; i++) {
+      const isWeight = i < W1 || (i >= W1 + 100 && i < W1 + 100 + 1000);
+      const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
+      assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
+    }
+    let sq = 0;
+    for (let i = 0; i < W1; i++) sq += grad[i] ** 2;
+    assert.ok(Math.abs(r.gradNormSum[0] - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `norm ${r.gradNormSum[0]} vs ${Math.sqrt(sq)}`);
+  });
+
   test('momentum: two steps by hand (v = μv − η∇C, w += v), regulariser included in ∇C', async () => {
     const m = 4, eta = 0.5, mu = 0.9, l2 = 0.01, l1 = 0.002;
     const images = byteImages(m, 25, 3), labels = new Uint8Array([2, 0, 1, 1]);
