@@ -127,11 +127,34 @@ export function weightMask(plan: NetworkPlan): Uint8Array {
 export function regularizationCost(plan: NetworkPlan, params: Float32Array, kind: 'l2' | 'l1', lambda: number, n: number): number {
   if (lambda === 0) return 0;
   let sum = 0;
+  for (const s of plan.segments) sum += weightSum(params, s.weightOffset, s.weightOffset + s.weightLength, kind);
+  return kind === 'l2' ? (lambda / (2 * n)) * sum : (lambda / n) * sum;
+}
+
+/** The same value, summed in slices with yields to the event loop between them (big networks). */
+export async function regularizationCostAsync(
+  plan: NetworkPlan, params: Float32Array, kind: 'l2' | 'l1', lambda: number, n: number, chunk = 1 << 18,
+): Promise<number> {
+  if (lambda === 0) return 0;
+  let sum = 0;
   for (const s of plan.segments) {
-    for (let i = s.weightOffset; i < s.weightOffset + s.weightLength; i++) {
-      const w = params[i]!;
-      sum += kind === 'l2' ? w * w : Math.abs(w);
+    // Per-segment sums are added in the same order as the sync version, so the result is identical.
+    let seg = 0;
+    for (let a = s.weightOffset; a < s.weightOffset + s.weightLength; a += chunk) {
+      seg = weightSum(params, a, Math.min(a + chunk, s.weightOffset + s.weightLength), kind, seg);
+      await new Promise((r) => setImmediate(r));
     }
+    sum += seg;
   }
   return kind === 'l2' ? (lambda / (2 * n)) * sum : (lambda / n) * sum;
+}
+
+function weightSum(params: Float32Array, from: number, to: number, kind: 'l2' | 'l1', start = 0): number {
+  let sum = start;
+  if (kind === 'l2') {
+    for (let i = from; i < to; i++) sum += params[i]! * params[i]!;
+  } else {
+    for (let i = from; i < to; i++) sum += Math.abs(params[i]!);
+  }
+  return sum;
 }

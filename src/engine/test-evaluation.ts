@@ -3,11 +3,11 @@
 // an ensemble votes with the mean of its members' probabilities.
 import { openNetwork } from './backend.ts';
 import { confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
-import { regularizationCost, type NetworkPlan } from './network-plan.ts';
+import { regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import type { Cost, Experiment } from './spec.ts';
 import type { DataSplit } from './split.ts';
 
-const CHUNK = 2000;
+const CHUNK = 500; // images per predict call: bounds memory and each synchronous conversion
 
 /**
  * An ensemble's vote: the mean of its members' probabilities (normaliseOutputs of each member's
@@ -41,7 +41,8 @@ export async function evaluateTest(
   if (test.count === 0) return { testAccuracy: 0, testCost: 0, confusion: confusionRows(new Uint32Array(100)) };
   const t = exp.training;
   const n = data.training.count;
-  const reg = members.reduce((s, p) => s + regularizationCost(plan, p, t.regularization, t.lambda, n), 0) / members.length;
+  let reg = 0;
+  for (const p of members) reg += (await regularizationCostAsync(plan, p, t.regularization, t.lambda, n)) / members.length;
   const nets = members.map((p) => openNetwork(plan.desc, p.slice(), null, threads));
   try {
     if (nets.length === 1) {

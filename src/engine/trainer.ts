@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { openNetwork, nativeInfo, type NetworkHandle } from './backend.ts';
 import { initParamsAsync } from './init.ts';
-import { planNetwork, regularizationCost, type NetworkPlan } from './network-plan.ts';
+import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
 import type { Experiment } from './spec.ts';
@@ -128,7 +128,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     if (r.batchesDone < batches) return { status: stopKind(), checkpoint: snapshot(r.batchesDone, epochRng, sums) };
     report();
 
-    const reg = regularizationCost(plan, params, t.regularization, t.lambda, n);
+    const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, n);
     const validation = await validate(net, options.data.validation, reg);
     const seconds = sums.seconds + validation.seconds;
     clock.seconds += validation.seconds;

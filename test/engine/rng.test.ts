@@ -92,3 +92,12 @@ test('the async shuffle and init (which yield to the event loop) draw exactly th
   assert.deepEqual(initParams(plan, 'default', r1), await initParamsAsync(plan, 'default', r2, 777));
   assert.deepEqual(r1.state(), r2.state());
 });
+
+test('the async regularization term equals the sync one exactly', async () => {
+  const { regularizationCostAsync } = await import('../../src/engine/network-plan.ts');
+  const plan = planNetwork(resolveExperiment({ preset: 'ch6-relu' }).network);
+  const p = initParams(plan, 'default', Rng.fromSeed(8));
+  for (const kind of ['l2', 'l1'] as const) {
+    assert.equal(await regularizationCostAsync(plan, p, kind, 0.1, 5000, 1000), regularizationCost(plan, p, kind, 0.1, 5000));
+  }
+});
