@@ -4,7 +4,7 @@
 // route returning a constant (also its own process) as the ceiling of this machine.
 // Prints one JSON line per target: req/s, p50, p99 (ms) and the ratio to the bare route.
 //
-//   npm run bench:serve [-- --duration 10 --connections 64 --epochs 3 --log-level warn]
+//   npm run bench:serve [-- --duration 10 --connections 64 --epochs 3 --log-level warn --profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '64' },
     epochs: { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
+    profile: { type: 'string' }, // a directory: the API process writes a V8 CPU profile there
   },
 });
 
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     // 3. The two servers, each its own process.
     const [appPort, barePort] = [await freePort(), await freePort()];
     children.push(
-      spawnNode(['src/server.ts'], {
+      spawnNode([...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []), 'src/server.ts'], {
         PORT: String(appPort), HOST: '127.0.0.1', REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, LOG_LEVEL: args['log-level']!,
       }),
       spawnNode(['scripts/bench-serve.ts', '--bare', String(barePort)], {}),
@@ -129,7 +130,7 @@ async function measure(name: string, opts: Partial<autocannon.Options>, duration
 }
 
 function spawnNode(argv: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...argv.filter((a) => a.startsWith('--cpu-prof')), '--import', 'tsx', ...argv.filter((a) => !a.startsWith('--cpu-prof'))], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
 
