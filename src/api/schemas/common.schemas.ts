@@ -10,6 +10,8 @@ export const ErrorResponse = z
     }),
   })
   .describe('The one error shape of the service');
+// registered: the OpenAPI document refers to it as #/components/schemas/Error
+z.globalRegistry.add(ErrorResponse, { id: 'Error' });
 
 /** `{ 404: ErrorResponse, 422: ErrorResponse }` for a route's response schema. */
 export function errors<const S extends readonly number[]>(...statuses: S): { [K in S[number]]: typeof ErrorResponse } {
