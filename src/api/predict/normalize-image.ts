@@ -45,7 +45,7 @@ export function inkImage({ data, width, height }: GreyImage): Uint8Array {
   const out = new Uint8Array(px.length);
   for (let i = 0; i < px.length; i++) {
     const v = (px[i]! - floor) * k;
-    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
   }
   return out;
 }

@@ -1,0 +1,136 @@
+// The predict pipeline's parts on their own: image normalisation, the micro-batcher,
+// the model cache (with real engine predictors).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { decodeDigit } from '../../src/api/predict/decode-image.ts';
+import { MicroBatcher } from '../../src/api/predict/micro-batcher.ts';
+import { ModelCache } from '../../src/api/predict/model-cache.ts';
+import { centreByMass, inkImage } from '../../src/api/predict/normalize-image.ts';
+import { ApiError } from '../../src/errors.ts';
+import { fakeModel } from '../fixtures/fake-model.ts';
+import { digitPng, photoLike, testDigits } from '../fixtures/mnist-digits.ts';
+
+const limits = { maxPixels: 25_000_000 };
+const l1 = (a: Float32Array, b: ArrayLike<number>) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0);
+
+test('normalising an MNIST digit is nearly the identity (it was made this way)', async () => {
+  // tolerance: resampling and rounding move a little ink; a shifted digit would be off by ~100
+  const ds = testDigits(30, 500);
+  let total = 0;
+  for (const d of ds) total += l1(await decodeDigit(await digitPng(d), limits), Array.from(d.pixels, (v) => v / 255));
+  assert.ok(total / ds.length < 3, `mean L1 distance ${total / ds.length}`);
+});
+
+test('photo-like digits come out close to the MNIST original', async () => {
+  const ds = testDigits(10, 700);
+  let total = 0, mass = 0;
+  for (const d of ds) {
+    const ref = Array.from(d.pixels, (v) => v / 255);
+    total += l1(await decodeDigit(await photoLike(d), limits), ref);
+    mass += ref.reduce((s, v) => s + v, 0);
+  }
+  // the digit's own ink is the scale: far closer than a wrong or misplaced digit (~2× the mass)
+  assert.ok(total / mass < 0.4, `L1 / ink mass ${total / mass}`);
+});
+
+test('polarity: light paper is inverted, dark paper is not', () => {
+  const w = 20, h = 20;
+  const light = new Uint8Array(w * h).fill(230);
+  const dark = new Uint8Array(w * h).fill(10);
+  for (let y = 5; y < 15; y++) { light[y * w + 10] = 20; dark[y * w + 10] = 240; }
+  for (const img of [light, dark]) {
+    const ink = inkImage({ data: img, width: w, height: h });
+    assert.equal(ink[0], 0, 'paper is black');
+    assert.equal(ink[7 * w + 10], 255, 'ink is bright');
+  }
+});
+
+test('centre of mass lands in the middle; a blank image is a 422', async () => {
+  const patch = new Uint8Array(4 * 2).fill(255);
+  const out = centreByMass(patch, 4, 2);
+  let s = 0, sx = 0, sy = 0;
+  out.forEach((v, i) => { s += v; sx += v * (i % 28); sy += v * Math.floor(i / 28); });
+  assert.ok(Math.abs(sx / s - 14) <= 0.5 && Math.abs(sy / s - 14) <= 0.5);
+  const blank = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  await assert.rejects(decodeDigit(blank, limits), (e) => e instanceof ApiError && e.status === 422);
+});
+
+const vec = (k: number) => new Float32Array(784).fill(k);
+
+test('micro-batcher: concurrent calls merge into one engine call, answers go back in order', async () => {
+  const calls: number[] = [];
+  const b = new MicroBatcher(async (input, n) => {
+    calls.push(n);
+    const out = new Float32Array(n * 10);
+    for (let i = 0; i < n; i++) out[i * 10] = input[i * 784]!; // echo each instance's first pixel
+    return out;
+  }, { maxBatch: 64, maxWaitMs: 5 });
+  const res = await Promise.all([b.predict([vec(1), vec(2)]), b.predict([vec(3)]), b.predict([vec(4), vec(5), vec(6)])]);
+  assert.deepEqual(calls, [6]);
+  assert.deepEqual(res.map((r) => r.map((o) => o[0])), [[1, 2], [3], [4, 5, 6]]);
+});
+
+test('micro-batcher: batches are capped at maxBatch; one call at a time, the rest waits and merges', async () => {
+  const calls: number[] = [];
+  let running = 0, maxRunning = 0;
+  const b = new MicroBatcher(async (_input, n) => {
+    calls.push(n);
+    maxRunning = Math.max(maxRunning, ++running);
+    await new Promise((r) => setTimeout(r, 10));
+    running--;
+    return new Float32Array(n * 10);
+  }, { maxBatch: 4, maxWaitMs: 1 });
+  const all = await Promise.all(Array.from({ length: 10 }, () => b.predict([vec(0)])));
+  assert.equal(all.length, 10);
+  assert.deepEqual(calls, [4, 4, 2]);
+  assert.equal(maxRunning, 1);
+});
+
+test('micro-batcher: an engine error rejects every request of that batch; close waits for work in flight', async () => {
+  const b = new MicroBatcher(async () => { throw new RangeError('engine says no'); }, { maxBatch: 8, maxWaitMs: 1 });
+  const results = await Promise.allSettled([b.predict([vec(0)]), b.predict([vec(1)])]);
+  assert.ok(results.every((r) => r.status === 'rejected' && /engine says no/.test(String(r.reason))));
+  let finished = false;
+  const slow = new MicroBatcher(async (_i, n) => { await new Promise((r) => setTimeout(r, 20)); finished = true; return new Float32Array(n * 10); }, { maxBatch: 8, maxWaitMs: 1 });
+  const p = slow.predict([vec(0)]);
+  await new Promise((r) => setTimeout(r, 5));
+  await slow.close();
+  assert.equal(finished, true);
+  await p;
+  await assert.rejects(slow.predict([vec(0)]), /unloaded/);
+});
+
+test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on delete', async () => {
+  const loads: string[] = [];
+  const model = fakeModel(); // one dense layer 784→10: ~31 KB of weights
+  const cache = new ModelCache({
+    maxBytes: 150_000, // room for two predictors (each counts ~63 KB)
+    threads: 1,
+    batching: { maxBatch: 8, maxWaitMs: 0 },
+    load: async (id) => {
+      loads.push(id);
+      if (id === 'missing') throw new Error('no such model');
+      await new Promise((r) => setTimeout(r, 5));
+      return model;
+    },
+  });
+  const [x, y] = await Promise.all([cache.get('a'), cache.get('a')]);
+  assert.equal(x, y);
+  assert.deepEqual(loads, ['a']);
+  const out = await x.batcher.predict([vec(0.5)]);
+  assert.equal(out[0]!.length, 10);
+  await cache.get('b');
+  await cache.get('a'); // a is now most recently used
+  await cache.get('c'); // over budget: b goes
+  assert.ok(cache.has('a') && cache.has('c') && !cache.has('b'));
+  assert.ok(cache.totalBytes <= 150_000);
+  await cache.get('b');
+  assert.deepEqual(loads, ['a', 'b', 'c', 'b']);
+  cache.evict('b');
+  assert.equal(cache.has('b'), false);
+  await assert.rejects(cache.get('missing'), /no such model/);
+  await assert.rejects(cache.get('missing'), /no such model/); // a failed load is not cached
+  await cache.close();
+  assert.equal(cache.size, 0);
+});
