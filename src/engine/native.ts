@@ -94,7 +94,9 @@ interface Addon {
   reference: Kernels;
 }
 
-const addon = createRequire(import.meta.url)('../../build/Release/nndl.node') as Addon;
+// NNDL_ADDON_PATH points at another build of the addon (e.g. a portable-ISA build under test).
+const addonPath = process.env.NNDL_ADDON_PATH || '../../build/Release/nndl.node';
+const addon = createRequire(import.meta.url)(addonPath) as Addon;
 
 function rethrow(e: unknown): never {
   if (!(e instanceof Error)) throw e;
