@@ -57,7 +57,7 @@ export function smallJob(overrides: { epochs?: number; trainSize?: number; valid
   return {
     ...(overrides.name ? { name: overrides.name } : {}),
     preset: 'ch1-mlp30',
-    training: { epochs: overrides.epochs ?? 2, miniBatchSize: 10, eta: 3.0, lambda: 0, seed: 1 },
+    training: { epochs: overrides.epochs ?? 2, miniBatchSize: 10, eta: 3.0, lambda: 0 },
     data: { trainSize: overrides.trainSize ?? 3000, validationSize: overrides.validationSize ?? 500, expand: false },
   };
 }
