@@ -9,17 +9,38 @@
 
 namespace nndl {
 
-void im2col(const ConvShape& s, const float* x, float* col) {
-  const int OH = s.OH(), OW = s.OW(), run = s.K * s.C, kkc = s.KKC();
+namespace {
+// Copies of one kernel row (k·C floats) with the length known at compile time for the common
+// short runs (the first conv layer has C = 1, so runs of k floats).
+template <int RUN>
+void im2col_fixed(const ConvShape& s, const float* x, float* col) {
+  const int OH = s.OH(), OW = s.OW(), kkc = s.KKC();
   for (int oy = 0; oy < OH; ++oy)
     for (int ox = 0; ox < OW; ++ox) {
       float* row = col + static_cast<size_t>(oy * OW + ox) * kkc;
       for (int ky = 0; ky < s.K; ++ky) {
-        // runs are short (k·C floats: 5 for the first conv layer): an inline loop beats memcpy calls
         const float* src = x + (static_cast<size_t>(oy + ky) * s.W + ox) * s.C;
-        float* dst = row + ky * run;
-        for (int i = 0; i < run; ++i) dst[i] = src[i];
+        float* dst = row + ky * RUN;
+        for (int i = 0; i < RUN; ++i) dst[i] = src[i];
       }
+    }
+}
+}  // namespace
+
+void im2col(const ConvShape& s, const float* x, float* col) {
+  const int run = s.K * s.C;
+  switch (run) {
+    case 3: im2col_fixed<3>(s, x, col); return;
+    case 5: im2col_fixed<5>(s, x, col); return;
+    case 7: im2col_fixed<7>(s, x, col); return;
+    default: break;
+  }
+  const int OH = s.OH(), OW = s.OW(), kkc = s.KKC();
+  for (int oy = 0; oy < OH; ++oy)
+    for (int ox = 0; ox < OW; ++ox) {
+      float* row = col + static_cast<size_t>(oy * OW + ox) * kkc;
+      for (int ky = 0; ky < s.K; ++ky)
+        std::memcpy(row + ky * run, x + (static_cast<size_t>(oy + ky) * s.W + ox) * s.C, sizeof(float) * run);
     }
 }
 
