@@ -12,7 +12,7 @@ import {
 import type { Config } from '../../src/config/env.ts';
 
 // Big enough that an epoch takes a while on one thread, small enough for a test.
-const EPOCHS = 4;
+const EPOCHS = 6;
 const recoveryJob = () => resolveExperiment(smallJob({ epochs: EPOCHS, trainSize: 50000, validationSize: 1000 }));
 
 describe('worker recovery', () => {
