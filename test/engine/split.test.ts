@@ -51,4 +51,9 @@ test('expanded split on real MNIST has 5× the images as bytes', async () => {
   assert.ok(s.training.images instanceof Uint8Array);
   assert.equal(s.training.labels[7], m.train.labels[1]);
   assert.deepEqual(s.training.images.subarray(5 * 784, 6 * 784), m.train.images.subarray(784, 2 * 784));
+  const again = splitData(m, { trainSize: 2000, validationSize: 500, expand: true });
+  assert.ok(again.training.images === s.training.images, 'the latest expansion is reused, not rebuilt');
+  const full = splitData(m, { trainSize: 50000, validationSize: 0, expand: true });
+  assert.equal(full.training.count, 250000);
+  assert.equal(full.training.images.length, 250000 * 784);
 });
