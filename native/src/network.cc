@@ -50,6 +50,17 @@ void NetworkCore::ensure(Workspace& ws, int rows, bool training) {
   ws.capacity = rows;
 }
 
+size_t NetworkCore::scratch_bytes() const {
+  size_t b = 0;
+  for (const auto& ws : ws_) {
+    b += ws.x0.capacity() * sizeof(float) + ws.labels.capacity() + ws.grad.capacity() * sizeof(float);
+    for (const auto* group : {&ws.out, &ws.delta, &ws.col, &ws.xdrop})
+      for (const auto& v : *group) b += v.capacity() * sizeof(float);
+    for (const auto& v : ws.mask) b += v.capacity();
+  }
+  return b;
+}
+
 const float* NetworkCore::layer_input(const Workspace& ws, int l, bool train) const {
   const LayerDesc& L = desc_.layers[l];
   if (train && L.kind == LayerKind::Dense && L.dropout > 0.f) return ws.xdrop[l].data();
@@ -136,7 +147,7 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
 }
 
 namespace {
-constexpr int kInferChunk = 128;  // examples per unit of inference work
+constexpr int kInferChunk = 64;  // examples per unit of inference work (bounds the im2col scratch)
 }
 
 void NetworkCore::evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n,

@@ -93,6 +93,8 @@ class NetworkCore {
   // share (deterministic in (network, batch size, threads), so reproducibility is unchanged).
   int train_threads(int batchSize) const;
   double flops_per_example() const;
+  // Bytes of scratch currently held (grows to the largest job seen; freed with the network).
+  size_t scratch_bytes() const;
 
  private:
   struct Workspace {

@@ -95,7 +95,8 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("forward", &NetworkWrap::Forward),
                       InstanceMethod("trainThreads", &NetworkWrap::TrainThreads),
                       InstanceAccessor("paramCount", &NetworkWrap::GetParamCount, nullptr),
-                      InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr)});
+                      InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr),
+                      InstanceAccessor("scratchBytes", &NetworkWrap::GetScratchBytes, nullptr)});
 }
 
 NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
@@ -147,6 +148,11 @@ Napi::Value NetworkWrap::GetParamCount(const Napi::CallbackInfo& info) {
 
 Napi::Value NetworkWrap::GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), core_->threads());
+}
+
+// Read without the job mutex: an estimate (a running job may be growing the buffers).
+Napi::Value NetworkWrap::GetScratchBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(core_->scratch_bytes()));
 }
 
 // trainThreads(batchSize): how many threads trainEpoch splits a batch of this size across.

@@ -28,6 +28,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value GetParamCount(const Napi::CallbackInfo& info);
   Napi::Value GetThreads(const Napi::CallbackInfo& info);
   Napi::Value TrainThreads(const Napi::CallbackInfo& info);
+  Napi::Value GetScratchBytes(const Napi::CallbackInfo& info);
 
   std::unique_ptr<NetworkCore> core_;
   Napi::ObjectReference paramsRef_, velocityRef_;

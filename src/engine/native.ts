@@ -78,6 +78,7 @@ export interface Kernels {
 interface RawNetwork {
   readonly paramCount: number;
   readonly threads: number;
+  readonly scratchBytes: number;
   trainThreads(batchSize: number): number;
   trainEpoch(o: TrainEpochOptions): Promise<TrainEpochResult>;
   evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult>;
@@ -165,6 +166,11 @@ export class NativeNetwork {
 
   get threads(): number {
     return this.raw.threads;
+  }
+
+  /** Bytes of native scratch held now (it grows to the largest job seen; freed with the network). */
+  get scratchBytes(): number {
+    return this.raw.scratchBytes;
   }
 
   /**

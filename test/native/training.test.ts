@@ -154,6 +154,7 @@ describe('dropout', () => {
     const a = new NativeNetwork(withDrop, params, null, 2), b = new NativeNetwork(small, params, null, 2);
     assert.deepEqual(a.forward(input), b.forward(input));
     assert.deepEqual(await a.predict(input), b.forward(input));
+    assert.ok(a.scratchBytes > 0 && a.scratchBytes < 10_000_000, `scratch ${a.scratchBytes}`);
   });
 });
 
