@@ -98,4 +98,24 @@ describe('GET /v1/jobs/:id/events', () => {
     for await (const e of queue.events(job.id, new AbortController().signal)) seen.push(e.type);
     assert.deepEqual(seen, ['cancelled']);
   });
+
+  test('closing the app ends open streams instead of waiting on them', { timeout: 10_000 }, async () => {
+    const job = await queue.submit(resolveExperiment(smallJob()), {});
+    const other = Fastify();
+    other.setValidatorCompiler(validatorCompiler);
+    other.setSerializerCompiler(serializerCompiler);
+    await other.register(jobsRoutes, { queue, heartbeatMs: 50 });
+    const url = await other.listen({ port: 0, host: '127.0.0.1' });
+    const ended = new Promise<void>((resolve, reject) => {
+      get(`${url}/v1/jobs/${job.id}/events`, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await other.close();
+    await ended;
+    assert.ok(Date.now() - t0 < 2000, `closed in ${Date.now() - t0} ms`);
+  });
 });

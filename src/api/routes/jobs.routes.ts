@@ -18,6 +18,12 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { queue } = opts;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  // Open event streams never go idle, so closing the server would wait on them forever:
+  // end them first (clients reconnect to another instance, replay included).
+  const streams = new Set<AbortController>();
+  fastify.addHook('preClose', async () => {
+    for (const s of streams) s.abort();
+  });
 
   app.post('/v1/jobs', {
     schema: {
@@ -106,6 +112,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     });
     res.write('retry: 2000\n\n');
     const aborter = new AbortController();
+    streams.add(aborter);
     res.on('close', () => aborter.abort());
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     try {
@@ -120,6 +127,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     } finally {
       clearInterval(heartbeat);
       aborter.abort();
+      streams.delete(aborter);
       if (!res.destroyed) res.end();
     }
   });
