@@ -26,28 +26,39 @@ void dense_backward(const float* x, const float* W, const float* dz, float* dW, 
   if (dx) sgemm(false, false, rows, in, out, 1.f, dz, out, W, in, 0.f, dx, in);
 }
 
-double dense_backward_update(const float* x, float* W, const float* dz, float* db, float* dx, int rows, int in,
-                             int out, float eta, float l2, float invM) {
+void dense_backward_partial(const float* W, const float* dz, float* db, float* dx, int rows, int in, int out) {
   std::memset(db, 0, sizeof(float) * out);
   for (int r = 0; r < rows; ++r) {
     const float* d = dz + static_cast<size_t>(r) * out;
     for (int o = 0; o < out; ++o) db[o] += d[o];
   }
   if (dx) sgemm(false, false, rows, in, out, 1.f, dz, out, W, in, 0.f, dx, in);
-  // ‖Σ_r dz_r x_rᵀ‖²_F = Σ_{r,s} (dz_r·dz_s)(x_r·x_s)
+}
+
+double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in, int out, int o0, int o1, float eta,
+                         float l2, float invM) {
+  if (o1 <= o0) return 0;
+  // ‖Σ_r dz_r[o0:o1] x_rᵀ‖²_F = Σ_{r,s} (dz_r·dz_s)(x_r·x_s), r and s over every row of every slice
   double sq = 0;
-  for (int r = 0; r < rows; ++r)
-    for (int s = r; s < rows; ++s) {
-      double gd = 0, gx = 0;
-      const float* dr = dz + static_cast<size_t>(r) * out;
-      const float* ds = dz + static_cast<size_t>(s) * out;
-      for (int o = 0; o < out; ++o) gd += static_cast<double>(dr[o]) * ds[o];
-      const float* xr = x + static_cast<size_t>(r) * in;
-      const float* xs = x + static_cast<size_t>(s) * in;
-      for (int i = 0; i < in; ++i) gx += static_cast<double>(xr[i]) * xs[i];
-      sq += (r == s ? 1.0 : 2.0) * gd * gx;
-    }
-  sgemm(true, false, out, in, rows, -eta * invM, dz, out, x, in, 1.f - eta * l2, W, in);
+  for (int a = 0; a < nslices; ++a)
+    for (int r = 0; r < slices[a].rows; ++r)
+      for (int b = a; b < nslices; ++b)
+        for (int s = (b == a ? r : 0); s < slices[b].rows; ++s) {
+          const float* dr = slices[a].dz + static_cast<size_t>(r) * out;
+          const float* ds = slices[b].dz + static_cast<size_t>(s) * out;
+          const float* xr = slices[a].x + static_cast<size_t>(r) * in;
+          const float* xs = slices[b].x + static_cast<size_t>(s) * in;
+          double gd = 0, gx = 0;
+          for (int o = o0; o < o1; ++o) gd += static_cast<double>(dr[o]) * ds[o];
+          for (int i = 0; i < in; ++i) gx += static_cast<double>(xr[i]) * xs[i];
+          sq += (a == b && r == s ? 1.0 : 2.0) * gd * gx;
+        }
+  float* Wr = W + static_cast<size_t>(o0) * in;
+  for (int k = 0; k < nslices; ++k) {
+    if (slices[k].rows == 0) continue;
+    sgemm(true, false, o1 - o0, in, slices[k].rows, -eta * invM, slices[k].dz + o0, out, slices[k].x, in,
+          k == 0 ? 1.f - eta * l2 : 1.f, Wr, in);
+  }
   return sq * invM * invM;
 }
 

@@ -11,11 +11,19 @@ void dense_forward(const float* x, const float* W, const float* b, float* a, int
 void dense_backward(const float* x, const float* W, const float* dz, float* dW, float* db, float* dx, int rows,
                     int in, int out);
 
-// Single-thread plain SGD for a big dense layer, without materialising dW (saves two passes over
-// the weights): writes dx = dz·W with the old W (when dx is not null) and db (overwritten), then
-// W ← (1 − η·l2)·W − (η/m)·dzᵀ·x. Returns ‖dzᵀ·x/m‖², the squared norm of the mean weight gradient
-// (from the Gram matrices of dz and x, m² work).
-double dense_backward_update(const float* x, float* W, const float* dz, float* db, float* dx, int rows, int in,
-                             int out, float eta, float l2, float invM);
+// Plain SGD for big dense layers without materialising dW (saves two passes over the weights).
+// First each thread's slice: db (overwritten) and, when dx is not null, dx = dz·W with the old W.
+void dense_backward_partial(const float* W, const float* dz, float* db, float* dx, int rows, int in, int out);
+
+struct DenseSlice {
+  const float* x;   // [rows][in] layer input
+  const float* dz;  // [rows][out] dC/dz
+  int rows;
+};
+// Then rows [o0, o1) of W ← (1 − η·l2)·W − η·invM·Σ_k dz_kᵀ·x_k, the slices added in order. Returns
+// the squared norm of those rows of the mean gradient invM·Σ_k dz_kᵀ·x_k, from the Gram matrices of
+// dz and x (m² work: meant for mini-batches of tens).
+double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in, int out, int o0, int o1, float eta,
+                         float l2, float invM);
 
 }  // namespace nndl

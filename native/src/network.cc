@@ -123,10 +123,14 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
     float* dx = l > 0 ? ws.delta[l - 1].data() : nullptr;
     switch (L.kind) {
       case LayerKind::Dense:
-        if (fused.on && fused_layer(L))
-          ws.sqNorm[L.paramIndex] = dense_backward_update(layer_input(ws, l, train), params + L.wOff, dz, grad + L.bOff,
-                                                          dx, rows, L.inSize, L.outSize, fused.eta, fused.l2, fused.invM);
-        else
+        if (fused.on && fused_layer(L)) {
+          dense_backward_partial(params + L.wOff, dz, grad + L.bOff, dx, rows, L.inSize, L.outSize);
+          if (!fused.deferred) {
+            const DenseSlice slice{layer_input(ws, l, train), dz, rows};
+            ws.sqNorm[L.paramIndex] = dense_update_rows(&slice, 1, params + L.wOff, L.inSize, L.outSize, 0, L.outSize,
+                                                        fused.eta, fused.l2, fused.invM);
+          }
+        } else
           dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
                          L.inSize, L.outSize);
         if (dx && train && L.dropout > 0.f)

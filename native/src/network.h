@@ -113,10 +113,11 @@ class NetworkCore {
   void ensure(Workspace& ws, int rows, bool training);
   void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, uint32_t seed,
                uint64_t posBase);
-  // Single-thread epochs of plain SGD (no momentum, no L1) update big dense layers' weights inside
-  // backward (dense_backward_update) instead of through the gradient buffer.
+  // Epochs of plain SGD (no momentum, no L1, small batches) step big dense layers' weights straight
+  // from dz and x (dense_update_rows) instead of through the gradient buffer.
   struct FusedStep {
     bool on = false;
+    bool deferred = false;  // several threads: backward leaves W alone, the update phase steps it
     float eta = 0, l2 = 0, invM = 0;
   };
   void backward(Workspace& ws, float* params, float* grad, int rows, bool train, const FusedStep& fused);

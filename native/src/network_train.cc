@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "dense.h"
 #include "network.h"
 #include "update.h"
 
@@ -58,8 +59,13 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
   std::vector<const float*> parts(T);
   for (int t = 0; t < T; ++t) parts[t] = ws_[t].grad.data();
   const LayerDesc& last = desc_.layers.back();
-  // Plain SGD on one thread: big dense layers step inside backward (see FusedStep).
-  const bool fuse = T == 1 && !velocity && job.l1 == 0.f;
+  // Plain SGD with small batches: big dense layers step straight from dz and x (see FusedStep):
+  // inside backward on one thread; with several, each thread steps its own rows of W after the
+  // first barrier, adding the slices in thread order.
+  const bool fuse = !velocity && job.l1 == 0.f && m <= 32;
+  std::vector<int> fusedLayers;
+  for (size_t l = 0; l < desc_.layers.size(); ++l)
+    if (fused_layer(desc_.layers[l])) fusedLayers.push_back(static_cast<int>(l));
   std::vector<char> fusedSeg(desc_.parametricLayers, 0);
   for (const auto& L : desc_.layers)
     if (L.paramIndex >= 0) fusedSeg[L.paramIndex] = fused_layer(L);
@@ -86,6 +92,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
         if (T == 1) std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
         FusedStep fs;
         fs.on = fuse;
+        fs.deferred = T > 1;
         fs.eta = job.eta;
         fs.l2 = job.l2;
         fs.invM = 1.f / bm;
@@ -95,8 +102,21 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
       const UpdateParams up{job.eta, job.momentum, job.l2, job.l1, 1.f / bm};
       // (with several threads, zeroed only here: thread 0 reads every share after the barrier below)
       if (T > 1) std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
+      if (fuse && T > 1) {
+        for (int l : fusedLayers) {
+          const LayerDesc& L = desc_.layers[l];
+          DenseSlice slices[64];
+          for (int k = 0; k < active; ++k)
+            slices[k] = DenseSlice{layer_input(ws_[k], l, true), ws_[k].delta[l].data(),
+                                   std::max(0, std::min(bm, (k + 1) * s) - k * s)};
+          const int o0 = static_cast<int>(static_cast<int64_t>(L.outSize) * t / T);
+          const int o1 = static_cast<int>(static_cast<int64_t>(L.outSize) * (t + 1) / T);
+          ws.sqNorm[L.paramIndex] += dense_update_rows(slices, active, params + L.wOff, L.inSize, L.outSize, o0, o1,
+                                                       job.eta, job.l2, 1.f / bm);
+        }
+      }
       for (const auto& seg : segments_) {
-        if (fuse && seg.weight && fusedSeg[seg.paramIndex]) continue;  // already stepped in backward
+        if (fuse && seg.weight && fusedSeg[seg.paramIndex]) continue;  // stepped from dz and x
         const size_t a = std::max(lo, seg.off), e = std::min(hi, seg.off + seg.count);
         if (a >= e) continue;
         const float* segParts[64];

@@ -38,26 +38,29 @@ describe('the update', () => {
     }
   });
 
-  test('the same step for a big dense layer, whose update is fused into backward (one thread, no momentum)', async () => {
-    const big: NetworkDesc = { inputShape: [28, 28, 1], cost: 'cross-entropy', layers: [
-      { kind: 'dense', outSize: 100, activation: 'sigmoid' }, { kind: 'dense', outSize: 10, activation: 'sigmoid' }] };
-    const m = 6, eta = 0.5, l2 = 0.02;
-    const images = byteImages(m, 784, 8), labels = new Uint8Array([3, 1, 4, 1, 5, 9]);
-    const params = initParams(big, 3);
-    const start = params.slice();
-    const { grad } = new NativeNetwork(big, start.slice(), null, 1).gradient(toFloat(images), labels);
-    const net = new NativeNetwork(big, params, null, 1);
-    const r = await net.trainEpoch({ images, labels, order: new Uint32Array([0, 1, 2, 3, 4, 5]), batchSize: m, eta, l2 });
-    const W1 = 78400;
-    for (let i = 0; i < params.length; i++) {
-      const isWeight = i < W1 || (i >= W1 + 100 && i < W1 + 100 + 1000);
-      const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
-      assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
-    }
-    let sq = 0;
-    for (let i = 0; i < W1; i++) sq += grad[i] ** 2;
-    assert.ok(Math.abs(r.gradNormSum[0] - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `norm ${r.gradNormSum[0]} vs ${Math.sqrt(sq)}`);
-  });
+  for (const threads of [1, 2]) {
+    test(`the same step for big dense layers stepped straight from dz and x (plain SGD, ${threads} thread(s))`, async () => {
+      const big: NetworkDesc = { inputShape: [28, 28, 1], cost: 'cross-entropy', layers: [
+        { kind: 'dense', outSize: 300, activation: 'sigmoid', dropout: 0.2 }, { kind: 'dense', outSize: 10, activation: 'sigmoid' }] };
+      const m = 12, eta = 0.5, l2 = 0.02, seed = 5;
+      const images = byteImages(m, 784, 8), labels = new Uint8Array(m).map((_, i) => (i * 7) % 10);
+      const params = initParams(big, 3);
+      const start = params.slice();
+      const { grad } = new NativeNetwork(big, start.slice(), null, 1).gradient(toFloat(images), labels, { dropoutSeed: seed });
+      const net = new NativeNetwork(big, params, null, threads);
+      assert.equal(net.trainThreads(m), threads);
+      const r = await net.trainEpoch({ images, labels, order: new Uint32Array(m).map((_, i) => i), batchSize: m, eta, l2, dropoutSeed: seed });
+      const W1 = 784 * 300, W2 = W1 + 300;
+      for (let i = 0; i < params.length; i++) {
+        const isWeight = i < W1 || (i >= W2 && i < W2 + 3000);
+        const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
+        assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
+      }
+      let sq = 0;
+      for (let i = 0; i < W1; i++) sq += grad[i] ** 2;
+      assert.ok(Math.abs(r.gradNormSum[0] - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `norm ${r.gradNormSum[0]} vs ${Math.sqrt(sq)}`);
+    });
+  }
 
   test('momentum: two steps by hand (v = μv − η∇C, w += v), regulariser included in ∇C', async () => {
     const m = 4, eta = 0.5, mu = 0.9, l2 = 0.01, l1 = 0.002;
@@ -170,17 +173,18 @@ const conv: NetworkDesc = {
   cost: 'log-likelihood',
 };
 
-async function run(threads: number, batches: number, opts: { startBatch?: number; params?: Float32Array; velocity?: Float32Array; cancelAt?: number } = {}) {
+// plain: SGD without momentum, so the big dense layer (1728×100) is stepped straight from dz and x.
+async function run(threads: number, batches: number, opts: { startBatch?: number; params?: Float32Array; velocity?: Float32Array; cancelAt?: number; plain?: boolean } = {}) {
   const n = 400;
   const images = byteImages(n, 784, 21), labels = new Uint8Array(n).map((_, i) => (i * 7) % 10);
   const order = new Uint32Array(batches * 10).map((_, i) => (i * 37) % n);
   const params = opts.params ?? initParams(conv, 22);
   const velocity = opts.velocity ?? new Float32Array(params.length);
-  const net = new NativeNetwork(conv, params, velocity, threads);
+  const net = new NativeNetwork(conv, params, opts.plain ? null : velocity, threads);
   assert.equal(net.trainThreads(10), threads);
   const cancel = new Int32Array(new SharedArrayBuffer(4));
   const progress = new Int32Array(new SharedArrayBuffer(4));
-  const job = net.trainEpoch({ images, labels, order, batchSize: 10, startBatch: opts.startBatch ?? 0, eta: 0.05, momentum: 0.5, l2: 1e-4, dropoutSeed: 77, cancel, progress });
+  const job = net.trainEpoch({ images, labels, order, batchSize: 10, startBatch: opts.startBatch ?? 0, eta: 0.05, momentum: opts.plain ? 0 : 0.5, l2: 1e-4, dropoutSeed: 77, cancel, progress });
   if (opts.cancelAt !== undefined) {
     while (Atomics.load(progress, 0) < opts.cancelAt) await new Promise((r) => setImmediate(r));
     Atomics.store(cancel, 0, 1);
@@ -191,20 +195,26 @@ async function run(threads: number, batches: number, opts: { startBatch?: number
 }
 
 describe('determinism', () => {
-  test('same seed and thread count give bit-identical weights', async () => {
-    for (const threads of [1, 2, 3]) {
-      const a = await run(threads, 20), b = await run(threads, 20);
-      assert.deepEqual(Buffer.from(a.params.buffer), Buffer.from(b.params.buffer));
-      assert.deepEqual(Buffer.from(a.velocity.buffer), Buffer.from(b.velocity.buffer));
-    }
-  });
+  for (const plain of [false, true]) {
+    const what = plain ? 'plain SGD' : 'momentum';
+    test(`same seed and thread count give bit-identical weights (${what})`, async () => {
+      for (const threads of [1, 2, 3]) {
+        const a = await run(threads, 20, { plain }), b = await run(threads, 20, { plain });
+        assert.deepEqual(Buffer.from(a.params.buffer), Buffer.from(b.params.buffer));
+        assert.deepEqual(Buffer.from(a.velocity.buffer), Buffer.from(b.velocity.buffer));
+      }
+    });
 
-  test('1 and 2 threads agree within float tolerance (dropout masks do not depend on threads)', async () => {
-    const a = await run(1, 20), b = await run(2, 20);
-    const moved = maxAbsDiff(a.params, initParams(conv, 22));
-    assert.ok(moved > 1e-3);
-    assert.ok(maxAbsDiff(a.params, b.params) <= 1e-4 * Math.max(1, maxAbs(a.params)), `diff ${maxAbsDiff(a.params, b.params)}`);
-  });
+    test(`1, 2 and 3 threads agree within float tolerance; dropout masks do not depend on threads (${what})`, async () => {
+      const a = await run(1, 20, { plain });
+      const moved = maxAbsDiff(a.params, initParams(conv, 22));
+      assert.ok(moved > 1e-3);
+      for (const threads of [2, 3]) {
+        const b = await run(threads, 20, { plain });
+        assert.ok(maxAbsDiff(a.params, b.params) <= 1e-4 * Math.max(1, maxAbs(a.params)), `diff ${maxAbsDiff(a.params, b.params)}`);
+      }
+    });
+  }
 });
 
 test('a batch too small to be worth splitting trains on one thread (small MLPs)', () => {
@@ -226,15 +236,15 @@ describe('cancel and resume', () => {
   });
 
   test('cancel stops at a batch boundary; resuming from batchesDone gives the uninterrupted weights', async () => {
-    for (const threads of [1, 2]) {
+    for (const [threads, plain] of [[1, false], [2, false], [2, true]] as const) {
       const total = 40;
-      const full = await run(threads, total);
+      const full = await run(threads, total, { plain });
       assert.equal(full.result.batchesDone, total);
-      const cut = await run(threads, total, { cancelAt: 5 });
+      const cut = await run(threads, total, { cancelAt: 5, plain });
       assert.ok(cut.result.cancelled);
       assert.ok(cut.result.batchesDone >= 5 && cut.result.batchesDone < total, `stopped at ${cut.result.batchesDone}`);
       assert.equal(cut.result.examples, (cut.result.batchesDone) * 10);
-      const rest = await run(threads, total, { startBatch: cut.result.batchesDone, params: cut.params, velocity: cut.velocity });
+      const rest = await run(threads, total, { startBatch: cut.result.batchesDone, params: cut.params, velocity: cut.velocity, plain });
       assert.equal(rest.result.batchesDone, total);
       assert.ok(!rest.result.cancelled);
       assert.deepEqual(Buffer.from(rest.params.buffer), Buffer.from(full.params.buffer));
