@@ -54,11 +54,16 @@ double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in
           sq += (a == b && r == s ? 1.0 : 2.0) * gd * gx;
         }
   float* Wr = W + static_cast<size_t>(o0) * in;
+  bool decayed = false;  // the weight decay rides on the first product (beta)
   for (int k = 0; k < nslices; ++k) {
     if (slices[k].rows == 0) continue;
     sgemm(true, false, o1 - o0, in, slices[k].rows, -eta * invM, slices[k].dz + o0, out, slices[k].x, in,
-          k == 0 ? 1.f - eta * l2 : 1.f, Wr, in);
+          decayed ? 1.f : 1.f - eta * l2, Wr, in);
+    decayed = true;
   }
+  if (!decayed && l2 != 0.f)
+    for (int o = o0; o < o1; ++o)
+      for (int i = 0; i < in; ++i) W[static_cast<size_t>(o) * in + i] *= 1.f - eta * l2;
   return sq * invM * invM;
 }
 
