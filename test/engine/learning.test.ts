@@ -38,3 +38,18 @@ test('conv + max-pool, ReLU, softmax + log-likelihood (ch6-relu) reaches 93%', a
   assert.ok(last(m).validationAccuracy! >= 0.93, `validation ${last(m).validationAccuracy}`);
   assert.equal(last(m).gradientNorms.length, 4, 'one gradient norm per parametric layer');
 });
+
+test('per-layer gradient norms show the vanishing gradient of a deep sigmoid net (chapter 5)', async () => {
+  const m = await run({
+    network: {
+      layers: [30, 30, 30].map((units) => ({ type: 'dense' as const, units, activation: 'sigmoid' as const }))
+        .concat([{ type: 'dense', units: 10, activation: 'sigmoid' }]),
+      cost: 'cross-entropy',
+    },
+    training: { epochs: 1, eta: 0.1, seed: 1 }, data: { trainSize: 1000, validationSize: 100 },
+  });
+  const g = last(m).gradientNorms;
+  assert.equal(g.length, 4);
+  // The book: the first hidden layer learns much slower than the last hidden layer.
+  assert.ok(g[0]! < g[2]!, `gradient norms ${g.map((x) => x.toFixed(4)).join(', ')}`);
+});

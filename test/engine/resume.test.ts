@@ -66,11 +66,11 @@ test('same seed and threads give bit-identical weights; another seed does not', 
   }
 });
 
-test('interrupt mid-epoch -> checkpoint -> resume gives the uninterrupted weights bit for bit', async () => {
+test('interrupt mid-epoch -> checkpoint -> resume gives the uninterrupted weights bit for bit', async (t) => {
   const whole = await uninterrupted(experiment);
   const { checkpoint, model } = await interruptedThenResumed(experiment, 1, 15);
   assert.equal(checkpoint.epoch, 1, "interrupted during the second epoch");
-  console.log(`# interrupted at epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
+  t.diagnostic(`interrupted at epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
   assert.ok(checkpoint.velocity, 'momentum velocity is in the checkpoint');
   assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
   // Same metrics; the training cost sum of the cut epoch is added in two parts (≤ 1e-12 relative).
@@ -93,7 +93,7 @@ test('cancel stops at a mini-batch boundary with status cancelled', async () => 
   assert.ok(ck.batch >= 0 && ck.batch < 400);
 });
 
-test('an ensemble resumes inside its second member and trains members with seeds seed+i', async () => {
+test('an ensemble resumes inside its second member and trains members with seeds seed+i', async (t) => {
   const e: Experiment = { ...experiment, training: { ...experiment.training, epochs: 2 }, ensemble: { size: 2 } };
   const whole = await uninterrupted(e);
   assert.equal(whole.members.length, 2);
@@ -102,7 +102,7 @@ test('an ensemble resumes inside its second member and trains members with seeds
   assert.ok(same(single.members[0]!.params, whole.members[1]!.params), 'member 1 = a single run with seed+1');
   const { checkpoint, model } = await interruptedThenResumed(e, 3, 10);
   assert.equal(checkpoint.member, 1);
-  console.log(`# ensemble interrupted at member 1 epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
+  t.diagnostic(`ensemble interrupted at member 1 epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
   assert.equal(checkpoint.completed.length, 1);
   for (let i = 0; i < 2; i++) assert.ok(same(model.members[i]!.params, whole.members[i]!.params), `member ${i}`);
   assert.equal(model.testAccuracy, whole.testAccuracy);
