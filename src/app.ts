@@ -43,7 +43,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain'); // nothing takes text; it gets a 415
   installErrorHandlers(app);
 
-  const redis = new Redis(config.REDIS_URL, { connectionName: 'nndl-api', maxRetriesPerRequest: 1 });
+  // auto-pipelining: concurrent requests' commands share socket writes
+  const redis = new Redis(config.REDIS_URL, { connectionName: 'nndl-api', maxRetriesPerRequest: 1, enableAutoPipelining: true });
   redis.on('error', (err) => app.log.debug({ err }, 'redis connection error')); // surfaced by /readyz
   const queue = opts.queue ?? new TrainingQueue({ config });
   const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });
@@ -70,6 +71,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     aliases,
     cache,
     onPredicted: (modelId, n) => metrics.predictions.inc({ model: modelId }, n),
+    resolveTtlMs: config.PREDICT_RESOLVE_TTL_MS,
   });
   const ctx: AppContext = { config, redis, models, aliases, cache, predict, metrics, queue };
 

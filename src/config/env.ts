@@ -29,6 +29,9 @@ export const envSchema = z.object({
   PREDICT_MAX_BATCH: int(64, 1),
   PREDICT_MAX_WAIT_MS: int(2, 0),
   MODEL_CACHE_BYTES: int(268_435_456, 1),
+  // How long predict trusts a resolved alias (e.g. `default`) before asking Redis again;
+  // changes made through the same API instance apply at once.
+  PREDICT_RESOLVE_TTL_MS: int(1000, 0),
 });
 
 export type Config = z.infer<typeof envSchema>;

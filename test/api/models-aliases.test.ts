@@ -141,3 +141,26 @@ test('DELETE /v1/models/:id removes the files, its aliases and the cached copy; 
   await t.models.delete(keep.id);
   await t.aliases.delete('kept');
 });
+
+test('predict caches alias resolution (PREDICT_RESOLVE_TTL_MS); changes through the API apply at once', async () => {
+  const c = await startTestApp('models-ttl', { PREDICT_RESOLVE_TTL_MS: '60000' });
+  try {
+    const model = await smallModel();
+    const a = await c.saveModel(model);
+    const b = await c.saveModel(model);
+    await c.aliases.set('default', a.id);
+    const predictWith = async () => (await request(c.server).post('/v1/predict').send({ pixels })).body.modelId;
+    assert.equal(await predictWith(), a.id);
+    await request(c.server).put('/v1/aliases/default').send({ modelId: b.id }).expect(200);
+    assert.equal(await predictWith(), b.id, 'an alias set through this API applies at once');
+    await c.aliases.set('default', a.id); // behind the API's back (e.g. another instance)
+    assert.equal(await predictWith(), b.id, 'within the TTL the resolved id is reused');
+    await request(c.server).delete(`/v1/models/${b.id}`).expect(200);
+    assert.equal(await predictWith(), a.id, 'a delete through this API forgets every resolution');
+    // GET reads the registry fresh, whatever predict has cached
+    await c.aliases.set('default', b.id);
+    assert.equal((await request(c.server).get('/v1/models/default')).status, 404);
+  } finally {
+    await c.close();
+  }
+});

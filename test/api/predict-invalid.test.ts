@@ -178,12 +178,12 @@ test('unknown model, unknown alias, bad query → 404/400; no default model → 
   assert.match(stale.body.error.message, /no longer exists/);
   await t.aliases.delete('stale');
 
-  await t.aliases.delete('default');
+  await request(t.server).delete('/v1/aliases/default').expect(200);
   const res = await post().send({ pixels: good });
   expectError(res, 404, 'not_found');
   assert.match(res.body.error.message, /no default model/);
   assert.match(res.body.error.message, /PUT \/v1\/aliases\/default/);
-  await t.aliases.set('default', modelId);
+  await request(t.server).put('/v1/aliases/default').send({ modelId }).expect(200);
 });
 
 test('unknown routes and methods → 404 in the same shape', async () => {

@@ -11,30 +11,58 @@ export type Prediction = { digit: number; confidence: number; probabilities: num
 // a diverged model can output NaN; JSON cannot carry it and 0 is the honest probability
 const round6 = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : 0);
 
+/**
+ * How long a resolved reference (id or alias -> model id) is trusted without asking Redis
+ * again. Changes made through this instance apply at once (invalidate()); changes made
+ * elsewhere (another API instance, a worker setting `default`) within this time.
+ */
+export const RESOLVE_TTL_MS = 1000;
+
 export class PredictService {
+  private readonly resolved = new Map<string, { id: string; until: number }>();
+  private readonly ttlMs: number;
+
   constructor(
     private readonly deps: {
       models: ModelRepository;
       aliases: AliasRepository;
       cache: ModelCache;
       onPredicted?: (modelId: string, n: number) => void;
+      resolveTtlMs?: number;
     },
-  ) {}
+  ) {
+    this.ttlMs = deps.resolveTtlMs ?? RESOLVE_TTL_MS;
+  }
 
-  /** A model id, else an alias name; 404 when neither names an existing model. */
-  async resolve(idOrAlias: string): Promise<string> {
+  /** Forget every resolved reference (after an alias or model changed here). */
+  invalidate(): void {
+    this.resolved.clear();
+  }
+
+  /**
+   * A model id, else an alias name; 404 when neither names an existing model. `fresh`
+   * skips the short-lived cache (reads of the registry want the truth, predict wants speed).
+   */
+  async resolve(ref: string, opts: { fresh?: boolean } = {}): Promise<string> {
+    const hit = this.resolved.get(ref);
+    if (!opts.fresh && hit && hit.until > Date.now()) return hit.id;
     const { models, aliases, cache } = this.deps;
-    if (cache.has(idOrAlias) || (await models.exists(idOrAlias))) return idOrAlias;
-    const target = await aliases.resolve(idOrAlias);
-    if (target && (cache.has(target) || (await models.exists(target)))) return target;
-    if (idOrAlias === DEFAULT_ALIAS) {
+    const [isModel, target] = await Promise.all([models.exists(ref), aliases.resolve(ref)]);
+    const id = isModel ? ref : target && (await models.exists(target)) ? target : null;
+    if (hit && hit.id !== id && !(await models.exists(hit.id))) cache.evict(hit.id); // deleted elsewhere
+    if (id) {
+      this.resolved.set(ref, { id, until: Date.now() + this.ttlMs });
+      return id;
+    }
+    this.resolved.delete(ref);
+    if (ref === DEFAULT_ALIAS) {
       throw notFound(
         target
           ? `the default alias points at model ${target}, which no longer exists: PUT /v1/aliases/default { "modelId": ... }`
           : 'no default model yet: train one (POST /v1/jobs) or set one (PUT /v1/aliases/default { "modelId": ... })',
       );
     }
-    throw notFound(target ? `alias ${idOrAlias} points at model ${target}, which no longer exists` : `no model or alias named ${idOrAlias}`);
+    throw notFound(target ? `alias ${ref} points at model ${target}, which no longer exists` : `no model or alias named ${ref}`);
   }
 
   async predict(idOrAlias: string, inputs: Float32Array[], opts: { debug?: boolean } = {}) {

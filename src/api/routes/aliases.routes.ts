@@ -32,6 +32,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
     }
     if (!(await ctx.models.exists(modelId))) throw notFound(`no model ${modelId}`);
     await ctx.aliases.set(name, modelId);
+    ctx.predict.invalidate();
     req.log.info({ alias: name, modelId }, 'alias set');
     return { name, modelId };
   });
@@ -47,6 +48,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
     const { name } = req.params;
     const modelId = await ctx.aliases.resolve(name);
     if (modelId === null || !(await ctx.aliases.delete(name))) throw notFound(`no alias ${name}`);
+    ctx.predict.invalidate();
     return { name, modelId };
   });
 }

@@ -50,7 +50,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
       response: { 200: ModelDetailSchema, ...errors(404) },
     },
   }, async (req) => {
-    const id = await ctx.predict.resolve(req.params.id);
+    const id = await ctx.predict.resolve(req.params.id, { fresh: true });
     const [record, aliases] = await Promise.all([ctx.models.get(id), ctx.aliases.list()]);
     if (!record) throw notFound(`no model ${req.params.id}`);
     return { ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history };
@@ -68,6 +68,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     if (!(await ctx.models.exists(id))) throw notFound(`no model ${id} (delete takes a model id, not an alias)`);
     // aliases first, so no request resolves to a model that is going away
     const aliasesRemoved = await ctx.aliases.deleteByModel(id);
+    ctx.predict.invalidate();
     ctx.cache.evict(id);
     await ctx.models.delete(id);
     req.log.info({ modelId: id, aliasesRemoved }, 'model deleted');
