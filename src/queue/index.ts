@@ -11,4 +11,4 @@ export {
   type TrainOutcome,
   type TrainingConsumerOptions,
 } from './training-consumer.ts';
-export { assertRedisReachable, createRedis, redactUrl } from './redis-connection.ts';
+export { assertRedisReachable, createRedis, isRedisUnavailable, redactUrl } from './redis-connection.ts';

@@ -8,9 +8,10 @@ export type RedisRole = 'producer' | 'worker' | 'subscriber';
 export function createRedis(url: string, role: RedisRole, name = 'nndl'): Redis {
   const opts: RedisOptions = {
     connectionName: `${name}-${role}`,
-    maxRetriesPerRequest: role === 'producer' ? 2 : null,
-    // Reconnect with a capped backoff forever; callers decide when to give up.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    maxRetriesPerRequest: role === 'producer' ? 1 : null,
+    // Reconnect with a capped backoff forever; callers decide when to give up. The API side
+    // retries often so that a request during an outage gets its 503 within about a second.
+    retryStrategy: (times) => Math.min(times * (role === 'producer' ? 100 : 200), role === 'producer' ? 500 : 2000),
   };
   return new Redis(url, opts);
 }
@@ -37,4 +38,13 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
 /** Hides a password in a redis:// URL for log messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? cred.split(':')[0] + ':***' : '***'}@`);
+}
+
+/** True for the errors ioredis raises while Redis is down (as opposed to bugs in a command). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code)) return true;
+  return /Connection is closed|Stream isn't writeable|max retries per request|connect E[A-Z]+/i.test(err.message);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { resolveExperiment, SpecError, type Experiment } from '../../engine/index.ts';
 import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
-import { isEndEvent, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
+import { isEndEvent, isRedisUnavailable, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
 import { createJobBody, errorResponse, eventStream, jobIdParams, jobList, jobRecord, listJobsQuery } from '../schemas/jobs.schemas.ts';
 
 export type JobsRoutesOptions = {
@@ -24,6 +24,12 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
   fastify.addHook('preClose', async () => {
     for (const s of streams) s.abort();
   });
+  // Redis down is the service's state, not a bug: 503 so clients and balancers retry.
+  const available = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      if (isRedisUnavailable(err)) throw serviceUnavailable('the job queue is unavailable (Redis); try again shortly');
+      throw err;
+    });
 
   app.post('/v1/jobs', {
     schema: {
@@ -41,12 +47,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       if (err instanceof SpecError) throw unprocessable(err.message, err.issues);
       throw err;
     }
-    const record = await queue
-      .submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {})
-      .catch((err: Error) => {
-        req.log.error({ err }, 'could not enqueue a job');
-        throw serviceUnavailable('the job queue is unavailable; try again shortly');
-      });
+    const record = await available(queue.submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {}));
     req.log.info({ jobId: record.id, preset: experiment.preset }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${record.id}`).send(record);
   });
@@ -56,11 +57,11 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       tags,
       summary: 'List jobs, newest first',
       querystring: listJobsQuery,
-      response: { 200: jobList, 400: errorResponse },
+      response: { 200: jobList, 400: errorResponse, 503: errorResponse },
     },
   }, async (req) => {
     const { status, limit, offset } = req.query;
-    const page = await queue.list({ ...(status ? { status } : {}), limit, offset });
+    const page = await available(queue.list({ ...(status ? { status } : {}), limit, offset }));
     return { ...page, limit, offset };
   });
 
@@ -69,10 +70,10 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       tags,
       summary: 'A job: status, progress, metrics per epoch, model when done',
       params: jobIdParams,
-      response: { 200: jobRecord, 404: errorResponse },
+      response: { 200: jobRecord, 404: errorResponse, 503: errorResponse },
     },
   }, async (req) => {
-    const record = await queue.get(req.params.id);
+    const record = await available(queue.get(req.params.id));
     if (!record) throw notFound(`job ${req.params.id} not found`);
     return record;
   });
@@ -83,10 +84,10 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       summary: 'Cancel a queued or running job',
       description: 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
       params: jobIdParams,
-      response: { 200: jobRecord, 202: jobRecord, 404: errorResponse, 409: errorResponse },
+      response: { 200: jobRecord, 202: jobRecord, 404: errorResponse, 409: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
-    const record = await queue.cancel(req.params.id);
+    const record = await available(queue.cancel(req.params.id));
     return reply.code(record.status === 'cancelled' ? 200 : 202).send(record);
   });
 
@@ -100,7 +101,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req, reply) => {
     const { id } = req.params;
-    if (!(await queue.get(id))) throw notFound(`job ${id} not found`);
+    if (!(await available(queue.get(id)))) throw notFound(`job ${id} not found`);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
