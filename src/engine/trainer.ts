@@ -105,7 +105,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     const progress = new Int32Array(new SharedArrayBuffer(4));
     progress[0] = startBatch;
     const report = () => options.onProgress?.({ member, epoch: epoch + 1, batch: Atomics.load(progress, 0), batches });
-    const timer = options.onProgress ? setInterval(report, 250) : null;
+    const timer = options.onProgress ? setInterval(report, options.progressIntervalMs ?? 250) : null;
     let r;
     try {
       r = await net.trainEpoch({

@@ -71,6 +71,7 @@ export type TrainOptions = {
   signal?: Int32Array;               // SharedArrayBuffer-backed; 1 = cancel, 2 = interrupt
   onEpoch?: (m: EpochMetrics, checkpoint: Checkpoint) => void | Promise<void>;
   onProgress?: (p: TrainProgress) => void;
+  progressIntervalMs?: number;       // how often onProgress polls the addon's batch counter (default 250)
 };
 
 export type TrainResult =

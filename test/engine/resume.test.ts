@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decodeCheckpoint, encodeCheckpoint, loadMnist, resolveExperiment, splitData, train,
-  SIGNAL_CANCEL, SIGNAL_INTERRUPT, type Checkpoint, type Experiment, type TrainedModel,
+  SIGNAL_CANCEL, SIGNAL_INTERRUPT, type Checkpoint, type Experiment, type TrainedModel, type TrainProgress,
 } from '../../src/engine/index.ts';
 
 // A small network that exercises everything a checkpoint must carry: momentum velocity, L2,
@@ -16,7 +16,7 @@ const experiment = resolveExperiment({
   },
   training: { epochs: 3, miniBatchSize: 10, eta: 0.05, lambda: 1, momentum: 0.5, seed: 21, threads: 2,
     schedule: { type: 'halve-on-plateau', patience: 1 } },
-  data: { trainSize: 4000, validationSize: 500, expand: false },
+  data: { trainSize: 20000, validationSize: 500, expand: false },
 });
 
 async function data(e: Experiment = experiment) {
@@ -31,14 +31,16 @@ async function uninterrupted(e: Experiment): Promise<TrainedModel> {
   return (r as { model: TrainedModel }).model;
 }
 
-/** Trains with an interrupt shortly after epoch `at` starts, then resumes from the decoded checkpoint. */
-async function interruptedThenResumed(e: Experiment, at: number, delayMs: number) {
+/**
+ * Trains, interrupting as soon as a progress poll (every millisecond) sees the addon inside the
+ * epoch that `when` picks, then resumes from the encoded and decoded checkpoint.
+ */
+async function interruptedThenResumed(e: Experiment, when: (p: TrainProgress) => boolean) {
   const signal = new Int32Array(new SharedArrayBuffer(4));
-  let epochsSeen = 0;
   const first = await train(e, {
-    data: await data(e), signal,
-    onEpoch: () => {
-      if (++epochsSeen === at) setTimeout(() => Atomics.store(signal, 0, SIGNAL_INTERRUPT), delayMs);
+    data: await data(e), signal, progressIntervalMs: 1,
+    onProgress: (p) => {
+      if (p.batch > 0 && p.batch < p.batches && when(p)) Atomics.store(signal, 0, SIGNAL_INTERRUPT);
     },
   });
   assert.equal(first.status, 'interrupted');
@@ -68,8 +70,9 @@ test('same seed and threads give bit-identical weights; another seed does not', 
 
 test('interrupt mid-epoch -> checkpoint -> resume gives the uninterrupted weights bit for bit', async (t) => {
   const whole = await uninterrupted(experiment);
-  const { checkpoint, model } = await interruptedThenResumed(experiment, 1, 15);
-  assert.equal(checkpoint.epoch, 1, "interrupted during the second epoch");
+  const { checkpoint, model } = await interruptedThenResumed(experiment, (p) => p.epoch === 2);
+  assert.equal(checkpoint.epoch, 1, 'interrupted during the second epoch');
+  assert.ok(checkpoint.batch > 0, 'inside the epoch');
   t.diagnostic(`interrupted at epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
   assert.ok(checkpoint.velocity, 'momentum velocity is in the checkpoint');
   assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
@@ -90,7 +93,7 @@ test('cancel stops at a mini-batch boundary with status cancelled', async () => 
   assert.equal(r.status, 'cancelled');
   const ck = (r as { checkpoint: Checkpoint }).checkpoint;
   assert.ok(ck.epoch < 50);
-  assert.ok(ck.batch >= 0 && ck.batch < 400);
+  assert.ok(ck.batch >= 0 && ck.batch < 2000);
 });
 
 test('an ensemble resumes inside its second member and trains members with seeds seed+i', async (t) => {
@@ -100,7 +103,7 @@ test('an ensemble resumes inside its second member and trains members with seeds
   assert.ok(!same(whole.members[0]!.params, whole.members[1]!.params));
   const single = await uninterrupted({ ...e, ensemble: undefined, training: { ...e.training, seed: e.training.seed + 1 } });
   assert.ok(same(single.members[0]!.params, whole.members[1]!.params), 'member 1 = a single run with seed+1');
-  const { checkpoint, model } = await interruptedThenResumed(e, 3, 10);
+  const { checkpoint, model } = await interruptedThenResumed(e, (p) => p.member === 1 && p.epoch === 2);
   assert.equal(checkpoint.member, 1);
   t.diagnostic(`ensemble interrupted at member 1 epoch ${checkpoint.epoch} batch ${checkpoint.batch}`);
   assert.equal(checkpoint.completed.length, 1);
@@ -123,7 +126,8 @@ test('a conv net with dropout and momentum resumes bit-identically too', async (
     data: { trainSize: 1500, validationSize: 200, expand: false },
   });
   const whole = await uninterrupted(conv);
-  const { checkpoint, model } = await interruptedThenResumed(conv, 1, 10);
+  const { checkpoint, model } = await interruptedThenResumed(conv, (p) => p.epoch === 2);
   assert.equal(checkpoint.epoch, 1);
+  assert.ok(checkpoint.batch > 0);
   assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
 });
