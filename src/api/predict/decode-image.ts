@@ -1,45 +1,51 @@
-// PNG/JPEG bytes -> greyscale pixels, safely: the header is checked before any decoding
-// (format, dimensions against MAX_IMAGE_PIXELS), corrupt or truncated data is a 422,
-// and big photos are shrunk by sharp (off the event loop) before our own pixel work.
-import sharp, { type Metadata } from 'sharp';
+// PNG/JPEG bytes -> greyscale pixels, safely: the format is checked by its signature and
+// the dimensions (MAX_IMAGE_PIXELS) from the header before any decoding; corrupt or
+// truncated data is a 422; big photos are shrunk by sharp (off the event loop) before
+// our own pixel work.
+import sharp from 'sharp';
 import { unprocessable } from '../../errors.ts';
 import { normalizeDigit, type GreyImage } from './normalize-image.ts';
 
-const FORMATS = new Set(['png', 'jpeg']);
 // Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
 const WORK_SIDE = 256;
 
 export type DecodeLimits = { maxPixels: number };
 
+/** PNG or JPEG by their signatures; anything else is refused before any decoding. */
+export function sniffFormat(bytes: Buffer): 'png' | 'jpeg' | null {
+  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
 export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   if (bytes.length === 0) throw unprocessable('the image is empty (0 bytes)');
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch {
-    throw unprocessable('not a PNG or JPEG image (cannot read its header)');
-  }
-  if (!meta.format || !FORMATS.has(meta.format)) {
-    throw unprocessable(`unsupported image format ${meta.format ?? 'unknown'}: send PNG or JPEG`);
-  }
-  const { width = 0, height = 0 } = meta;
-  if (width <= 0 || height <= 0) throw unprocessable('the image has no pixels');
-  if (width * height > limits.maxPixels) {
-    throw unprocessable(`image too large: ${width}×${height} pixels, at most ${limits.maxPixels} allowed`, {
-      width,
-      height,
-      maxPixels: limits.maxPixels,
-    });
+  if (!sniffFormat(bytes)) {
+    const format = await sharp(bytes).metadata().then((m) => m.format, () => undefined);
+    throw unprocessable(
+      format ? `unsupported image format ${format}: send PNG or JPEG` : 'not a PNG or JPEG image (cannot read its header)',
+    );
   }
   try {
-    let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true }).rotate();
-    if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
-    if (Math.max(width, height) > WORK_SIDE) {
-      pipeline = pipeline.resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true });
-    }
-    const { data, info } = await pipeline.greyscale().raw().toBuffer({ resolveWithObject: true });
+    // sharp checks the header's dimensions against limitInputPixels before decoding
+    const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
+      .rotate() // EXIF orientation of photos
+      .flatten({ background: '#ffffff' }) // transparent -> paper (no-op without alpha)
+      .resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .greyscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return { data: firstChannel(data, info.channels), width: info.width, height: info.height };
   } catch (err) {
+    if (/pixel limit/i.test(String((err as Error)?.message))) {
+      const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
+      const { width = 0, height = 0 } = meta ?? {};
+      throw unprocessable(`image too large: ${width}×${height} pixels, at most ${limits.maxPixels} allowed`, {
+        width,
+        height,
+        maxPixels: limits.maxPixels,
+      });
+    }
     throw unprocessable(`cannot decode the image: ${conciseSharpMessage(err)}`);
   }
 }

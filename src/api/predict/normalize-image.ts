@@ -1,7 +1,6 @@
 // Turns a greyscale photo or scan of one digit into what MNIST's networks were trained
 // on, the way MNIST itself was made: ink bright on black, cropped to the ink, scaled to
 // fit 20×20 (aspect kept), placed in 28×28 so the centre of mass sits in the middle.
-import sharp from 'sharp';
 import { unprocessable } from '../../errors.ts';
 
 export const SIDE = 28;
@@ -9,21 +8,58 @@ const BOX = 20;
 
 export type GreyImage = { data: Uint8Array; width: number; height: number };
 
-/** Returns 784 floats in [0, 1]; throws a 422 ApiError when no ink can be found. */
-export async function normalizeDigit(img: GreyImage): Promise<Float32Array> {
+/**
+ * Returns 784 floats in [0, 1]; throws a 422 ApiError when no ink can be found. Runs on
+ * the event loop: the decoder has already shrunk the image to at most 256×256, which
+ * bounds the work to well under a millisecond.
+ */
+export function normalizeDigit(img: GreyImage): Float32Array {
   const ink = inkImage(img);
   const box = inkBoundingBox(ink, img.width, img.height);
   if (!box) throw unprocessable('no digit found in the image (it looks blank)');
   const scale = BOX / Math.max(box.width, box.height);
   const w = Math.max(1, Math.round(box.width * scale));
   const h = Math.max(1, Math.round(box.height * scale));
-  const scaled = await sharp(ink, { raw: { width: img.width, height: img.height, channels: 1 } })
-    .extract(box)
-    .resize(w, h, { fit: 'fill', kernel: 'cubic' })
-    .extractChannel(0) // sharp widens 1-channel raw input to sRGB otherwise
-    .raw()
-    .toBuffer();
-  return centreByMass(scaled, w, h);
+  return centreByMass(resample(ink, img.width, box, w, h), w, h);
+}
+
+type Box = { left: number; top: number; width: number; height: number };
+
+/**
+ * The box of `src` scaled to w×h: each output pixel is the mean of the source area it
+ * covers (exact at scale 1, anti-aliased when shrinking); when enlarging, bilinear.
+ */
+export function resample(src: Uint8Array, stride: number, box: Box, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const sx = box.width / w, sy = box.height / h;
+  const at = (x: number, y: number) => src[(box.top + y) * stride + box.left + x]!;
+  for (let oy = 0; oy < h; oy++) {
+    const y0 = oy * sy, y1 = y0 + sy;
+    for (let ox = 0; ox < w; ox++) {
+      const x0 = ox * sx, x1 = x0 + sx;
+      let v: number;
+      if (sx >= 1 && sy >= 1) {
+        let sum = 0;
+        for (let y = Math.floor(y0), ye = Math.min(Math.ceil(y1), box.height); y < ye; y++) {
+          const wy = Math.min(y + 1, y1) - Math.max(y, y0);
+          for (let x = Math.floor(x0), xe = Math.min(Math.ceil(x1), box.width); x < xe; x++) {
+            sum += at(x, y) * wy * (Math.min(x + 1, x1) - Math.max(x, x0));
+          }
+        }
+        v = sum / (sx * sy);
+      } else {
+        // sample at the output pixel's centre, between the four nearest source pixels
+        const cx = Math.min(box.width - 1, Math.max(0, (x0 + x1) / 2 - 0.5));
+        const cy = Math.min(box.height - 1, Math.max(0, (y0 + y1) / 2 - 0.5));
+        const ix = Math.floor(cx), iy = Math.floor(cy);
+        const fx = cx - ix, fy = cy - iy;
+        const jx = Math.min(ix + 1, box.width - 1), jy = Math.min(iy + 1, box.height - 1);
+        v = (at(ix, iy) * (1 - fx) + at(jx, iy) * fx) * (1 - fy) + (at(ix, jy) * (1 - fx) + at(jx, jy) * fx) * fy;
+      }
+      out[oy * w + ox] = Math.round(v);
+    }
+  }
+  return out;
 }
 
 /**
@@ -35,7 +71,11 @@ export function inkImage({ data, width, height }: GreyImage): Uint8Array {
   const border = borderPixels(data, width, height);
   const paper = median(border);
   const invert = paper > 127;
-  const px = invert ? data.map((v) => 255 - v) : data;
+  let px = data;
+  if (invert) {
+    px = new Uint8Array(data.length);
+    for (let i = 0; i < data.length; i++) px[i] = 255 - data[i]!;
+  }
   const bg = invert ? 255 - paper : paper;
   const mad = median(Array.from(border, (v) => Math.abs((invert ? 255 - v : v) - bg)));
   const floor = Math.min(254, bg + 3 * 1.4826 * mad);
