@@ -35,6 +35,20 @@ void dense_backward_partial(const float* W, const float* dz, float* db, float* d
   if (dx) sgemm(false, false, rows, in, out, 1.f, dz, out, W, in, 0.f, dx, in);
 }
 
+namespace {
+// Float dot product in 16 independent lanes (vectorises; plenty for a monitoring norm), summed in double.
+double dot(const float* a, const float* b, int n) {
+  float acc[16] = {};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += a[i + l] * b[i + l];
+  double s = 0;
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+}  // namespace
+
 double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in, int out, int o0, int o1, float eta,
                          float l2, float invM) {
   if (o1 <= o0) return 0;
@@ -48,10 +62,7 @@ double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in
           const float* ds = slices[b].dz + static_cast<size_t>(s) * out;
           const float* xr = slices[a].x + static_cast<size_t>(r) * in;
           const float* xs = slices[b].x + static_cast<size_t>(s) * in;
-          double gd = 0, gx = 0;
-          for (int o = o0; o < o1; ++o) gd += static_cast<double>(dr[o]) * ds[o];
-          for (int i = 0; i < in; ++i) gx += static_cast<double>(xr[i]) * xs[i];
-          sq += (a == b && r == s ? 1.0 : 2.0) * gd * gx;
+          sq += (a == b && r == s ? 1.0 : 2.0) * dot(dr + o0, ds + o0, o1 - o0) * dot(xr, xs, in);
         }
   float* Wr = W + static_cast<size_t>(o0) * in;
   bool decayed = false;  // the weight decay rides on the first product (beta)

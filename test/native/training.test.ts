@@ -41,7 +41,7 @@ describe('the update', () => {
   for (const threads of [1, 2]) {
     test(`the same step for big dense layers stepped straight from dz and x (plain SGD, ${threads} thread(s))`, async () => {
       const big: NetworkDesc = { inputShape: [28, 28, 1], cost: 'cross-entropy', layers: [
-        { kind: 'dense', outSize: 300, activation: 'sigmoid', dropout: 0.2 }, { kind: 'dense', outSize: 10, activation: 'sigmoid' }] };
+        { kind: 'dense', outSize: 400, activation: 'sigmoid', dropout: 0.2 }, { kind: 'dense', outSize: 10, activation: 'sigmoid' }] };
       const m = 12, eta = 0.5, l2 = 0.02, seed = 5;
       const images = byteImages(m, 784, 8), labels = new Uint8Array(m).map((_, i) => (i * 7) % 10);
       const params = initParams(big, 3);
@@ -50,9 +50,9 @@ describe('the update', () => {
       const net = new NativeNetwork(big, params, null, threads);
       assert.equal(net.trainThreads(m), threads);
       const r = await net.trainEpoch({ images, labels, order: new Uint32Array(m).map((_, i) => i), batchSize: m, eta, l2, dropoutSeed: seed });
-      const W1 = 784 * 300, W2 = W1 + 300;
+      const W1 = 784 * 400, W2 = W1 + 400; // W1 is past the fusion threshold (2^18 floats)
       for (let i = 0; i < params.length; i++) {
-        const isWeight = i < W1 || (i >= W2 && i < W2 + 3000);
+        const isWeight = i < W1 || (i >= W2 && i < W2 + 4000);
         const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
         assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
       }
@@ -167,13 +167,13 @@ const conv: NetworkDesc = {
   layers: [
     { kind: 'conv', filters: 12, kernel: 5, activation: 'relu' },
     { kind: 'pool', mode: 'max' },
-    { kind: 'dense', outSize: 100, activation: 'relu', dropout: 0.5 },
+    { kind: 'dense', outSize: 160, activation: 'relu', dropout: 0.5 },
     { kind: 'dense', outSize: 10, activation: 'softmax', dropout: 0.2 },
   ],
   cost: 'log-likelihood',
 };
 
-// plain: SGD without momentum, so the big dense layer (1728×100) is stepped straight from dz and x.
+// plain: SGD without momentum, so the big dense layer (1728×160) is stepped straight from dz and x.
 async function run(threads: number, batches: number, opts: { startBatch?: number; params?: Float32Array; velocity?: Float32Array; cancelAt?: number; plain?: boolean } = {}) {
   const n = 400;
   const images = byteImages(n, 784, 21), labels = new Uint8Array(n).map((_, i) => (i * 7) % 10);
