@@ -134,3 +134,41 @@ test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on
   await cache.close();
   assert.equal(cache.size, 0);
 });
+
+test('fast PNG decoder: same pixels as sharp for grey, grey+alpha, RGB, RGBA, all filters; declines the rest', async () => {
+  const { decodeSmallPng } = await import('../../src/api/predict/png-fast.ts');
+  const { decodeGreyWithSharp } = await import('../../src/api/predict/decode-image.ts');
+  const d = testDigits(1, 42)[0]!;
+  const grey = sharp(Buffer.from(d.pixels), { raw: { width: 28, height: 28, channels: 1 } });
+  const rgba = Buffer.alloc(40 * 30 * 4);
+  for (let i = 0; i < 40 * 30; i++) rgba.set([(i * 7) % 256, (i * 13) % 256, (i * 3) % 256, (i * 11) % 256], i * 4);
+  const pngs = [
+    await grey.clone().png().toBuffer(),
+    await grey.clone().png({ compressionLevel: 0, adaptiveFiltering: true }).toBuffer(),
+    await grey.clone().toColourspace('srgb').png().toBuffer(),
+    await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).png().toBuffer(),
+    await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).removeAlpha().png({ adaptiveFiltering: true }).toBuffer(),
+    await sharp(rgba, { raw: { width: 40, height: 30, channels: 4 } }).greyscale().png().toBuffer(), // grey + alpha
+    await photoLike(d, { format: 'png', scale: 2 }), // 256×196
+  ];
+  for (const [k, png] of pngs.entries()) {
+    const fast = decodeSmallPng(png, 25_000_000);
+    assert.ok(fast, `case ${k} takes the fast path`);
+    const ref = await decodeGreyWithSharp(png, limits);
+    assert.equal(fast.width, ref.width);
+    assert.equal(fast.height, ref.height);
+    let worst = 0;
+    for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(fast.data[i]! - ref.data[i]!));
+    assert.ok(worst <= 2, `case ${k}: max difference ${worst} grey levels`);
+  }
+  const png = pngs[0]!;
+  assert.equal(decodeSmallPng(png.subarray(0, png.length - 20), 25_000_000), null, 'truncated');
+  const corrupt = Buffer.from(png);
+  corrupt[40] = corrupt[40]! ^ 0xff;
+  assert.equal(decodeSmallPng(corrupt, 25_000_000), null, 'bad CRC');
+  assert.equal(decodeSmallPng(png, 100), null, 'over the pixel limit');
+  assert.equal(decodeSmallPng(await grey.clone().resize(300, 300).png().toBuffer(), 25_000_000), null, 'big: sharp shrinks it');
+  assert.equal(decodeSmallPng(await grey.clone().png({ palette: true }).toBuffer(), 25_000_000), null, 'palette');
+  assert.equal(decodeSmallPng(await grey.clone().png({ progressive: true }).toBuffer(), 25_000_000), null, 'interlaced');
+  assert.equal(decodeSmallPng(await grey.clone().toColourspace('grey16').png().toBuffer(), 25_000_000), null, '16-bit');
+});

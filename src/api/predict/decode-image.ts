@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { unprocessable } from '../../errors.ts';
 import { normalizeDigit, type GreyImage } from './normalize-image.ts';
+import { decodeSmallPng } from './png-fast.ts';
 
 // Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
 const WORK_SIDE = 256;
@@ -20,12 +21,22 @@ export function sniffFormat(bytes: Buffer): 'png' | 'jpeg' | null {
 
 export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   if (bytes.length === 0) throw unprocessable('the image is empty (0 bytes)');
-  if (!sniffFormat(bytes)) {
-    const format = await sharp(bytes).metadata().then((m) => m.format, () => undefined);
+  const format = sniffFormat(bytes);
+  if (format === 'png') {
+    const small = decodeSmallPng(bytes, limits.maxPixels);
+    if (small) return small;
+  }
+  if (!format) {
+    const other = await sharp(bytes).metadata().then((m) => m.format, () => undefined);
     throw unprocessable(
-      format ? `unsupported image format ${format}: send PNG or JPEG` : 'not a PNG or JPEG image (cannot read its header)',
+      other ? `unsupported image format ${other}: send PNG or JPEG` : 'not a PNG or JPEG image (cannot read its header)',
     );
   }
+  return decodeGreyWithSharp(bytes, limits);
+}
+
+/** The general path: any PNG/JPEG sharp can read, shrunk to WORK_SIDE, EXIF-rotated. */
+export async function decodeGreyWithSharp(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   try {
     // sharp checks the header's dimensions against limitInputPixels before decoding
     const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
