@@ -1,5 +1,6 @@
 // The slice of the native addon (through src/engine/native.ts, the one file that loads it) that the
 // TypeScript engine uses, behind a small typed interface: open a Network over a parameter array.
+import { availableParallelism } from 'node:os';
 import * as native from './native.ts';
 import type { NativeNetworkDesc } from './network-plan.ts';
 
@@ -39,4 +40,17 @@ export function openNetwork(desc: NativeNetworkDesc, params: Float32Array, veloc
     // The addon frees a Network when it is garbage-collected; dropping our reference is all we do.
     dispose: () => {},
   };
+}
+
+/** Threads a run uses unless told otherwise: the cores here, capped by what the addon supports. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(availableParallelism(), nativeInfo().maxThreads));
+}
+
+export type EngineInfo = { backend: 'native'; gemm: 'openblas' | 'portable'; simd: string; threads: number };
+
+/** engineInfo(): which arithmetic backs the engine here (for /readyz, metrics and benchmarks). */
+export function engineInfo(): EngineInfo {
+  const info = nativeInfo();
+  return { backend: 'native', gemm: info.gemm, simd: info.simd, threads: defaultThreads() };
 }

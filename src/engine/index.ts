@@ -12,4 +12,4 @@ export {
 } from './training-types.ts';
 export { train } from './trainer.ts';
 export { createPredictor, type Predictor } from './predictor.ts';
-export { engineInfo } from './engine-info.ts';
+export { engineInfo, type EngineInfo } from './backend.ts';

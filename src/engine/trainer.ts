@@ -2,8 +2,7 @@
 // loop), the seeded shuffle, per-epoch metrics, the learning-rate schedule, early stopping,
 // cancel/interrupt with a checkpoint at the mini-batch boundary, resume, ensembles, and the final
 // test evaluation. The arithmetic is all in the addon.
-import { availableParallelism } from 'node:os';
-import { openNetwork, nativeInfo, type NetworkHandle } from './backend.ts';
+import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
 import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
@@ -15,10 +14,6 @@ import { initialSchedule, updateSchedule } from './schedule.ts';
 import {
   SIGNAL_INTERRUPT, type Checkpoint, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
 } from './training-types.ts';
-
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism(), nativeInfo().maxThreads));
-}
 
 type MemberDone = { status: 'completed'; params: Float32Array; history: EpochMetrics[] };
 
