@@ -10,6 +10,10 @@ import { decodeSmallPng } from './png-fast.ts';
 // Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
 const WORK_SIDE = 256;
 
+// libvips' operation cache only helps when the same image is processed twice; without it
+// the API's memory stays flat under a stream of different uploads.
+sharp.cache(false);
+
 export type DecodeLimits = { maxPixels: number };
 
 /** PNG or JPEG by their signatures; anything else is refused before any decoding. */
