@@ -108,7 +108,10 @@ export class ModelRepository {
 
   async load(id: string): Promise<TrainedModel> {
     if (!(await this.exists(id))) throw new ModelNotFoundError(id);
-    return (await this.io()).load(this.dir(id));
+    const dir = this.dir(id);
+    // deleted meanwhile (the index is dropped first, the files right after)
+    if (!(await stat(dir).catch(() => null))) throw new ModelNotFoundError(id);
+    return (await this.io()).load(dir);
   }
 
   /**

@@ -164,3 +164,14 @@ test('predict caches alias resolution (PREDICT_RESOLVE_TTL_MS); changes through 
     await c.close();
   }
 });
+
+test('a model whose files vanished (deleted by another instance mid-way) is a 404, not a 500', async () => {
+  const { rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const rec = await t.saveModel(await smallModel());
+  await rm(join(t.models.modelsDir, rec.id), { recursive: true });
+  const res = await request(t.server).post(`/v1/models/${rec.id}/predict`).send({ pixels });
+  assert.equal(res.status, 404, res.text);
+  assert.match(res.body.error.message, /no longer exists/);
+  await t.models.delete(rec.id);
+});

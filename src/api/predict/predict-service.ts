@@ -3,7 +3,7 @@
 import { notFound } from '../../errors.ts';
 import type { AliasRepository } from '../../store/alias.repository.ts';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
-import type { ModelRepository } from '../../store/model.repository.ts';
+import { ModelNotFoundError, type ModelRepository } from '../../store/model.repository.ts';
 import type { ModelCache } from './model-cache.ts';
 
 export type Prediction = { digit: number; confidence: number; probabilities: number[]; input?: number[] };
@@ -67,7 +67,14 @@ export class PredictService {
 
   async predict(idOrAlias: string, inputs: Float32Array[], opts: { debug?: boolean } = {}) {
     const modelId = await this.resolve(idOrAlias);
-    const loaded = await this.deps.cache.get(modelId);
+    const loaded = await this.deps.cache.get(modelId).catch((err: unknown) => {
+      // deleted between resolve and load (e.g. by another instance): the model is gone
+      if (err instanceof ModelNotFoundError || (err as NodeJS.ErrnoException)?.code === 'ENOENT') {
+        this.invalidate();
+        throw notFound(`model ${modelId} no longer exists`);
+      }
+      throw err;
+    });
     const outputs = await loaded.batcher.predict(inputs);
     this.deps.onPredicted?.(modelId, inputs.length);
     const predictions = outputs.map((out, i) => {
