@@ -65,28 +65,33 @@ export function resample(src: Uint8Array, stride: number, box: Box, w: number, h
 /**
  * Ink made bright on a black background and stretched to 0…255. Polarity comes from
  * the border (the paper): a light border means dark ink on light paper. The paper's
- * level plus three (robust) standard deviations of its noise becomes black.
+ * level plus three (robust) standard deviations of its noise becomes black. Everything
+ * works on 256-bin histograms and ends in one lookup table, so it costs a pass or two.
  */
 export function inkImage({ data, width, height }: GreyImage): Uint8Array {
-  const border = borderPixels(data, width, height);
-  const paper = median(border);
+  const border = borderHistogram(data, width, height);
+  const borderCount = border.reduce((s, v) => s + v, 0);
+  const paper = histQuantile(border, borderCount, 0.5);
   const invert = paper > 127;
-  let px = data;
-  if (invert) {
-    px = new Uint8Array(data.length);
-    for (let i = 0; i < data.length; i++) px[i] = 255 - data[i]!;
-  }
   const bg = invert ? 255 - paper : paper;
-  const mad = median(Array.from(border, (v) => Math.abs((invert ? 255 - v : v) - bg)));
+  // the paper's noise: median absolute deviation from its level (the same either polarity)
+  const deviation = new Uint32Array(256);
+  for (let v = 0; v < 256; v++) deviation[Math.abs(v - paper)]! += border[v]!;
+  const mad = histQuantile(deviation, borderCount, 0.5);
   const floor = Math.min(254, bg + 3 * 1.4826 * mad);
-  const top = quantile(px, 0.999);
-  if (top - floor < 32) return new Uint8Array(px.length); // no contrast: blank
+  const all = new Uint32Array(256);
+  for (let i = 0; i < data.length; i++) all[data[i]!]!++;
+  // the brightest ink, ignoring the odd speck: the 99.9th percentile (in ink polarity)
+  const top = invert ? 255 - histQuantile(all, data.length, 0.001) : histQuantile(all, data.length, 0.999);
+  const out = new Uint8Array(data.length);
+  if (top - floor < 32) return out; // no contrast: blank
   const k = 255 / (top - floor);
-  const out = new Uint8Array(px.length);
-  for (let i = 0; i < px.length; i++) {
-    const v = (px[i]! - floor) * k;
-    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    const x = ((invert ? 255 - v : v) - floor) * k;
+    lut[v] = x <= 0 ? 0 : x >= 255 ? 255 : Math.round(x);
   }
+  for (let i = 0; i < data.length; i++) out[i] = lut[data[i]!]!;
   return out;
 }
 
@@ -141,29 +146,25 @@ export function centreByMass(patch: Uint8Array, w: number, h: number): Float32Ar
   return out;
 }
 
-function borderPixels(data: Uint8Array, w: number, h: number): Uint8Array {
-  // a frame 1/16 of the size deep (at least 1 pixel): the paper around the digit
+/** Histogram of a frame 1/16 of the size deep (at least 1 pixel): the paper around the digit. */
+function borderHistogram(data: Uint8Array, w: number, h: number): Uint32Array {
   const d = Math.max(1, Math.floor(Math.min(w, h) / 16));
-  const out: number[] = [];
+  const hist = new Uint32Array(256);
   for (let y = 0; y < h; y++) {
-    const edgeRow = y < d || y >= h - d;
-    for (let x = 0; x < w; x += edgeRow ? 1 : 1) {
-      if (edgeRow || x < d || x >= w - d) out.push(data[y * w + x]!);
-      else x = w - d - 1;
+    const row = y * w;
+    if (y < d || y >= h - d) {
+      for (let x = 0; x < w; x++) hist[data[row + x]!]!++;
+    } else {
+      for (let x = 0; x < d; x++) hist[data[row + x]!]!++;
+      for (let x = w - d; x < w; x++) hist[data[row + x]!]!++;
     }
   }
-  return Uint8Array.from(out);
+  return hist;
 }
 
-function median(values: ArrayLike<number>): number {
-  return quantile(values, 0.5);
-}
-
-/** Quantile of byte values through a histogram (no sort of big arrays). */
-function quantile(values: ArrayLike<number>, q: number): number {
-  const hist = new Uint32Array(256);
-  for (let i = 0; i < values.length; i++) hist[Math.min(255, Math.max(0, Math.round(values[i]!)))]!++;
-  const target = q * (values.length - 1);
+/** The q-quantile of the values a 256-bin histogram counts. */
+function histQuantile(hist: Uint32Array, count: number, q: number): number {
+  const target = q * (count - 1);
   let seen = 0;
   for (let v = 0; v < 256; v++) {
     seen += hist[v]!;
