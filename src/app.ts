@@ -12,6 +12,7 @@ import { ModelCache } from './api/predict/model-cache.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
+import modelExamplesRoutes from './api/routes/model-examples.routes.ts';
 import modelsRoutes from './api/routes/models.routes.ts';
 import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
@@ -22,6 +23,7 @@ import { ServiceMetrics } from './observability/metrics.ts';
 import { TrainingQueue } from './queue/index.ts';
 import { AliasRepository } from './store/alias.repository.ts';
 import { ModelRepository } from './store/model.repository.ts';
+import pagesRoutes from './web/pages.routes.ts';
 
 export type BuildAppOptions = {
   config: Config;
@@ -103,5 +105,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
   await app.register(jobsRoutes, { queue });
+  await app.register(modelExamplesRoutes, { ctx });
+  await app.register(pagesRoutes);
   return app;
 }

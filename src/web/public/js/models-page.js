@@ -1,0 +1,86 @@
+// The models page: accuracy, spec and aliases of each model; make one the default, delete
+// one, export one (the export link only appears once the API documents an export route).
+import { api, el, formatDate, percent } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const status = $('models-status');
+let exportFormat = null; // e.g. 'tfjs', when GET /openapi.json lists /v1/models/{id}/export
+
+async function findExport() {
+  try {
+    const doc = await api('/openapi.json');
+    const route = doc.paths?.['/v1/models/{id}/export']?.get;
+    if (!route) return null;
+    const format = (route.parameters ?? []).find((p) => p.name === 'format');
+    return format?.schema?.enum?.includes('tfjs') ? 'tfjs' : format?.schema?.enum?.[0] ?? 'tfjs';
+  } catch {
+    return null; // no document, no link
+  }
+}
+
+function specDetails(m) {
+  const e = m.experiment;
+  const summary = e ? `${e.network.layers.length} layers, ${e.network.cost}, η ${e.training.eta}, λ ${e.training.lambda}, ${e.training.epochs} epochs` : 'spec';
+  return el('details', {}, el('summary', { text: summary }), el('pre', { text: JSON.stringify(e, null, 2) }));
+}
+
+async function setDefault(m) {
+  status.textContent = '';
+  try {
+    await api('/v1/aliases/default', { method: 'PUT', json: { modelId: m.id } });
+    status.textContent = `${m.name ?? m.id} is now the default model.`;
+    await load();
+  } catch (err) {
+    status.textContent = `Could not set the default: ${err.message}`;
+  }
+}
+
+async function remove(m) {
+  if (!confirm(`Delete model ${m.name ?? m.id}? Its aliases go with it.`)) return;
+  try {
+    await api(`/v1/models/${encodeURIComponent(m.id)}`, { method: 'DELETE' });
+    status.textContent = `Deleted ${m.name ?? m.id}.`;
+    await load();
+  } catch (err) {
+    status.textContent = `Could not delete: ${err.message}`;
+  }
+}
+
+function row(m) {
+  const label = m.name ?? m.preset ?? m.id;
+  const isDefault = m.aliases.includes('default');
+  const actions = el('div', { class: 'actions' },
+    el('button', { type: 'button', class: 'secondary', disabled: isDefault, 'aria-label': `Make ${label} the default model`, onclick: () => setDefault(m), text: isDefault ? 'Default' : 'Make default' }),
+    el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => remove(m), text: 'Delete' }),
+    exportFormat
+      ? el('a', { class: 'button', href: `/v1/models/${encodeURIComponent(m.id)}/export?format=${exportFormat}`, download: true, text: `Export (${exportFormat})` })
+      : null,
+  );
+  return el('tr', { 'data-model-id': m.id },
+    el('td', {},
+      el('div', {}, el('strong', { text: label })),
+      el('div', { class: 'muted', text: m.id }),
+      m.jobId ? el('a', { href: `/jobs/${encodeURIComponent(m.jobId)}`, text: 'training job' }) : null,
+      specDetails(m),
+    ),
+    el('td', { class: 'num', text: percent(m.testAccuracy) }),
+    el('td', {}, m.aliases.map((a) => el('span', { class: 'badge', text: a })), ' '),
+    el('td', { text: formatDate(m.createdAt) }),
+    el('td', {}, actions),
+  );
+}
+
+async function load() {
+  try {
+    const { items, total } = await api('/v1/models?limit=100');
+    // the list omits the spec; each model's detail carries it
+    const details = await Promise.all(items.map((m) => api(`/v1/models/${encodeURIComponent(m.id)}`).catch(() => m)));
+    document.querySelector('#models tbody').replaceChildren(...details.map(row));
+    if (total === 0) status.textContent = 'No models yet: train one on the Jobs page.';
+  } catch (err) {
+    status.textContent = `Could not list models: ${err.message}`;
+  }
+}
+
+exportFormat = await findExport();
+await load();
