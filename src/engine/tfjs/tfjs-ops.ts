@@ -1,0 +1,115 @@
+// The book's layer operations in tfjs ops, with the native addon's semantics (native/README.md):
+// NHWC activations, conv k×k stride 1 valid with W[filters][ky][kx][inC], 2×2 pools (max/l2/avg),
+// the activations, and the costs. Gradients come from tfjs autodiff, except where a backend lacks a
+// kernel (conv's filter gradient on wasm) or native defines the value at a kink (l2 pool at 0).
+import type { Tf, Tensor } from './tfjs-loader.ts';
+import type { Activation } from '../spec.ts';
+
+/**
+ * conv2d(x [n,h,w,c], W in our layout [f,k,k,c]) with a custom gradient: the filter gradient is
+ * itself a valid conv2d with the batch as channels — dW[ky,kx,c,f] = Σ_{n,i,j} x[n,i+ky,j+kx,c]·dz[n,i,j,f]
+ * = conv2d(xᵀ [c,h,w,n], dzᵀ [oh,ow,n,f]) — so no Conv2DBackpropFilter kernel is needed (wasm has none).
+ */
+export function makeConv(tf: Tf): (x: Tensor, w: Tensor) => Tensor {
+  return tf.customGrad(((x: Tensor, w: Tensor, save: (ts: Tensor[]) => void) => {
+    const filter = tf.transpose(w, [1, 2, 3, 0]); // [k,k,c,f]
+    save([x, filter]);
+    const value = tf.conv2d(x as never, filter as never, 1, 'valid') as Tensor;
+    const gradFunc = (dy: Tensor, saved: Tensor[]) => {
+      const [xs, f] = saved as [Tensor, Tensor];
+      const dx = tf.conv2dTranspose(dy as never, f as never, xs.shape as [number, number, number, number], 1, 'valid') as Tensor;
+      const xT = tf.transpose(xs, [3, 1, 2, 0]);     // [c,h,w,n]
+      const dyT = tf.transpose(dy, [1, 2, 0, 3]);    // [oh,ow,n,f]
+      const dwKkcf = tf.conv2d(xT as never, dyT as never, 1, 'valid') as Tensor; // [c,k,k,f]
+      return [dx, tf.transpose(dwKkcf, [3, 1, 2, 0])]; // -> [f,k,k,c]
+    };
+    return { value, gradFunc };
+  }) as never) as unknown as (x: Tensor, w: Tensor) => Tensor;
+}
+
+/**
+ * L2 pooling √(Σ x²) over 2×2 windows; gradient x·dy/y, 0 where y = 0 (as native, instead of NaN).
+ * The per-window factor is spread back over the window by a 2×2 nearest upsampling (tile).
+ */
+export function makeL2Pool(tf: Tf): (x: Tensor) => Tensor {
+  return tf.customGrad(((x: Tensor, save: (ts: Tensor[]) => void) => {
+    const y = tf.sqrt(tf.mul(tf.avgPool(tf.square(x) as never, 2, 2, 'valid'), 4));
+    save([x, y]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]) => {
+      const [xs, ys] = saved as [Tensor, Tensor];
+      const pos = tf.greater(ys, 0);
+      const k = tf.where(pos, tf.div(dy, tf.where(pos, ys, tf.onesLike(ys))), tf.zerosLike(ys));
+      return [tf.mul(xs, upsample2(tf, k))];
+    };
+    return { value: y, gradFunc };
+  }) as never) as unknown as (x: Tensor) => Tensor;
+}
+
+/** [n,h,w,c] -> [n,2h,2w,c], each value repeated over its 2×2 window. */
+export function upsample2(tf: Tf, t: Tensor): Tensor {
+  const [n, h, w, c] = t.shape as [number, number, number, number];
+  return tf.reshape(tf.tile(tf.reshape(t, [n * h, 1, w, 1, c]), [1, 2, 1, 2, 1]), [n, 2 * h, 2 * w, c]);
+}
+
+/**
+ * 2×2 max pooling whose gradient goes to the first maximum of each window (row-major), as native.
+ * (Ties are common after relu; the wasm MaxPoolGrad kernel also disagreed with cpu's on channels > 1.)
+ */
+export function makeMaxPool(tf: Tf): (x: Tensor) => Tensor {
+  return tf.customGrad(((x: Tensor, save: (ts: Tensor[]) => void) => {
+    const y = tf.maxPool(x as never, 2, 2, 'valid') as Tensor;
+    save([x, y]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]) => {
+      const [xs, ys] = saved as [Tensor, Tensor];
+      const [n, h, w, c] = ys.shape as [number, number, number, number];
+      const e = tf.cast(tf.equal(tf.reshape(xs, [n * h, 2, w, 2, c]), tf.reshape(ys, [n * h, 1, w, 1, c])), 'float32');
+      const at = (r: number, q: number) => tf.slice(e, [0, r, 0, q, 0], [-1, 1, -1, 1, -1]);
+      const one = tf.scalar(1);
+      const s00 = at(0, 0);
+      const s01 = tf.mul(at(0, 1), tf.sub(one, s00));
+      const s10 = tf.mul(at(1, 0), tf.sub(one, tf.add(s00, s01)));
+      const s11 = tf.sub(one, tf.add(tf.add(s00, s01), s10));
+      const g = tf.reshape(dy, [n * h, 1, w, 1, c]);
+      const row0 = tf.concat([tf.mul(s00, g), tf.mul(s01, g)], 3);
+      const row1 = tf.concat([tf.mul(s10, g), tf.mul(s11, g)], 3);
+      return [tf.reshape(tf.concat([row0, row1], 1), [n, 2 * h, 2 * w, c])];
+    };
+    return { value: y, gradFunc };
+  }) as never) as unknown as (x: Tensor) => Tensor;
+}
+
+export type Pools = { max: (x: Tensor) => Tensor; l2: (x: Tensor) => Tensor };
+
+export function pool(tf: Tf, pools: Pools, mode: 'max' | 'l2' | 'avg', x: Tensor): Tensor {
+  if (mode === 'max') return pools.max(x);
+  if (mode === 'avg') return tf.avgPool(x as never, 2, 2, 'valid') as Tensor;
+  return pools.l2(x);
+}
+
+export function activate(tf: Tf, act: Activation, z: Tensor): Tensor {
+  switch (act) {
+    case 'sigmoid': return tf.sigmoid(z);
+    case 'tanh': return tf.tanh(z);
+    case 'relu': return tf.relu(z);
+    case 'linear': return z;
+    case 'softmax': return tf.softmax(z);
+  }
+}
+
+/**
+ * Per-example cost [n] from the output layer's pre-activation z and activation a, y one-hot.
+ * sigmoid+cross-entropy and softmax+log-likelihood are computed from z, so autodiff gives the
+ * book's δ = a − y exactly; other pairs go through a, with logs clamped as native's safe_log.
+ */
+export function exampleCosts(tf: Tf, cost: string, act: Activation, z: Tensor, a: Tensor, y: Tensor): Tensor {
+  if (cost === 'quadratic') return tf.mul(tf.sum(tf.square(tf.sub(a, y)), 1), 0.5);
+  if (cost === 'log-likelihood' && act === 'softmax') return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(z)), 1));
+  if (cost === 'cross-entropy' && act === 'sigmoid') {
+    // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y·z
+    return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z)), 1);
+  }
+  const log = (t: Tensor) => tf.log(tf.maximum(t, 1e-30));
+  if (cost === 'log-likelihood') return tf.neg(tf.sum(tf.mul(y, log(a)), 1));
+  const one = tf.scalar(1);
+  return tf.neg(tf.sum(tf.add(tf.mul(y, log(a)), tf.mul(tf.sub(one, y), log(tf.sub(one, a)))), 1));
+}
