@@ -1,6 +1,7 @@
 // GET /v1/models/:id/misclassified — the MNIST test digits a model gets wrong, with its
 // answer: the web job page's gallery. Computed on demand with the model's predictor over
 // the 10,000 test images (MNIST_DIR, via the engine's loadMnist) and cached per model.
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -48,7 +49,8 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
   let mnist: Promise<Mnist> | undefined;
 
   const testSet = () => {
-    mnist ??= loadMnist(ctx.config.MNIST_DIR ? { dir: ctx.config.MNIST_DIR } : {}).catch((err: unknown) => {
+    // the engine's own order: MNIST_DIR, else the data directory's cache
+    mnist ??= loadMnist({ dir: ctx.config.MNIST_DIR ?? join(ctx.config.DATA_DIR, 'mnist') }).catch((err: unknown) => {
       mnist = undefined; // try again next time (files may appear)
       if (err instanceof MnistError) throw new ApiError(503, 'unavailable', `the MNIST test set is unavailable: ${err.message}`);
       throw err;

@@ -96,7 +96,7 @@ async function refresh() {
         el('td', {}, el('span', { class: `badge ${j.status}`, text: j.status })),
         el('td', { class: 'num', text: `${j.progress.epoch}/${j.progress.epochs}` }),
         el('td', { class: 'num', text: lastValidation(j) }),
-        el('td', { text: formatDate(j.createdAt) }),
+        el('td', { class: 'hide-narrow', text: formatDate(j.createdAt) }),
       ),
     );
     document.querySelector('#jobs tbody').replaceChildren(...rows);

@@ -65,7 +65,7 @@ function row(m) {
     ),
     el('td', { class: 'num', text: percent(m.testAccuracy) }),
     el('td', {}, m.aliases.map((a) => el('span', { class: 'badge', text: a })), ' '),
-    el('td', { text: formatDate(m.createdAt) }),
+    el('td', { class: 'hide-narrow', text: formatDate(m.createdAt) }),
     el('td', {}, actions),
   );
 }
