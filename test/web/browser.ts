@@ -77,28 +77,51 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+type Point = readonly [number, number];
+
+/** One stroke with the mouse: press, move in steps, release. */
+async function mouseStroke(page: Page, from: Point, to: Point, steps: number): Promise<void> {
+  await page.mouse.move(...from);
+  await page.mouse.down();
+  await page.mouse.move(...to, { steps });
+  await page.mouse.up();
+}
+
 /**
- * Draws a 28×28 MNIST digit on the page's canvas with the mouse, the way a person traces
- * it: each row's runs of ink (≥ threshold) become one pointer stroke across the canvas.
+ * Draws a 28×28 MNIST digit on the page's canvas the way a person traces it: each row's
+ * runs of ink (≥ threshold) become one stroke across the canvas — with the mouse, or with
+ * a finger (real touch input through the DevTools protocol, so the page gets touch
+ * pointer events as on a phone).
  */
-export async function traceDigit(page: Page, selector: string, pixels: Uint8Array, threshold = 128): Promise<number> {
+export async function traceDigit(
+  page: Page, selector: string, pixels: Uint8Array, opts: { threshold?: number; input?: 'mouse' | 'touch' } = {},
+): Promise<number> {
+  const { threshold = 128, input = 'mouse' } = opts;
   const box = await page.locator(selector).boundingBox();
   if (!box) throw new Error(`${selector} is not visible`);
   const cell = box.width / 28;
-  const at = (col: number, row: number) => [box.x + (col + 0.5) * cell, box.y + (row + 0.5) * cell] as const;
+  const at = (col: number, row: number): Point => [box.x + (col + 0.5) * cell, box.y + (row + 0.5) * cell];
+  const cdp = input === 'touch' ? await page.context().newCDPSession(page) : null;
+  const touch = async (type: 'touchStart' | 'touchMove' | 'touchEnd', p?: Point) =>
+    cdp!.send('Input.dispatchTouchEvent', { type, touchPoints: p ? [{ x: p[0], y: p[1] }] : [] });
   let strokes = 0;
   for (let row = 0; row < 28; row++) {
     for (let col = 0; col < 28; col++) {
       if (pixels[row * 28 + col]! < threshold) continue;
       let end = col;
       while (end + 1 < 28 && pixels[row * 28 + end + 1]! >= threshold) end++;
-      await page.mouse.move(...at(col, row));
-      await page.mouse.down();
-      await page.mouse.move(...at(end, row), { steps: Math.max(1, end - col) });
-      await page.mouse.up();
+      const steps = Math.max(1, end - col);
+      if (cdp) {
+        await touch('touchStart', at(col, row));
+        for (let s = 1; s <= steps; s++) await touch('touchMove', at(col + ((end - col) * s) / steps, row));
+        await touch('touchEnd');
+      } else {
+        await mouseStroke(page, at(col, row), at(end, row), steps);
+      }
       strokes++;
       col = end;
     }
   }
+  await cdp?.detach();
   return strokes;
 }

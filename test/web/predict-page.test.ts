@@ -93,10 +93,15 @@ describe('web: draw a digit, models', { skip: skipWithoutChromium }, () => {
     await page.close();
   });
 
-  test('on a phone-sized screen the drawing page fits and still predicts', async () => {
+  test('on a phone-sized screen the page fits; a digit drawn with a finger, then a photo, are predicted', async () => {
     const page = await browser.newPage('phone');
     const errors = watchErrors(page);
     await openDrawPage(page);
+    const drawn = testDigits(1, 2)[0]!; // a 1
+    await page.locator('#pad').scrollIntoViewIfNeeded();
+    await traceDigit(page, '#pad', drawn.pixels, { input: 'touch' });
+    await answer(page, drawn.label);
+    await screenshot(page, 'draw-touch-phone');
     const d = testDigits(1, 1)[0]!;
     const photo = join(files, 'digit.png');
     await writeFile(photo, await photoLike(d, { format: 'png' }));
