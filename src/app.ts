@@ -46,7 +46,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   installErrorHandlers(app);
 
   // auto-pipelining: concurrent requests' commands share socket writes
-  const redis = new Redis(config.REDIS_URL, { connectionName: 'nndl-api', maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const redis = new Redis(config.REDIS_URL, {
+    connectionName: 'nndl-api',
+    enableAutoPipelining: true,
+    // while Redis is down a request fails fast (503) instead of hanging: one retry, and
+    // reconnect attempts at most 0.5 s apart
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => Math.min(times * 100, 500),
+  });
   redis.on('error', (err) => app.log.debug({ err }, 'redis connection error')); // surfaced by /readyz
   const queue = opts.queue ?? new TrainingQueue({ config });
   const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ZodError } from 'zod';
 import { ApiError, errorBody } from '../errors.ts';
+import { isRedisUnavailable } from '../queue/index.ts';
 
 export type IssueDetail = { path: string; message: string };
 
@@ -53,6 +54,10 @@ export function toErrorResponse(err: unknown, contentType?: string): { status: n
   }
   if (err instanceof SyntaxError && (fe.statusCode === 400 || 'body' in fe)) {
     return { status: 400, body: errorBody('malformed_json', `malformed JSON body: ${err.message}`), internal: false };
+  }
+  if (isRedisUnavailable(err)) {
+    // Redis down is the service's state, not a bug: 503 so clients and balancers retry
+    return { status: 503, body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'), internal: true };
   }
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {

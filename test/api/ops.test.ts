@@ -57,6 +57,19 @@ test('/readyz: 503 when Redis is unreachable (and /healthz still answers)', asyn
     assert.equal(res.body.checks.redis.ok, false);
     assert.equal(typeof res.body.checks.redis.error, 'string');
     assert.equal((await request(bad.server).get('/healthz')).status, 200);
+    // routes that need Redis say so with a 503 in the error shape, and nothing hangs
+    for (const call of [
+      () => request(bad.server).get('/v1/models'),
+      () => request(bad.server).get('/v1/aliases'),
+      () => request(bad.server).post('/v1/predict').send({ pixels: new Array(784).fill(0) }),
+      () => request(bad.server).put('/v1/aliases/default').send({ modelId: 'm1' }),
+    ]) {
+      const r = await call();
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.body.error.code, 'unavailable');
+    }
+    // a bad request is still the client's mistake
+    assert.equal((await request(bad.server).post('/v1/predict').send({ pixels: [2] })).status, 422);
   } finally {
     await bad.close();
   }
