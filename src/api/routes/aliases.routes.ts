@@ -13,7 +13,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   app.get('/v1/aliases', {
-    schema: { tags, summary: 'All aliases (name -> model id)', response: { 200: AliasListResponse } },
+    schema: { tags, summary: 'All aliases (name -> model id)', response: { 200: AliasListResponse, ...errors(503) } },
   }, async () => ctx.aliases.list());
 
   app.put('/v1/aliases/:name', {
@@ -22,7 +22,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
       summary: 'Point an alias at a model (creates or moves it)',
       params: AliasNameParams,
       body: AliasPutBody,
-      response: { 200: AliasResponse, ...errors(404, 422) },
+      response: { 200: AliasResponse, ...errors(404, 422, 503) },
     },
   }, async (req) => {
     const { name } = req.params;
@@ -42,7 +42,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
       tags,
       summary: 'Remove an alias (the model stays)',
       params: AliasNameParams,
-      response: { 200: AliasResponse, ...errors(404) },
+      response: { 200: AliasResponse, ...errors(404, 503) },
     },
   }, async (req) => {
     const { name } = req.params;

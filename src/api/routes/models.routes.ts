@@ -28,7 +28,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
       tags,
       summary: 'List trained models, newest first',
       querystring: ModelListQuery,
-      response: { 200: ModelListResponse, ...errors(400) },
+      response: { 200: ModelListResponse, ...errors(400, 503) },
     },
   }, async (req) => {
     const { limit, offset } = req.query;
@@ -47,7 +47,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
       summary: 'A model: its experiment, training history, test accuracy and confusion matrix',
       description: '`id` may also be an alias name such as `default`.',
       params: ModelIdParams,
-      response: { 200: ModelDetailSchema, ...errors(404) },
+      response: { 200: ModelDetailSchema, ...errors(404, 503) },
     },
   }, async (req) => {
     const id = await ctx.predict.resolve(req.params.id, { fresh: true });
@@ -61,7 +61,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
       tags,
       summary: 'Delete a model (by id, not alias); aliases pointing at it are removed too',
       params: ModelIdParams,
-      response: { 200: ModelDeleteResponse, ...errors(404) },
+      response: { 200: ModelDeleteResponse, ...errors(404, 503) },
     },
   }, async (req) => {
     const { id } = req.params;
