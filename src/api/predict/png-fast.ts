@@ -50,31 +50,43 @@ export function decodeSmallPng(bytes: Buffer, maxPixels: number): GreyImage | nu
   return pixels && { data: toGrey(pixels, width * height, channels), width, height };
 }
 
-/** Undoes PNG's per-row filters (none, sub, up, average, Paeth). */
+/** Undoes PNG's per-row filters (none, sub, up, average, Paeth); one tight loop per row type. */
 function unfilter(raw: Buffer, stride: number, height: number, bpp: number): Uint8Array | null {
   const out = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
     const type = raw[y * (stride + 1)]!;
     const src = y * (stride + 1) + 1;
     const row = y * stride;
-    const prev = row - stride;
-    for (let x = 0; x < stride; x++) {
-      const a = x >= bpp ? out[row + x - bpp]! : 0;
-      const b = y > 0 ? out[prev + x]! : 0;
-      const c = x >= bpp && y > 0 ? out[prev + x - bpp]! : 0;
-      const v = raw[src + x]!;
-      switch (type) {
-        case 0: out[row + x] = v; break;
-        case 1: out[row + x] = v + a; break;
-        case 2: out[row + x] = v + b; break;
-        case 3: out[row + x] = v + ((a + b) >> 1); break;
-        case 4: {
-          const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-          out[row + x] = v + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-          break;
+    const up = row - stride; // previous row (only read when y > 0)
+    switch (type) {
+      case 0:
+        out.set(raw.subarray(src, src + stride), row);
+        break;
+      case 1:
+        for (let x = 0; x < stride; x++) out[row + x] = raw[src + x]! + (x >= bpp ? out[row + x - bpp]! : 0);
+        break;
+      case 2:
+        if (y === 0) out.set(raw.subarray(src, src + stride), row);
+        else for (let x = 0; x < stride; x++) out[row + x] = raw[src + x]! + out[up + x]!;
+        break;
+      case 3:
+        for (let x = 0; x < stride; x++) {
+          const a = x >= bpp ? out[row + x - bpp]! : 0;
+          const b = y > 0 ? out[up + x]! : 0;
+          out[row + x] = raw[src + x]! + ((a + b) >> 1);
         }
-        default: return null;
-      }
+        break;
+      case 4:
+        for (let x = 0; x < stride; x++) {
+          const a = x >= bpp ? out[row + x - bpp]! : 0;
+          const b = y > 0 ? out[up + x]! : 0;
+          const c = x >= bpp && y > 0 ? out[up + x - bpp]! : 0;
+          const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          out[row + x] = raw[src + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        }
+        break;
+      default:
+        return null;
     }
   }
   return out;
