@@ -93,10 +93,10 @@ async function refresh() {
     const rows = items.map((j) =>
       el('tr', {},
         el('td', {}, el('a', { href: `/jobs/${encodeURIComponent(j.id)}`, text: j.name || j.experiment.preset || j.id })),
-        el('td', {}, el('span', { class: `badge ${j.status}`, text: j.status })),
-        el('td', { class: 'num', text: `${j.progress.epoch}/${j.progress.epochs}` }),
-        el('td', { class: 'num', text: lastValidation(j) }),
-        el('td', { class: 'hide-narrow', text: formatDate(j.createdAt) }),
+        el('td', { 'data-label': 'Status' }, el('span', { class: `badge ${j.status}`, text: j.status })),
+        el('td', { class: 'num', 'data-label': 'Epoch', text: `${j.progress.epoch}/${j.progress.epochs}` }),
+        el('td', { class: 'num', 'data-label': 'Validation', text: lastValidation(j) }),
+        el('td', { 'data-label': 'Created', text: formatDate(j.createdAt) }),
       ),
     );
     document.querySelector('#jobs tbody').replaceChildren(...rows);

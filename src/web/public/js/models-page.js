@@ -59,13 +59,13 @@ function row(m) {
   return el('tr', { 'data-model-id': m.id },
     el('td', {},
       el('div', {}, el('strong', { text: label })),
-      el('div', { class: 'muted', text: m.id }),
+      el('div', { class: 'muted id', text: m.id }),
       m.jobId ? el('a', { href: `/jobs/${encodeURIComponent(m.jobId)}`, text: 'training job' }) : null,
       specDetails(m),
     ),
-    el('td', { class: 'num', text: percent(m.testAccuracy) }),
-    el('td', {}, m.aliases.map((a) => el('span', { class: 'badge', text: a })), ' '),
-    el('td', { class: 'hide-narrow', text: formatDate(m.createdAt) }),
+    el('td', { class: 'num', 'data-label': 'Test accuracy', text: percent(m.testAccuracy) }),
+    el('td', { 'data-label': 'Aliases' }, m.aliases.map((a) => el('span', { class: 'badge', text: a })), ' '),
+    el('td', { 'data-label': 'Created', text: formatDate(m.createdAt) }),
     el('td', {}, actions),
   );
 }
