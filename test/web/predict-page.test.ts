@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import type { Page } from 'playwright-core';
 import { photoLike, testDigits, type Digit } from '../fixtures/mnist-digits.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
@@ -72,7 +73,7 @@ describe('web: draw a digit, models', { skip: skipWithoutChromium }, () => {
     await page.close();
   });
 
-  test('an uploaded photo of a digit is predicted; a file that is no image gets a message', async () => {
+  test('an uploaded or dropped photo of a digit is predicted; a file that is no image gets a message', async () => {
     const page = await browser.newPage();
     const errors = watchErrors(page);
     await openDrawPage(page);
@@ -83,6 +84,19 @@ describe('web: draw a digit, models', { skip: skipWithoutChromium }, () => {
     await answer(page, d.label);
     assert.ok((await seenInk(page)) > 40);
     await screenshot(page, 'upload-desktop');
+
+    // dropped on the paper instead of chosen: a PNG photo of another digit
+    const dropped = testDigits(1, 4)[0]!; // a 4
+    const png = (await photoLike(dropped, { format: 'png' })).toString('base64');
+    const transfer = await page.evaluateHandle((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'photo.png', { type: 'image/png' }));
+      return dt;
+    }, png);
+    await page.dispatchEvent('#drop', 'dragover', { dataTransfer: transfer });
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: transfer });
+    await answer(page, dropped.label);
 
     const text = join(files, 'notes.txt');
     await writeFile(text, 'not an image');
@@ -134,8 +148,14 @@ describe('web: draw a digit, models', { skip: skipWithoutChromium }, () => {
     await firstRow.getByRole('button', { name: /delete/i }).click();
     await firstRow.waitFor({ state: 'detached' });
     assert.equal(await t.models.exists(modelId), false);
-    // no export route in the API document yet, so no export link
-    assert.equal(await page.locator('a', { hasText: 'Export' }).count(), 0);
+    // the export link appears exactly when the API document has an export route
+    const doc = (await request(t.server).get('/openapi.json').expect(200)).body;
+    const exportLinks = page.locator(`tr[data-model-id="${second.id}"] a`, { hasText: 'Export' });
+    if (doc.paths['/v1/models/{id}/export']) {
+      assert.match(await exportLinks.getAttribute('href') ?? '', new RegExp(`^/v1/models/${second.id}/export\\?format=`));
+    } else {
+      assert.equal(await exportLinks.count(), 0);
+    }
 
     const phone = await browser.newPage('phone');
     await phone.goto(`${base}/models`);

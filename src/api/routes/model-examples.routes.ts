@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { loadMnist, MnistError, type Mnist } from '../../engine/index.ts';
+import { createPredictor, loadMnist, MnistError, type Mnist, type Predictor } from '../../engine/index.ts';
 import { ApiError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
@@ -60,7 +60,16 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
 
   const compute = async (modelId: string): Promise<Result> => {
     const { test } = await testSet();
-    const loaded = await ctx.cache.get(modelId);
+    // its own predictor, not the cached one: live predictions never queue behind this sweep
+    const predictor = createPredictor(await ctx.models.load(modelId), { threads: ctx.config.ENGINE_THREADS });
+    try {
+      return await sweep(modelId, test, predictor);
+    } finally {
+      predictor.dispose();
+    }
+  };
+
+  const sweep = async (modelId: string, test: Mnist['test'], predictor: Predictor): Promise<Result> => {
     const items: Result['items'] = [];
     let wrong = 0;
     for (let start = 0; start < test.count; start += CHUNK) {
@@ -68,7 +77,7 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
       const input = new Float32Array(n * PIXELS);
       const bytes = test.images.subarray(start * PIXELS, (start + n) * PIXELS);
       for (let i = 0; i < input.length; i++) input[i] = bytes[i]! / 255;
-      const out = await loaded.predictor.predict(input);
+      const out = await predictor.predict(input);
       for (let k = 0; k < n; k++) {
         const p = out.subarray(k * 10, k * 10 + 10);
         let digit = 0;
