@@ -60,6 +60,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const aliases = new AliasRepository({ redis, prefix: config.QUEUE_PREFIX });
   const metrics = new ServiceMetrics({
     jobCounts: () => queue.counts(),
+    modelCache: () => ({ bytes: cache.totalBytes, models: cache.size }),
     trainingImagesPerSecond: async () => {
       const running = await queue.list({ status: 'running', limit: 100, offset: 0 });
       return running.items.reduce((s, j) => s + (j.metrics.at(-1)?.imagesPerSecond ?? 0), 0);

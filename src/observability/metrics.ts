@@ -8,6 +8,8 @@ export type MetricsSources = {
   jobCounts?: () => Promise<JobCounts>;
   /** Training images/s of the running jobs' latest epochs, read at scrape time. */
   trainingImagesPerSecond?: () => Promise<number>;
+  /** What the predict model cache holds now. */
+  modelCache?: () => { bytes: number; models: number };
 };
 
 export class ServiceMetrics {
@@ -62,6 +64,20 @@ export class ServiceMetrics {
         }
       },
     });
+    if (sources.modelCache) {
+      const modelCache = sources.modelCache;
+      const gauge: Gauge<'what'> = new Gauge({
+        name: 'nndl_model_cache',
+        help: 'Models loaded for predict: bytes held and number of models (bounded by MODEL_CACHE_BYTES)',
+        labelNames: ['what'],
+        registers,
+        collect() {
+          const { bytes, models } = modelCache();
+          gauge.set({ what: 'bytes' }, bytes);
+          gauge.set({ what: 'models' }, models);
+        },
+      });
+    }
     if (sources.jobCounts) {
       const jobCounts = sources.jobCounts;
       const gauge: Gauge<'state'> = new Gauge({

@@ -161,4 +161,7 @@ test('concurrent requests are answered correctly (micro-batched) and counted in 
   const metrics = await request(t.server).get('/metrics');
   assert.match(metrics.text, /nndl_predictions_total\{model="[^"]+"\} \d+/);
   assert.match(metrics.text, /nndl_predict_batch_size_count \d+/);
+  assert.match(metrics.text, /nndl_model_cache\{what="models"\} 1\n/);
+  assert.match(metrics.text, /nndl_model_cache\{what="bytes"\} [1-9]\d*\n/);
+  assert.match(metrics.text, /nndl_engine_images_per_second\{source="predict"\} [1-9]/);
 });
