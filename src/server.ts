@@ -1,5 +1,6 @@
 // Runs the API: validates the environment, checks Redis is there, listens on HOST:PORT,
 // and on SIGTERM/SIGINT stops accepting, lets requests in flight finish, closes Redis.
+import { loadSharp } from './api/predict/decode-image.ts';
 import { buildApp } from './app.ts';
 import { loadConfigOrExit } from './config/env.ts';
 import { assertRedisReachable } from './queue/index.ts';
@@ -8,13 +9,15 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  try {
-    await assertRedisReachable(config.REDIS_URL);
-  } catch (err) {
-    console.error(`nndl api: ${err instanceof Error ? err.message : String(err)}`);
+  // the Redis check and building the app overlap: start-up is what /healthz waits for
+  const [reachable, app] = await Promise.all([
+    assertRedisReachable(config.REDIS_URL).then(() => null, (err: unknown) => err),
+    buildApp({ config }),
+  ]);
+  if (reachable !== null) {
+    console.error(`nndl api: ${reachable instanceof Error ? reachable.message : String(reachable)}`);
     process.exit(1);
   }
-  const app = await buildApp({ config });
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) {
@@ -43,6 +46,8 @@ async function main(): Promise<void> {
     console.error(`nndl api: cannot listen on ${config.HOST}:${config.PORT}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
+  void loadSharp(); // the image library, loaded once we already answer
+
 }
 
 await main();

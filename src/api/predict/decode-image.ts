@@ -2,7 +2,7 @@
 // the dimensions (MAX_IMAGE_PIXELS) from the header before any decoding; corrupt or
 // truncated data is a 422; big photos are shrunk by sharp (off the event loop) before
 // our own pixel work.
-import sharp from 'sharp';
+import type SharpLib from 'sharp';
 import { unprocessable } from '../../errors.ts';
 import { normalizeDigit, type GreyImage } from './normalize-image.ts';
 import { decodeSmallPng } from './png-fast.ts';
@@ -10,9 +10,21 @@ import { decodeSmallPng } from './png-fast.ts';
 // Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
 const WORK_SIDE = 256;
 
-// libvips' operation cache only helps when the same image is processed twice; without it
-// the API's memory stays flat under a stream of different uploads.
-sharp.cache(false);
+let sharpLib: typeof SharpLib | undefined;
+
+/**
+ * sharp (libvips) is loaded on first use, off the start-up path (/healthz answers sooner);
+ * server.ts preloads it right after listening.
+ */
+export async function loadSharp(): Promise<typeof SharpLib> {
+  if (!sharpLib) {
+    sharpLib = (await import('sharp')).default;
+    // libvips' operation cache only helps when the same image is processed twice; without
+    // it the API's memory stays flat under a stream of different uploads.
+    sharpLib.cache(false);
+  }
+  return sharpLib;
+}
 
 export type DecodeLimits = { maxPixels: number };
 
@@ -31,6 +43,7 @@ export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<G
     if (small) return small;
   }
   if (!format) {
+    const sharp = await loadSharp();
     const other = await sharp(bytes).metadata().then((m) => m.format, () => undefined);
     throw unprocessable(
       other ? `unsupported image format ${other}: send PNG or JPEG` : 'not a PNG or JPEG image (cannot read its header)',
@@ -41,6 +54,7 @@ export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<G
 
 /** The general path: any PNG/JPEG sharp can read, shrunk to WORK_SIDE, EXIF-rotated. */
 export async function decodeGreyWithSharp(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
+  const sharp = await loadSharp();
   try {
     // sharp checks the header's dimensions against limitInputPixels before decoding
     const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
