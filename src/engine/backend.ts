@@ -3,6 +3,8 @@
 import { availableParallelism } from 'node:os';
 import * as native from './native.ts';
 import type { NativeNetworkDesc } from './network-plan.ts';
+import type { EngineBackend } from './spec.ts';
+import { openTfjsNetwork } from './tfjs/tfjs-handle.ts';
 
 export type TrainEpochJob = {
   images: Uint8Array; labels: Uint8Array; order: Uint32Array; batchSize: number; startBatch: number;
@@ -29,7 +31,11 @@ export function nativeInfo(): NativeInfo {
   return { gemm: i.gemm, simd: i.simd, maxThreads: i.maxThreads };
 }
 
-export function openNetwork(desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number): NetworkHandle {
+export function openNetwork(
+  desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number, backend: EngineBackend = 'native',
+): NetworkHandle {
+  // tfjs: the same contract over TensorFlow.js ops in the process's tfjs worker thread (src/engine/tfjs).
+  if (backend === 'tfjs') return openTfjsNetwork(desc, params, velocity);
   const net = new native.NativeNetwork(desc, params, velocity, threads);
   return {
     trainEpoch: (job) => net.trainEpoch(job),

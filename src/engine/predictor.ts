@@ -4,6 +4,7 @@
 import { openNetwork } from './backend.ts';
 import { normaliseOutputs } from './evaluation.ts';
 import { planNetwork } from './network-plan.ts';
+import type { EngineBackend } from './spec.ts';
 import type { TrainedModel } from './training-types.ts';
 
 export interface Predictor {
@@ -14,10 +15,11 @@ export interface Predictor {
   dispose(): void;
 }
 
-export function createPredictor(model: TrainedModel, options: { threads?: number } = {}): Predictor {
+/** options.backend: which engine runs the predictions (default native, whichever trained the model). */
+export function createPredictor(model: TrainedModel, options: { threads?: number; backend?: EngineBackend } = {}): Predictor {
   const plan = planNetwork(model.experiment.network);
   const threads = options.threads ?? 1;
-  const nets = model.members.map((m) => openNetwork(plan.desc, m.params.slice(), null, threads));
+  const nets = model.members.map((m) => openNetwork(plan.desc, m.params.slice(), null, threads, options.backend ?? 'native'));
   const layers = model.experiment.network.layers;
   const last = layers[layers.length - 1]!;
   const softmax = last.type === 'dense' && last.activation === 'softmax';

@@ -159,5 +159,6 @@ export function resolveExperiment(input: ExperimentInput | unknown): Experiment 
   };
   const ensemble = inp.ensemble === undefined ? base.ensemble : inp.ensemble ?? undefined;
   if (ensemble) merged.ensemble = ensemble;
+  if (inp.backend !== undefined) merged.backend = inp.backend;
   return validateExperiment(merged);
 }

@@ -6,6 +6,8 @@ export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'linear'] as const;
 export const OUTPUT_ACTIVATIONS = [...ACTIVATIONS, 'softmax'] as const;
 export const COSTS = ['quadratic', 'cross-entropy', 'log-likelihood'] as const;
 export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
+/** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
+export const BACKENDS = ['native', 'tfjs'] as const;
 
 // Bounds: generous for the book's networks, tight enough that a typo cannot ask for terabytes.
 export const LIMITS = {
@@ -94,6 +96,7 @@ export const experimentSchema = z.strictObject({
   training: trainingSchema,
   data: dataSchema,
   ensemble: ensembleSchema.optional(),
+  backend: z.enum(BACKENDS).optional(),
 });
 
 // What a client sends: every part optional, merged onto a preset (or defaults) by resolveExperiment.
@@ -104,6 +107,7 @@ export const experimentInputSchema = z.strictObject({
   training: trainingSchema.partial().optional(),
   data: dataSchema.partial().optional(),
   ensemble: ensembleSchema.nullable().optional(),
+  backend: z.enum(BACKENDS).optional(),
 });
 
 export type LayerSpec = z.infer<typeof layerSchema>;
@@ -116,6 +120,7 @@ export type DataSpec = z.infer<typeof dataSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentInputSchema>;
 export type Cost = (typeof COSTS)[number];
+export type EngineBackend = (typeof BACKENDS)[number];
 export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
 
 export type SpecIssue = { path: string; message: string };

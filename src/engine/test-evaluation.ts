@@ -4,7 +4,7 @@
 import { openNetwork } from './backend.ts';
 import { confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
 import { regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
-import type { Cost, Experiment } from './spec.ts';
+import type { Cost, EngineBackend, Experiment } from './spec.ts';
 import type { DataSplit } from './split.ts';
 
 const CHUNK = 500; // images per predict call: bounds memory and each synchronous conversion
@@ -35,7 +35,7 @@ export async function ensembleOutputs(
 }
 
 export async function evaluateTest(
-  exp: Experiment, plan: NetworkPlan, members: Float32Array[], data: DataSplit, threads: number,
+  exp: Experiment, plan: NetworkPlan, members: Float32Array[], data: DataSplit, threads: number, backend: EngineBackend = 'native',
 ): Promise<{ testAccuracy: number; testCost: number; confusion: number[][] }> {
   const test = data.test;
   if (test.count === 0) return { testAccuracy: 0, testCost: 0, confusion: confusionRows(new Uint32Array(100)) };
@@ -43,7 +43,7 @@ export async function evaluateTest(
   const n = data.training.count;
   let reg = 0;
   for (const p of members) reg += (await regularizationCostAsync(plan, p, t.regularization, t.lambda, n)) / members.length;
-  const nets = members.map((p) => openNetwork(plan.desc, p.slice(), null, threads));
+  const nets = members.map((p) => openNetwork(plan.desc, p.slice(), null, threads, backend));
   try {
     if (nets.length === 1) {
       const e = await nets[0]!.evaluate(test.images, test.labels);

@@ -7,7 +7,7 @@ import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
-import type { Experiment } from './spec.ts';
+import type { EngineBackend, Experiment } from './spec.ts';
 import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
@@ -32,21 +32,22 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
   if (!(signal.buffer instanceof SharedArrayBuffer)) throw new TypeError('options.signal must be an Int32Array on a SharedArrayBuffer');
   if (options.data.training.count < 1) throw new RangeError('no training data');
 
+  const backend = exp.backend ?? options.backend ?? 'native';
   const size = exp.ensemble?.size ?? 1;
   const completed = ck ? ck.completed.map((m) => ({ params: m.params, history: m.history })) : [];
   const clock = { seconds: ck?.trainingSeconds ?? 0 };
   for (let member = completed.length; member < size; member++) {
     const resume = ck && ck.member === member ? ck : undefined;
-    const r = await trainMember({ exp, plan, member, threads, signal, options, resume, completed, clock });
+    const r = await trainMember({ exp, plan, member, threads, signal, options, resume, completed, clock, backend });
     if (r.status !== 'completed') return r;
     completed.push({ params: r.params, history: r.history });
   }
-  const test = await evaluateTest(exp, plan, completed.map((m) => m.params), options.data, threads);
+  const test = await evaluateTest(exp, plan, completed.map((m) => m.params), options.data, threads, backend);
   return {
     status: 'completed',
     model: {
       format: 'nndl-model', version: 1, experiment: exp, members: completed,
-      ...test, backend: 'native', trainingSeconds: clock.seconds,
+      ...test, backend, trainingSeconds: clock.seconds,
     },
   };
 }
@@ -54,10 +55,11 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
 type MemberArgs = {
   exp: Experiment; plan: NetworkPlan; member: number; threads: number; signal: Int32Array; options: TrainOptions;
   resume: Checkpoint | undefined; completed: { params: Float32Array; history: EpochMetrics[] }[]; clock: { seconds: number };
+  backend: EngineBackend;
 };
 
 async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainResult, { status: 'completed' }>> {
-  const { exp, plan, member, threads, signal, options, resume, completed, clock } = a;
+  const { exp, plan, member, threads, signal, options, resume, completed, clock, backend } = a;
   const t = exp.training;
   const data = options.data.training;
   const n = data.count;
@@ -78,7 +80,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     params = await initParamsAsync(plan, exp.network.init, rng); // yields: big nets take 100s of ms
     velocity = t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
   }
-  const net = openNetwork(plan.desc, params, velocity, threads);
+  const net = openNetwork(plan.desc, params, velocity, threads, backend);
   const batches = Math.ceil(n / t.miniBatchSize);
   const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
   const l1 = t.regularization === 'l1' ? t.lambda / n : 0;

@@ -1,6 +1,6 @@
 // The shapes the trainer produces and consumes: per-epoch metrics, checkpoints, trained models,
 // and the slice of the native Network the TypeScript side relies on (native/README.md).
-import type { Experiment } from './spec.ts';
+import type { EngineBackend, Experiment } from './spec.ts';
 import type { RngState } from './rng.ts';
 import type { DataSplit } from './split.ts';
 
@@ -58,7 +58,7 @@ export type TrainedModel = {
   testAccuracy: number;
   testCost: number;
   confusion: number[][];             // [actual][predicted]
-  backend: 'native';
+  backend: EngineBackend;            // which backend trained it (either predicts it)
   trainingSeconds: number;
 };
 
@@ -67,6 +67,7 @@ export type TrainProgress = { member: number; epoch: number; batch: number; batc
 export type TrainOptions = {
   data: DataSplit;
   threads?: number;
+  backend?: EngineBackend;           // used when the experiment names none (default 'native')
   checkpoint?: Checkpoint;
   signal?: Int32Array;               // SharedArrayBuffer-backed; 1 = cancel, 2 = interrupt
   onEpoch?: (m: EpochMetrics, checkpoint: Checkpoint) => void | Promise<void>;
