@@ -5,7 +5,7 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
   loadMnist,
-  splitData,
+  splitDataAsync,
   SpecError,
   train,
   validateExperiment,
@@ -70,7 +70,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
       ctx.log('resuming from checkpoint', { fromEpoch });
     }
 
-    const split = splitData(await data(), experiment.data);
+    const split = await splitDataAsync(await data(), experiment.data);
     const result = await train(experiment, {
       data: split,
       threads: experiment.training.threads ?? config.ENGINE_THREADS,

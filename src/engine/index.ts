@@ -3,7 +3,7 @@ export { SpecError, type Experiment, type ExperimentInput, type LayerSpec, type 
 export { listPresets, resolveExperiment, validateExperiment, getPreset, type PresetInfo } from './presets.ts';
 export { planNetwork, type NetworkPlan, type NativeNetworkDesc } from './network-plan.ts';
 export { loadMnist, MnistError, type Mnist, type LoadMnistOptions } from './mnist.ts';
-export { splitData, type DataSplit } from './split.ts';
+export { splitData, splitDataAsync, type DataSplit } from './split.ts';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError } from './checkpoint.ts';
 export { saveModel, loadModel, ModelFormatError } from './model-io.ts';
 export {

@@ -56,13 +56,51 @@ export function shiftImage(src: Uint8Array, out: Uint8Array, dy: number, dx: num
 let cached: { buffer: ArrayBufferLike; offset: number; count: number; result: LabelledImages } | null = null;
 
 export function expandImages(set: LabelledImages): LabelledImages {
-  const key = { buffer: set.images.buffer, offset: set.images.byteOffset, count: set.count };
-  if (cached && cached.buffer === key.buffer && cached.offset === key.offset && cached.count === key.count) return cached.result;
+  const hit = cachedExpansion(set);
+  if (hit) return hit;
+  const out = allocateExpansion(set);
+  expandRange(set, out, 0, set.count);
+  return remember(set, out);
+}
+
+/** expandImages in slices that yield to the event loop, so a worker's lock renewals and
+ *  messages keep flowing while 250,000 images are built (~1 s in one block otherwise). */
+export async function expandImagesAsync(set: LabelledImages, sliceImages = 4000): Promise<LabelledImages> {
+  const hit = cachedExpansion(set);
+  if (hit) return hit;
+  const out = allocateExpansion(set);
+  for (let i = 0; i < set.count; i += sliceImages) {
+    expandRange(set, out, i, Math.min(set.count, i + sliceImages));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return remember(set, out);
+}
+
+/** splitData, with the expansion (when asked for) built without blocking the event loop. */
+export async function splitDataAsync(mnist: Mnist, data: DataSpec): Promise<DataSplit> {
+  const plain = splitData(mnist, { ...data, expand: false });
+  return data.expand ? { ...plain, training: await expandImagesAsync(plain.training) } : plain;
+}
+
+function cachedExpansion(set: LabelledImages): LabelledImages | null {
+  const c = cached;
+  return c && c.buffer === set.images.buffer && c.offset === set.images.byteOffset && c.count === set.count ? c.result : null;
+}
+
+function allocateExpansion(set: LabelledImages): LabelledImages {
   cached = null; // let the previous expansion go before allocating the next
   const count = set.count * 5;
-  const images = new Uint8Array(count * PIXELS);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < set.count; i++) {
+  return { images: new Uint8Array(count * PIXELS), labels: new Uint8Array(count), count };
+}
+
+function remember(set: LabelledImages, result: LabelledImages): LabelledImages {
+  cached = { buffer: set.images.buffer, offset: set.images.byteOffset, count: set.count, result };
+  return result;
+}
+
+function expandRange(set: LabelledImages, out: LabelledImages, from: number, to: number): void {
+  const { images, labels } = out;
+  for (let i = from; i < to; i++) {
     const src = set.images.subarray(i * PIXELS, (i + 1) * PIXELS);
     const o = (i * 5) * PIXELS;
     images.set(src, o);
@@ -75,7 +113,4 @@ export function expandImages(set: LabelledImages): LabelledImages {
     }
     labels.fill(set.labels[i]!, i * 5, i * 5 + 5);
   }
-  const result = { images, labels, count };
-  cached = { ...key, result };
-  return result;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadMnist, splitData } from '../../src/engine/index.ts';
-import { expandImages, shiftImage } from '../../src/engine/split.ts';
+import { expandImages, expandImagesAsync, shiftImage } from '../../src/engine/split.ts';
 
 test('the book split: first 50,000 train, last 10,000 validate, slices are views', async () => {
   const m = await loadMnist();
@@ -56,4 +56,20 @@ test('expanded split on real MNIST has 5× the images as bytes', async () => {
   const full = splitData(m, { trainSize: 50000, validationSize: 0, expand: true });
   assert.equal(full.training.count, 250000);
   assert.equal(full.training.images.length, 250000 * 784);
+});
+
+test('the async expansion equals the blocking one and yields to the event loop between slices', async () => {
+  const mnist = await loadMnist();
+  const base = { images: mnist.train.images.subarray(0, 1000 * 784), labels: mnist.train.labels.subarray(0, 1000), count: 1000 };
+  const blocking = expandImages(base);
+  const copy = { images: blocking.images.slice(), labels: blocking.labels.slice(), count: blocking.count };
+  // a different view forces a rebuild rather than the cached result
+  const other = { images: new Uint8Array(base.images), labels: new Uint8Array(base.labels), count: 1000 };
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const asyncResult = await expandImagesAsync(other, 100);
+  clearInterval(timer);
+  assert.deepEqual(asyncResult.images, copy.images);
+  assert.deepEqual(asyncResult.labels, copy.labels);
+  assert.ok(ticks > 0, 'timers ran while the expansion was built');
 });
