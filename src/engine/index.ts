@@ -13,3 +13,6 @@ export {
 export { train } from './trainer.ts';
 export { createPredictor, type Predictor } from './predictor.ts';
 export { engineInfo, type EngineInfo } from './backend.ts';
+export { exportTfjs, toLayersModel, ExportError, type ExportedModel } from './tfjs/layers-export.ts';
+export { tfjsInfo } from './tfjs/tfjs-handle.ts';
+export type { EngineBackend } from './spec.ts';
