@@ -74,6 +74,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     const result = await train(experiment, {
       data: split,
       threads: experiment.training.threads ?? config.ENGINE_THREADS,
+      backend: ctx.backend,
       ...(checkpoint ? { checkpoint } : {}),
       signal: ctx.signal,
       onEpoch: async (metrics, ckpt) => {

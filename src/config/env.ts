@@ -17,6 +17,10 @@ export const envSchema = z.object({
   MNIST_DIR: z.string().min(1).optional(),
   MNIST_MIRROR: z.string().url().optional(),
   ENGINE_THREADS: int(os.availableParallelism(), 1),
+  // Engine backend for jobs that name none: auto = tfjs when tfjs-node-gpu sees a GPU, else native.
+  ENGINE_BACKEND: z.enum(['native', 'tfjs', 'auto']).default('auto'),
+  // Backends whose dedicated queues (train-native, train-tfjs) this worker consumes.
+  WORKER_BACKENDS: z.string().regex(/^(native|tfjs)(,(native|tfjs))*$/, 'a comma list of native, tfjs').default('native,tfjs'),
   WORKER_CONCURRENCY: int(1, 1),
   JOB_ATTEMPTS: int(5, 1),
   JOB_LOCK_MS: int(30_000, 100),

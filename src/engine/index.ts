@@ -16,3 +16,4 @@ export { engineInfo, type EngineInfo } from './backend.ts';
 export { exportTfjs, toLayersModel, ExportError, type ExportedModel } from './tfjs/layers-export.ts';
 export { tfjsInfo } from './tfjs/tfjs-handle.ts';
 export type { EngineBackend } from './spec.ts';
+export { resolveEngineBackend, engineBackendReport, type EngineBackendSetting, type EngineBackendReport } from './engine-backend.ts';

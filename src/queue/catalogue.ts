@@ -1,11 +1,26 @@
 // The one typed catalogue of queues, job names and payloads. Producers and consumers
 // both go through it, so a job name can never be paired with the wrong payload.
-import type { Experiment } from '../engine/index.ts';
+import type { EngineBackend, Experiment } from '../engine/index.ts';
 
+// Jobs that name no engine backend go to `training`, which every worker consumes (it runs them on
+// its ENGINE_BACKEND); a job naming one goes to that backend's queue, consumed only by workers
+// that list it in WORKER_BACKENDS. So a worker never takes a job it cannot serve.
 export const QUEUES = {
   training: 'training',
+  trainNative: 'train-native',
+  trainTfjs: 'train-tfjs',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** The queue a job goes to: its backend's own queue, or the shared one when it names none. */
+export function trainingQueueFor(backend: EngineBackend | undefined): QueueName {
+  return backend === 'native' ? QUEUES.trainNative : backend === 'tfjs' ? QUEUES.trainTfjs : QUEUES.training;
+}
+
+/** Queues a worker serving these backends consumes: the shared one, then each backend's own. */
+export function trainingQueuesServed(backends: readonly EngineBackend[]): QueueName[] {
+  return [QUEUES.training, ...backends.map(trainingQueueFor)];
+}
 
 /** Payload of a training job: the fully resolved experiment (validated before enqueueing). */
 export type TrainPayload = {

@@ -69,6 +69,7 @@ export type RecordPatch = Partial<{
   error: string | null;
   resumedFromEpoch: number;
   cancelRequested: boolean;
+  backend: string;
   startedAt: string;
   finishedAt: string;
 }>;
@@ -211,6 +212,7 @@ function decode(h: Record<string, string>, metricsHash: Record<string, string>):
   if (h.error) r.error = h.error;
   if (h.resumedFromEpoch) r.resumedFromEpoch = Number(h.resumedFromEpoch);
   if (h.cancelRequested) r.cancelRequested = true;
+  if (h.backend === 'native' || h.backend === 'tfjs') r.backend = h.backend;
   if (h.startedAt) r.startedAt = h.startedAt;
   if (h.finishedAt) r.finishedAt = h.finishedAt;
   return r;

@@ -1,6 +1,6 @@
 // The job as clients see it. BullMQ's own states do not cover "cancelled" and vanish
 // with retention, so we keep this small record in Redis ourselves (job-record.repository.ts).
-import type { EpochMetrics, Experiment } from '../engine/index.ts';
+import type { EngineBackend, EpochMetrics, Experiment } from '../engine/index.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -24,6 +24,8 @@ export type JobRecord = {
   resumedFromEpoch?: number;
   /** A cancel was asked for while the job was running; it stops at the next mini-batch. */
   cancelRequested?: boolean;
+  /** The engine backend the job runs on: the one it asked for, else the worker's, set when a worker starts it. */
+  backend?: EngineBackend;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -5,10 +5,10 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import type { EpochMetrics } from '../engine/index.ts';
+import { resolveEngineBackend, type EngineBackend, type EpochMetrics } from '../engine/index.ts';
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
-import { QUEUES, queueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
+import { queueKeys, trainingQueuesServed, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { publishJobEvent } from './job-events.ts';
 import type { JobProgress, JobRecord } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
@@ -33,6 +33,8 @@ export type TrainContext = {
   record: JobRecord;
   /** [0]: 0 run, 1 cancel, 2 interrupt (shutdown) — hand it to the engine's train(). */
   signal: Int32Array;
+  /** Engine backend to train on: the job's own choice, else this worker's ENGINE_BACKEND resolved. */
+  backend: EngineBackend;
   reportEpoch(m: EpochMetrics): Promise<void>;
   reportProgress(p: { member: number; epoch: number; batch: number; batches: number }): void;
   markResumed(fromEpoch: number): Promise<void>;
@@ -60,7 +62,8 @@ export class TrainingConsumer {
   private readonly checkpoints: CheckpointRepository;
   private readonly keys;
   private readonly active = new Map<string, Int32Array>();
-  private worker: Worker<TrainPayload, TrainResult, TrainingJobName> | null = null;
+  /** One BullMQ worker per queue served (the shared one and each WORKER_BACKENDS backend's own). */
+  private workers: Worker<TrainPayload, TrainResult, TrainingJobName>[] = [];
   private readonly log: NonNullable<TrainingConsumerOptions['log']>;
   private cancelPoll: NodeJS.Timeout | null = null;
 
@@ -81,7 +84,9 @@ export class TrainingConsumer {
     const { config } = this.opts;
     await this.cancels.listen(this.subscriber, (id) => this.signalJob(id, SIGNAL_CANCEL));
     this.cancelPoll = setInterval(() => void this.pollCancels(), CANCEL_POLL_MS);
-    this.worker = new Worker<TrainPayload, TrainResult, TrainingJobName>(QUEUES.training, (job, token) => this.run(job, token), {
+    const backends = [...new Set(config.WORKER_BACKENDS.split(','))] as EngineBackend[];
+    const queues = trainingQueuesServed(backends);
+    this.workers = queues.map((name) => new Worker<TrainPayload, TrainResult, TrainingJobName>(name, (job, token) => this.run(job, token), {
       connection: this.redis,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
@@ -90,19 +95,21 @@ export class TrainingConsumer {
       maxStalledCount: MAX_STALLED,
       removeOnComplete: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
       removeOnFail: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
-    });
-    this.worker.on('error', (e) => this.log('worker error', { error: e.message }));
-    // Failures decided outside our processor (too many stalls) still have to reach the record.
-    this.worker.on('failed', (job, err) => void this.onFailed(job, err));
-    await this.worker.waitUntilReady();
-    this.log('worker ready', { queue: QUEUES.training, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY });
+    }));
+    for (const w of this.workers) {
+      w.on('error', (e) => this.log('worker error', { error: e.message }));
+      // Failures decided outside our processor (too many stalls) still have to reach the record.
+      w.on('failed', (job, err) => void this.onFailed(job, err));
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.log('worker ready', { queues, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY });
   }
 
   /** Graceful stop: running jobs are interrupted at a mini-batch boundary and left to resume elsewhere. */
   async shutdown(): Promise<void> {
     for (const id of this.active.keys()) this.signalJob(id, SIGNAL_INTERRUPT);
     if (this.cancelPoll) clearInterval(this.cancelPoll);
-    await this.worker?.close();
+    await Promise.all(this.workers.map((w) => w.close()));
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -131,6 +138,8 @@ export class TrainingConsumer {
     }
     let record = (await this.records.get(id))!;
     if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started });
+    const backend = job.data.experiment.backend ?? (await this.defaultBackend());
+    await this.records.transition(id, ['running'], null, { backend });
     record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
     await this.publish({ type: 'status', jobId: id, status: 'running' });
 
@@ -145,6 +154,7 @@ export class TrainingConsumer {
       payload: job.data,
       record,
       signal,
+      backend,
       reportEpoch: async (m) => {
         progress = { ...progress, epoch: m.epoch, epochs: m.epochs, ...(progress.members ? { member: m.member } : {}) };
         await this.records.putEpoch(id, m, progress);
@@ -192,6 +202,14 @@ export class TrainingConsumer {
     } finally {
       this.active.delete(id);
     }
+  }
+
+  private backendChoice: Promise<EngineBackend> | null = null;
+
+  /** ENGINE_BACKEND resolved once per process (auto: tfjs when tfjs-node-gpu sees a GPU). */
+  private defaultBackend(): Promise<EngineBackend> {
+    this.backendChoice ??= resolveEngineBackend(this.opts.config.ENGINE_BACKEND);
+    return this.backendChoice;
   }
 
   private async finishCancelled(id: string): Promise<TrainResult> {

@@ -9,7 +9,7 @@ import type { Experiment } from '../engine/index.ts';
 import { conflict, notFound } from '../errors.ts';
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
-import { QUEUES, queueKeys, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
+import { QUEUES, queueKeys, trainingQueueFor, type QueueName, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { JobEventBus, publishJobEvent } from './job-events.ts';
 import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
@@ -31,7 +31,9 @@ export class TrainingQueue {
   private readonly redis: Redis;
   private subscriber: Redis | null = null;
   private bus: JobEventBus | null = null;
-  private readonly queue: Queue<TrainPayload, TrainResult, TrainingJobName>;
+  /** One BullMQ queue per name (catalogue.ts: shared `training`, `train-native`, `train-tfjs`), opened on first use. */
+  private readonly queues = new Map<QueueName, Queue<TrainPayload, TrainResult, TrainingJobName>>();
+  private readonly queueOptions: ConstructorParameters<typeof Queue<TrainPayload, TrainResult, TrainingJobName>>[1];
   private readonly records: JobRecordRepository;
   private readonly cancels: CancelChannel;
   private readonly keys: QueueKeys;
@@ -45,7 +47,7 @@ export class TrainingQueue {
     this.keys = queueKeys(this.prefix);
     this.redis = createRedis(this.redisUrl, 'producer');
     this.redis.on('error', () => {}); // surfaced by the failing command (and /readyz), not as a crash
-    this.queue = new Queue(QUEUES.training, {
+    this.queueOptions = {
       connection: this.redis,
       prefix: this.prefix,
       defaultJobOptions: {
@@ -54,8 +56,8 @@ export class TrainingQueue {
         removeOnComplete: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
         removeOnFail: { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT },
       },
-    });
-    this.queue.on('error', () => {});
+    };
+    this.queueFor(QUEUES.training);
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
     this.records = new JobRecordRepository(this.redis, this.prefix, retention);
     this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
@@ -69,7 +71,7 @@ export class TrainingQueue {
     const record = await this.records.create({ id, experiment, ...(name !== undefined ? { name } : {}) });
     try {
       const payload: TrainPayload = { jobId: id, experiment, ...(name !== undefined ? { name } : {}) };
-      await this.queue.add('train', payload, { jobId: id });
+      await this.queueFor(trainingQueueFor(experiment.backend)).add('train', payload, { jobId: id });
     } catch (err) {
       await this.records.remove(id).catch(() => {});
       throw err;
@@ -100,7 +102,7 @@ export class TrainingQueue {
     if (isTerminal(rec.status)) throw conflict(`job ${id} is already ${rec.status}`, { status: rec.status });
     // The flag first: a worker that picks the job up from now on sees it before training.
     await this.cancels.request(id);
-    const job = await this.queue.getJob(id);
+    const job = await this.queueFor(trainingQueueFor(rec.experiment.backend)).getJob(id);
     let removed = !job;
     if (job) {
       const state = await job.getState();
@@ -194,9 +196,19 @@ export class TrainingQueue {
   }
 
   async close(): Promise<void> {
-    await this.queue.close().catch(() => {});
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
     this.subscriber?.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private queueFor(name: QueueName): Queue<TrainPayload, TrainResult, TrainingJobName> {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue<TrainPayload, TrainResult, TrainingJobName>(name, this.queueOptions);
+      q.on('error', () => {});
+      this.queues.set(name, q);
+    }
+    return q;
   }
 
   private eventBus(): JobEventBus {

@@ -69,6 +69,7 @@ export const jobRecord = z.object({
   attempts: z.number().int().describe('times a worker started it, resumes included'),
   resumedFromEpoch: z.number().int().optional().describe('epochs already done when a worker last resumed it from a checkpoint'),
   cancelRequested: z.boolean().optional().describe('a cancel is on its way to the worker running it'),
+  backend: z.enum(['native', 'tfjs']).optional().describe('engine backend it runs on: the one asked for (`backend` in the body), else the worker\'s ENGINE_BACKEND; set once a worker starts it'),
   createdAt: z.string(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
