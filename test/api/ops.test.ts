@@ -28,7 +28,10 @@ test('/healthz answers without I/O; request ids are echoed or generated', async 
 test('/readyz: ready with Redis up and a writable store', async () => {
   const res = await request(t.server).get('/readyz');
   assert.equal(res.status, 200);
-  assert.deepEqual(res.body, { status: 'ready', checks: { redis: { ok: true }, store: { ok: true } } });
+  assert.deepEqual(res.body, {
+    status: 'ready', checks: { redis: { ok: true }, store: { ok: true } },
+    engine: { setting: 'auto', default: 'native', tfjs: null }, // auto without tfjs-node-gpu installed
+  });
 });
 
 test('/readyz: 503 when the store is not writable', async () => {

@@ -15,6 +15,8 @@ export const createJobBody = z
     training: part('training').optional(),
     data: part('data').optional(),
     ensemble: z.record(z.string(), z.unknown()).nullable().optional().describe('{ size } for an ensemble of networks'),
+    backend: z.enum(['native', 'tfjs']).optional()
+      .describe('engine backend to train on; a job naming one waits for a worker serving it (default: the worker\'s ENGINE_BACKEND)'),
   })
   .describe('A preset, a full spec, or a preset with overrides')
   .meta({
