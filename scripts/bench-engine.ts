@@ -1,6 +1,8 @@
 // Engine benchmark on the real MNIST (MNIST_DIR): one JSON object per line,
 // {name, imagesPerSecond, epochSeconds, threads, gemm, ...}.
-//   npm run bench:engine [-- --only <name substring>] [--threads N]
+//   npm run bench:engine [-- --only <name substring>] [--threads N] [--backend native,tfjs]
+// --backend: the engine workloads once per backend (default native), each line with its `backend`
+// (tfjs: also `tfjs`, the TensorFlow.js backend that loaded: tfjs-node-gpu, tfjs-node, wasm or cpu).
 // Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
 // inference, ch6-dropout on the expanded data (and its projected 40 epochs), the naive TypeScript
 // network.py of ch1 (a slice, projected to an epoch, with the ratio), and PyTorch beside it when
@@ -9,7 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { engineInfo, loadMnist, planNetwork, resolveExperiment, splitData, type Experiment } from '../src/engine/index.ts';
+import {
+  engineInfo, loadMnist, planNetwork, resolveExperiment, splitData, tfjsInfo, type EngineBackend, type Experiment,
+} from '../src/engine/index.ts';
 import { openNetwork } from '../src/engine/backend.ts';
 import { initParams } from '../src/engine/init.ts';
 import { Rng } from '../src/engine/rng.ts';
@@ -17,16 +21,22 @@ import { ReferenceNetwork } from '../src/engine/reference-network.ts';
 import { toFloatImages } from '../src/engine/evaluation.ts';
 import type { LabelledImages } from '../src/engine/mnist.ts';
 
-const { values: args } = parseArgs({ options: { only: { type: 'string', multiple: true }, threads: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { only: { type: 'string', multiple: true }, threads: { type: 'string' }, backend: { type: 'string', default: 'native' } },
+});
+const backends = args.backend.split(',').map((b) => b.trim()) as EngineBackend[];
+for (const b of backends) if (b !== 'native' && b !== 'tfjs') throw new RangeError(`--backend: native or tfjs, got ${b}`);
+let backend: EngineBackend = 'native';
 const info = engineInfo();
 const threads = args.threads ? Number(args.threads) : info.threads;
 const wanted = (name: string) => !args.only || args.only.some((o) => name.includes(o));
 const results = new Map<string, Record<string, unknown>>();
 const emit = (o: Record<string, unknown>) => {
-  results.set(o.name as string, o);
+  results.set(o.backend && o.backend !== 'native' ? `${o.name}@${o.backend}` : (o.name as string), o);
   console.log(JSON.stringify(o));
 };
-const base = { threads, gemm: info.gemm, simd: info.simd };
+const nativeBase = { backend: 'native', threads, gemm: info.gemm, simd: info.simd };
+let base: Record<string, unknown> = nativeBase;
 
 const mnist = await loadMnist();
 const full = splitData(mnist, { trainSize: 50000, validationSize: 10000, expand: false });
@@ -36,7 +46,7 @@ async function timeTraining(e: Experiment, data: LabelledImages, count: number, 
   const plan = planNetwork(e.network);
   const rng = Rng.fromSeed(seed);
   const params = initParams(plan, e.network.init, rng);
-  const net = openNetwork(plan.desc, params, e.training.momentum > 0 ? new Float32Array(plan.paramCount) : null, threads);
+  const net = openNetwork(plan.desc, params, e.training.momentum > 0 ? new Float32Array(plan.paramCount) : null, threads, backend);
   const order = rng.permutation(data.count).subarray(0, count);
   const n = data.count;
   const t = e.training;
@@ -58,44 +68,50 @@ async function epochBench(name: string, preset: string, runs = 2) {
   emit({ name, ...base, batch: e.training.miniBatchSize, images: 50000, epochSeconds: s, imagesPerSecond: 50000 / s, runs: times });
 }
 
-await epochBench('ch1-mlp30', 'ch1-mlp30');
-await epochBench('ch3-mlp100-l2', 'ch3-mlp100-l2');
+for (const b of backends) {
+  backend = b;
+  base = b === 'native' ? nativeBase : { backend: 'tfjs', threads, tfjs: (await tfjsInfo()).backend };
+  await epochBench('ch1-mlp30', 'ch1-mlp30');
+  await epochBench('ch3-mlp100-l2', 'ch3-mlp100-l2');
 
-if (wanted('ch6-relu-train')) {
-  const e = resolveExperiment({ preset: 'ch6-relu' });
-  await timeTraining(e, full.training, 500); // warm-up
-  const n = 10000;
-  const s = Math.min(await timeTraining(e, full.training, n, 1), await timeTraining(e, full.training, n, 2));
-  emit({ name: 'ch6-relu-train', ...base, batch: 10, images: n, imagesPerSecond: n / s, epochSeconds: (50000 * s) / n });
-}
+  if (wanted('ch6-relu-train')) {
+    const e = resolveExperiment({ preset: 'ch6-relu' });
+    await timeTraining(e, full.training, 500); // warm-up
+    const n = 10000;
+    const s = Math.min(await timeTraining(e, full.training, n, 1), await timeTraining(e, full.training, n, 2));
+    emit({ name: 'ch6-relu-train', ...base, batch: 10, images: n, imagesPerSecond: n / s, epochSeconds: (50000 * s) / n });
+  }
 
-if (wanted('ch6-relu-infer')) {
-  const e = resolveExperiment({ preset: 'ch6-relu' });
-  const plan = planNetwork(e.network);
-  const net = openNetwork(plan.desc, initParams(plan, 'default', Rng.fromSeed(1)), null, threads);
-  const x = toFloatImages(mnist.test.images);
-  await net.predict(x.subarray(0, 1000 * 784));
-  const started = performance.now();
-  for (let i = 0; i < 10; i++) await net.predict(x.subarray(i * 1000 * 784, (i + 1) * 1000 * 784));
-  const s = (performance.now() - started) / 1000;
-  emit({ name: 'ch6-relu-infer', ...base, batch: 1000, images: 10000, imagesPerSecond: 10000 / s, epochSeconds: null });
-}
+  if (wanted('ch6-relu-infer')) {
+    const e = resolveExperiment({ preset: 'ch6-relu' });
+    const plan = planNetwork(e.network);
+    const net = openNetwork(plan.desc, initParams(plan, 'default', Rng.fromSeed(1)), null, threads, backend);
+    const x = toFloatImages(mnist.test.images);
+    await net.predict(x.subarray(0, 1000 * 784));
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) await net.predict(x.subarray(i * 1000 * 784, (i + 1) * 1000 * 784));
+    const s = (performance.now() - started) / 1000;
+    emit({ name: 'ch6-relu-infer', ...base, batch: 1000, images: 10000, imagesPerSecond: 10000 / s, epochSeconds: null });
+  }
 
-if (wanted('ch6-dropout')) {
-  const e = resolveExperiment({ preset: 'ch6-dropout' });
-  const t0 = performance.now();
-  const expanded = splitData(mnist, e.data).training; // 250,000 images as bytes
-  const expandSeconds = (performance.now() - t0) / 1000;
-  await timeTraining(e, expanded, 500);
-  const n = 10000;
-  const s = await timeTraining(e, expanded, n);
-  const ips = n / s;
-  emit({
-    name: 'ch6-dropout-expanded', ...base, batch: 10, images: n, trainingImages: expanded.count, imagesPerSecond: ips,
-    epochSeconds: expanded.count / ips, projected40EpochsHours: (40 * expanded.count) / ips / 3600,
-    expandSeconds, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-  });
+  if (wanted('ch6-dropout')) {
+    const e = resolveExperiment({ preset: 'ch6-dropout' });
+    const t0 = performance.now();
+    const expanded = splitData(mnist, e.data).training; // 250,000 images as bytes
+    const expandSeconds = (performance.now() - t0) / 1000;
+    await timeTraining(e, expanded, 500);
+    const n = 10000;
+    const s = await timeTraining(e, expanded, n);
+    const ips = n / s;
+    emit({
+      name: 'ch6-dropout-expanded', ...base, batch: 10, images: n, trainingImages: expanded.count, imagesPerSecond: ips,
+      epochSeconds: expanded.count / ips, projected40EpochsHours: (40 * expanded.count) / ips / 3600,
+      expandSeconds, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    });
+  }
 }
+backend = 'native';
+base = nativeBase;
 
 if (wanted('reference')) {
   // network.py in plain TypeScript, per example: a slice, projected to a 50,000-image epoch.

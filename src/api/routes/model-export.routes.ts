@@ -1,5 +1,5 @@
 // GET /v1/models/{id}/export?format=tfjs: the model as a TensorFlow.js LayersModel in a zip
-// (layout in docs/tfjs.md): model.json + weights.bin, or for an ensemble ensemble.json +
+// (layout in src/engine/README.md, "TensorFlow.js"): model.json + weights.bin, or for an ensemble ensemble.json +
 // member-<i>/model.json + member-<i>/weights.bin. Works for a model from either engine backend.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
