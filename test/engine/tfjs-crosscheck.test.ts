@@ -125,3 +125,28 @@ test('tfjs matches native: a few training steps with momentum, L2 and dropout gi
   closeAll('params after 5 steps', pt, pn, 1e-4, 1e-3);
   closeAll('velocity after 5 steps', vt, vn, 1e-4, 1e-3);
 });
+
+test('tfjs network: no tensors leak across train/evaluate/forward/gradient, none left after dispose', async () => {
+  const { tf } = await loadTf();
+  const plan = planNetwork({
+    layers: [{ type: 'conv', filters: 2, kernel: 5, activation: 'relu' }, { type: 'pool', kind: 'l2' }, dense(10, 'relu', 0.5), dense(10, 'softmax')],
+    cost: 'log-likelihood', init: 'default',
+  });
+  const start = tf.memory().numTensors;
+  const net = new TfjsNetwork(tf, plan.desc, new Float32Array(plan.paramCount).map((_, i) => Math.sin(i) * 0.1), null);
+  const images = new Uint8Array(30 * 784).map((_, i) => i % 255), labels = new Uint8Array(30).map((_, i) => i % 10);
+  const job = { images, labels, order: Uint32Array.from({ length: 30 }, (_, i) => i), batchSize: 10, startBatch: 0, eta: 0.1, momentum: 0.5, l2: 0.01, l1: 0.01, dropoutSeed: 3 };
+  const round = () => {
+    net.trainEpoch(job);
+    net.evaluate(images, labels);
+    net.forward(new Float32Array(784));
+    net.gradient(new Float32Array(784), new Uint8Array([1]), { l2: 0.1, l1: 0.1 });
+  };
+  round();
+  const held = tf.memory().numTensors;
+  round();
+  round();
+  assert.equal(tf.memory().numTensors, held);
+  net.dispose();
+  assert.equal(tf.memory().numTensors, start);
+});
