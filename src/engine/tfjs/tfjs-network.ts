@@ -133,7 +133,10 @@ export class TfjsNetwork {
   }
 
   private oneHot(labels: ArrayLike<number>): Tensor {
-    return this.tf.oneHot(this.tf.tensor1d(Array.from(labels), 'int32'), this.outputs) as Tensor;
+    const K = this.outputs;
+    const y = new Float32Array(labels.length * K);
+    for (let i = 0; i < labels.length; i++) y[i * K + labels[i]!] = 1;
+    return this.tf.tensor(y, [labels.length, K]);
   }
 
   trainEpoch(job: TrainEpochJob): TrainEpochResult {
@@ -150,13 +153,16 @@ export class TfjsNetwork {
       this.velocity = this.params().map((t) => tf.zerosLike(t));
     }
     let cancelled = false;
+    // Per-batch sums [cost, correct, ‖gW‖ per layer] stay on the device and are read once at the
+    // end: a read per batch would stall a GPU's pipeline (float32 sums: ample for these counts).
+    let acc: Tensor | null = null;
     for (; b < nb; b++) {
       if (job.cancel && Atomics.load(job.cancel, 0) !== 0) { cancelled = true; break; }
       const first = b * m;
       const last = Math.min(n, first + m);
       const rows = last - first;
       const labels = Array.from({ length: rows }, (_, r) => job.labels[job.order[first + r]!]!);
-      const stats = tf.tidy(() => {
+      const next: Tensor = tf.tidy(() => {
         const x = this.images(job.images, job.order, first, last);
         const y = this.oneHot(labels);
         const drop = hasDrop ? this.dropper(job.dropoutSeed, first, rows) : undefined;
@@ -164,21 +170,28 @@ export class TfjsNetwork {
         const f = (...ws: Tensor[]) => {
           const r = this.costSum(ws, x, y, drop);
           // kept: the gradient scope disposes its intermediates (the outputs among them)
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.a, 1), tf.argMax(y, 1)), 'int32')));
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.a, 1), tf.argMax(y, 1)), 'float32')));
           return tf.div(r.cost, rows) as TfScalar;
         };
         const { value, grads } = tf.valueAndGrads(f)(this.params());
         const norms = this.layers.map((_, i) => tf.norm(grads[2 * i]!));
         this.step(grads, job);
-        const out = [tf.mul(value, rows), hits!, ...norms].map((t) => t.dataSync()[0]!);
-        (hits as Tensor | null)?.dispose();
-        return out;
+        const h = hits as Tensor | null;
+        const stats = tf.stack([tf.mul(value, rows), h!, ...norms]);
+        h!.dispose();
+        return acc ? tf.add(acc, stats) : stats;
       });
-      costSum += stats[0]!;
-      correct += stats[1]!;
-      for (let i = 0; i < wCount; i++) gradNormSum[i]! += stats[2 + i]!;
+      acc?.dispose();
+      acc = next;
       examples += rows;
       if (job.progress) Atomics.store(job.progress, 0, b + 1);
+    }
+    if (acc) {
+      const sums = acc.dataSync();
+      acc.dispose();
+      costSum = sums[0]!;
+      correct = Math.round(sums[1]!);
+      for (let i = 0; i < wCount; i++) gradNormSum[i] = sums[2 + i]!;
     }
     return { batchesDone: b, cancelled, examples, costSum, correct, gradNormSum };
   }
