@@ -20,11 +20,13 @@ export class TfjsNetwork {
   private readonly layers: Param[] = [];
   private velocity: Tensor[] | null = null;
   private readonly conv: (x: Tensor, w: Tensor) => Tensor;
+  private readonly inputConv: (x: Tensor, w: Tensor) => Tensor; // no gradient for the image
   private readonly pools: Pools;
   private readonly outputs: number;
 
   constructor(private readonly tf: Tf, readonly desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null) {
     this.conv = makeConv(tf);
+    this.inputConv = makeConv(tf, false);
     this.pools = { max: makeMaxPool(tf), l2: makeL2Pool(tf) };
     let off = 0;
     let [h, w, c] = desc.inputShape;
@@ -81,7 +83,7 @@ export class TfjsNetwork {
       const w = ws[2 * k]!, b = ws[2 * k + 1]!;
       k++;
       if (L.kind === 'conv') {
-        z = tf.add(this.conv(a, w), b);
+        z = tf.add((l === 0 ? this.inputConv : this.conv)(a, w), b);
       } else {
         let input = tf.reshape(a, [a.shape[0]!, -1]);
         const mask = L.dropout > 0 ? drop?.(l, L.inSize) : null;

@@ -10,14 +10,24 @@ import type { Activation } from '../spec.ts';
  * itself a valid conv2d with the batch as channels — dW[ky,kx,c,f] = Σ_{n,i,j} x[n,i+ky,j+kx,c]·dz[n,i,j,f]
  * = conv2d(xᵀ [c,h,w,n], dzᵀ [oh,ow,n,f]) — so no Conv2DBackpropFilter kernel is needed (wasm has none).
  */
-export function makeConv(tf: Tf): (x: Tensor, w: Tensor) => Tensor {
+export function makeConv(tf: Tf, needInputGrad = true): (x: Tensor, w: Tensor) => Tensor {
   return tf.customGrad(((x: Tensor, w: Tensor, save: (ts: Tensor[]) => void) => {
     const filter = tf.transpose(w, [1, 2, 3, 0]); // [k,k,c,f]
     save([x, filter]);
     const value = tf.conv2d(x as never, filter as never, 1, 'valid') as Tensor;
     const gradFunc = (dy: Tensor, saved: Tensor[]) => {
       const [xs, f] = saved as [Tensor, Tensor];
-      const dx = tf.conv2dTranspose(dy as never, f as never, xs.shape as [number, number, number, number], 1, 'valid') as Tensor;
+      // dx: a 'full' correlation of dy with the filter rotated 180° and in/out swapped, as a plain
+      // conv2d (wasm's Conv2DBackpropInput is ~8× slower); skipped for the input image.
+      let dx: Tensor;
+      if (needInputGrad) {
+        const k = f.shape[0]!;
+        const rot = tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2]); // [k,k,f,c]
+        const padded = tf.pad(dy, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]);
+        dx = tf.conv2d(padded as never, rot as never, 1, 'valid') as Tensor;
+      } else {
+        dx = tf.zerosLike(xs);
+      }
       const xT = tf.transpose(xs, [3, 1, 2, 0]);     // [c,h,w,n]
       const dyT = tf.transpose(dy, [1, 2, 0, 3]);    // [oh,ow,n,f]
       const dwKkcf = tf.conv2d(xT as never, dyT as never, 1, 'valid') as Tensor; // [c,k,k,f]
@@ -61,21 +71,23 @@ export function makeMaxPool(tf: Tf): (x: Tensor) => Tensor {
     save([x, y]);
     const gradFunc = (dy: Tensor, saved: Tensor[]) => {
       const [xs, ys] = saved as [Tensor, Tensor];
-      const [n, h, w, c] = ys.shape as [number, number, number, number];
-      const e = tf.cast(tf.equal(tf.reshape(xs, [n * h, 2, w, 2, c]), tf.reshape(ys, [n * h, 1, w, 1, c])), 'float32');
-      const at = (r: number, q: number) => tf.slice(e, [0, r, 0, q, 0], [-1, 1, -1, 1, -1]);
-      const one = tf.scalar(1);
-      const s00 = at(0, 0);
-      const s01 = tf.mul(at(0, 1), tf.sub(one, s00));
-      const s10 = tf.mul(at(1, 0), tf.sub(one, tf.add(s00, s01)));
-      const s11 = tf.sub(one, tf.add(tf.add(s00, s01), s10));
-      const g = tf.reshape(dy, [n * h, 1, w, 1, c]);
-      const row0 = tf.concat([tf.mul(s00, g), tf.mul(s01, g)], 3);
-      const row1 = tf.concat([tf.mul(s10, g), tf.mul(s11, g)], 3);
-      return [tf.reshape(tf.concat([row0, row1], 1), [n, 2 * h, 2 * w, c])];
+      const [, h, w] = ys.shape as [number, number, number, number];
+      const up = (t: Tensor) => tf.image.resizeNearestNeighbor(t as never, [2 * h, 2 * w]) as Tensor; // 2×2 repeat
+      // Where x equals its window's max, score it by position (00: 8, 01: 4, 10: 2, 11: 1); the
+      // window's top score marks the first maximum in row-major order, as native picks it.
+      const score = tf.mul(tf.cast(tf.equal(xs, up(ys)), 'float32'), positionWeights(tf, h, w));
+      const first = tf.cast(tf.equal(score, up(tf.maxPool(score as never, 2, 2, 'valid') as Tensor)), 'float32');
+      return [tf.mul(first, up(dy))];
     };
     return { value: y, gradFunc };
   }) as never) as unknown as (x: Tensor) => Tensor;
+}
+
+/** [1, 2h, 2w, 1]: 8, 4 / 2, 1 in every 2×2 window. */
+function positionWeights(tf: Tf, h: number, w: number): Tensor {
+  const out = new Float32Array(4 * h * w);
+  for (let r = 0; r < 2 * h; r++) for (let q = 0; q < 2 * w; q++) out[r * 2 * w + q] = [[8, 4], [2, 1]][r % 2]![q % 2]!;
+  return tf.tensor(out, [1, 2 * h, 2 * w, 1]);
 }
 
 export type Pools = { max: (x: Tensor) => Tensor; l2: (x: Tensor) => Tensor };
