@@ -2,7 +2,7 @@
 // (workers/train.processor.ts: engine + store) with a small context — the shared cancel /
 // interrupt signal, and callbacks that keep our job record, the event channel and BullMQ's
 // progress in step. Status bookkeeping and the retry/stall/shutdown rules live here.
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import { resolveEngineBackend, type EngineBackend, type EpochMetrics } from '../engine/index.ts';
@@ -86,7 +86,7 @@ export class TrainingConsumer {
     this.cancelPoll = setInterval(() => void this.pollCancels(), CANCEL_POLL_MS);
     const backends = [...new Set(config.WORKER_BACKENDS.split(','))] as EngineBackend[];
     const queues = trainingQueuesServed(backends);
-    this.workers = queues.map((name) => new Worker<TrainPayload, TrainResult, TrainingJobName>(name, (job, token) => this.run(job, token), {
+    this.workers = queues.map((name) => new Worker<TrainPayload, TrainResult, TrainingJobName>(name, (job, token) => this.runLimited(job, token), {
       connection: this.redis,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
@@ -107,6 +107,7 @@ export class TrainingConsumer {
 
   /** Graceful stop: running jobs are interrupted at a mini-batch boundary and left to resume elsewhere. */
   async shutdown(): Promise<void> {
+    this.closing = true;
     for (const id of this.active.keys()) this.signalJob(id, SIGNAL_INTERRUPT);
     if (this.cancelPoll) clearInterval(this.cancelPoll);
     await Promise.all(this.workers.map((w) => w.close()));
@@ -201,6 +202,30 @@ export class TrainingConsumer {
       throw err;
     } finally {
       this.active.delete(id);
+    }
+  }
+
+  private running = 0;
+  private closing = false;
+
+  /**
+   * WORKER_CONCURRENCY across all the queues this process consumes (each BullMQ worker limits only
+   * its own): at the limit every worker pauses fetching; a job fetched in the same instant by
+   * another queue's worker goes back to its queue (delayed 0.5 s, no attempt spent) for anyone.
+   */
+  private async runLimited(job: Job<TrainPayload, TrainResult, TrainingJobName>, token?: string): Promise<TrainResult> {
+    const limit = this.opts.config.WORKER_CONCURRENCY;
+    if (this.running >= limit) {
+      await job.moveToDelayed(Date.now() + 500, token);
+      throw new DelayedError();
+    }
+    this.running++;
+    if (this.running >= limit && this.workers.length > 1) await Promise.all(this.workers.map((w) => w.pause(true)));
+    try {
+      return await this.run(job, token);
+    } finally {
+      this.running--;
+      if (this.running < limit && !this.closing) for (const w of this.workers) void w.resume();
     }
   }
 

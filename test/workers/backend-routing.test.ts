@@ -61,4 +61,20 @@ test('a tfjs job waits for a worker serving tfjs; jobs naming none run on ENGINE
   assert.equal((await models.get(done.modelId!))!.backend, 'tfjs');
   assert.equal((await models.get(anyDone.modelId!))!.backend, 'native');
   redis.disconnect();
+  await stopWorker(native);
+  await stopWorker(tf);
+});
+
+test('WORKER_CONCURRENCY holds across the queues a worker consumes (one job at a time)', async () => {
+  const w = startWorker(config, { WORKER_BACKENDS: 'native,tfjs', ENGINE_BACKEND: 'native', WORKER_CONCURRENCY: '1' });
+  workers.push(w);
+  await waitForOutput(w, 'worker started');
+  const job = (backend?: 'native' | 'tfjs') =>
+    queue.submit(resolveExperiment({ ...smallJob({ epochs: 1, trainSize: 1000, validationSize: 100 }), ...(backend ? { backend } : {}) }));
+  const ids = [(await job()).id, (await job('native')).id, (await job('tfjs')).id];
+  const done = await Promise.all(ids.map(finished));
+  for (const d of done) assert.equal(d.status, 'completed', d.error);
+  // no two jobs ran at the same time on this worker (the workers of the first test are stopped)
+  const spans = done.map((d) => [Date.parse(d.startedAt!), Date.parse(d.finishedAt!)] as const).sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1] - 5, `jobs overlapped: ${JSON.stringify(spans)}`);
 });
