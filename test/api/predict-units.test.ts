@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { decodeDigit } from '../../src/api/predict/decode-image.ts';
 import { MicroBatcher } from '../../src/api/predict/micro-batcher.ts';
+import { parsePixelsJson, PixelsBodyFast } from '../../src/api/predict/pixels-json.ts';
 import { ModelCache } from '../../src/api/predict/model-cache.ts';
 import { centreByMass, inkImage } from '../../src/api/predict/normalize-image.ts';
 import { ApiError } from '../../src/errors.ts';
@@ -171,4 +172,21 @@ test('fast PNG decoder: same pixels as sharp for grey, grey+alpha, RGB, RGBA, al
   assert.equal(decodeSmallPng(await grey.clone().png({ palette: true }).toBuffer(), 25_000_000), null, 'palette');
   assert.equal(decodeSmallPng(await grey.clone().png({ progressive: true }).toBuffer(), 25_000_000), null, 'interlaced');
   assert.equal(decodeSmallPng(await grey.clone().toColourspace('grey16').png().toBuffer(), 25_000_000), null, '16-bit');
+});
+
+test('fast pixels JSON: same Float32 values as JSON.parse; anything unusual goes to the normal parser (null)', () => {
+  const rand = Array.from({ length: 784 }, (_, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? 1 : Math.round(Math.random() * 10 ** (i % 7)) / 10 ** (i % 7)));
+  for (const body of [JSON.stringify({ pixels: rand }), ` { "pixels" : [ ${rand.join(' , ')} ] } \n`, JSON.stringify({ pixels: rand.map(() => 1) })]) {
+    const fast = parsePixelsJson(body);
+    assert.ok(fast instanceof PixelsBodyFast, body.slice(0, 40));
+    assert.deepEqual(fast.pixels, Float32Array.from((JSON.parse(body) as { pixels: number[] }).pixels));
+  }
+  const zeros = Array<string>(784).fill('0');
+  const bad = (k: number, v: string) => `{"pixels":[${zeros.map((z, i) => (i === k ? v : z)).join(',')}]}`;
+  for (const body of [
+    '', '{}', '[]', `{"pixels":[${zeros.slice(1).join(',')}]}`, `{"pixels":[${zeros.join(',')},0]}`,
+    `{"pixels":[${zeros.join(',')}],"x":1}`, `{"x":1,"pixels":[${zeros.join(',')}]}`, `{"pixels":[${zeros.join(',')}]}x`,
+    bad(3, '-0'), bad(3, '1.5'), bad(3, '2'), bad(3, '1e-3'), bad(3, '0.5E1'), bad(3, '01'), bad(3, '1.'), bad(3, '.5'),
+    bad(3, '0.1234567890123456'), bad(3, '"0.5"'), bad(3, 'null'), bad(783, '0,'),
+  ]) assert.equal(parsePixelsJson(body), null, body.slice(0, 60));
 });

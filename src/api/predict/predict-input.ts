@@ -7,6 +7,7 @@ import { ApiError, badRequest, unprocessable, unsupportedMediaType } from '../..
 import { zodIssues } from '../error-handler.ts';
 import { B64ImageSchema, instancesBody, PIXELS, PixelsBody, PixelsSchema } from '../schemas/predict.schemas.ts';
 import { bytesFromBase64, decodeDigit } from './decode-image.ts';
+import { PixelsBodyFast } from './pixels-json.ts';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
 export const ACCEPTED = 'application/json, image/png, image/jpeg or multipart/form-data (file field "image")';
@@ -34,6 +35,7 @@ export function createInputReader(limits: InputLimits) {
   };
 
   async function fromJson(body: unknown): Promise<Float32Array[]> {
+    if (body instanceof PixelsBodyFast) return [body.pixels]; // checked while parsing
     if (body === undefined || body === null) throw badRequest('empty body: send { "pixels": [...] } or { "instances": [...] }');
     if (typeof body !== 'object' || Array.isArray(body) || (!('pixels' in body) && !('instances' in body))) {
       throw invalid('expected { "pixels": [784 numbers] } or { "instances": [ [784 numbers] | { "b64": "..." }, ... ] }');

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import type { AppContext } from '../context.ts';
+import { parsePixelsJson } from '../predict/pixels-json.ts';
 import { createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
@@ -15,6 +16,14 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
   const { config } = ctx;
   // Parsers live in this plugin only: other routes keep answering 415 to images.
   fastify.addContentTypeParser([...IMAGE_TYPES], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // JSON: { "pixels": [784 numbers] } straight to a Float32Array; anything else goes to
+  // Fastify's own JSON parser (same errors, same prototype-poisoning checks)
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const fast = parsePixelsJson(body as string);
+    if (fast) done(null, fast);
+    else defaultJson(req, body as string, done);
+  });
   await fastify.register(multipart, {
     limits: { fileSize: config.BODY_LIMIT_BYTES, files: 4, fields: 10, parts: 14, fieldSize: 1024 },
   });
