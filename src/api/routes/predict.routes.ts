@@ -19,10 +19,10 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
   // JSON: { "pixels": [784 numbers] } straight to a Float32Array; anything else goes to
   // Fastify's own JSON parser (same errors, same prototype-poisoning checks)
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const fast = parsePixelsJson(body as string);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const fast = parsePixelsJson(body as Buffer);
     if (fast) done(null, fast);
-    else defaultJson(req, body as string, done);
+    else defaultJson(req, body as unknown as string, done); // it takes a Buffer too (secure-json-parse)
   });
   await fastify.register(multipart, {
     limits: { fileSize: config.BODY_LIMIT_BYTES, files: 4, fields: 10, parts: 14, fieldSize: 1024 },
