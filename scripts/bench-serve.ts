@@ -3,6 +3,9 @@
 // POST /v1/predict with JSON pixels and with a PNG body, and in the same run a bare Fastify
 // route returning a constant (also its own process) as the ceiling of this machine.
 // Prints one JSON line per target: req/s, p50, p99 (ms) and the ratio to the bare route.
+// Also, for information (not a target): the bare server's POST /post route taking the same
+// JSON pixels body (Fastify's JSON parser, constant answer), i.e. what the load generator and
+// the kernel cost for a 2.6 KB POST on these shared cores, before any predict work.
 //
 //   npm run bench:serve [-- --duration 10 --connections 64 --epochs 3 --log-level warn --profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
 if (args.bare) {
   const app = Fastify({ logger: false });
   app.get('/', async () => ({ ok: true }));
+  app.post('/post', async () => ({ ok: true }));
   await app.listen({ port: Number(args.bare), host: '127.0.0.1' });
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 } else {
@@ -81,6 +85,10 @@ async function main(): Promise<void> {
 
     // 4. Measure: bare first (the ceiling), then pixels, then PNG.
     const bare = await measure('bare', { url: `http://127.0.0.1:${barePort}/`, method: 'GET' }, duration, connections);
+    const barePost = await measure('bare-post-pixels', {
+      url: `http://127.0.0.1:${barePort}/post`, method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels }),
+    }, duration, connections);
     const targets = [
       await measure('predict-pixels', {
         url: `http://127.0.0.1:${appPort}/v1/predict`, method: 'POST',
@@ -91,6 +99,7 @@ async function main(): Promise<void> {
       }, duration, connections),
     ];
     log({ ...bare, ratioToBare: 1 });
+    log({ ...barePost, ratioToBare: round(barePost.reqPerSec / bare.reqPerSec, 3), info: 'not a target: the same JSON body to a bare POST route' });
     const goals: Record<string, { ratio: number; p99?: number }> = { 'predict-pixels': { ratio: 0.5, p99: 10 }, 'predict-png': { ratio: 0.25 } };
     for (const t of targets) {
       const ratio = round(t.reqPerSec / bare.reqPerSec, 3);
