@@ -133,8 +133,8 @@ export async function redisKill(opts: { downSeconds: number }): Promise<Figure> 
       lost: ids.length - completed,
       failures: final.filter((j) => !j || j.status !== 'completed').map((j) => (j ? `${j.id}: ${j.status} ${j.error ?? ''}` : 'record missing')),
       predictRequests: load.tally.total,
-      predict503WhileDown: duringDown['503'] ?? 0,
-      predictOtherWhileDown: Object.entries(duringDown).filter(([s]) => s !== '503').reduce((a, [, n]) => a + n, 0),
+      // by status: 503 (try again) or 200 (served from the model cache without Redis)
+      predictWhileDown: duringDown,
       submitsRefusedWhileDown: refusedWhileDown,
       recoverySeconds: round(recoverySeconds),
       fiveHundreds: load.tally.fiveHundreds + submits.fiveHundreds,
