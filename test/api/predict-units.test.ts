@@ -131,10 +131,15 @@ test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on
   await cache.get('c'); // over budget: b goes
   assert.ok(cache.has('a') && cache.has('c') && !cache.has('b'));
   assert.ok(cache.totalBytes <= 150_000);
-  await cache.get('b');
+  const b = await cache.get('b');
   assert.deepEqual(loads, ['a', 'b', 'c', 'b']);
+  const inFlight = b.batcher.predict([vec(0.25)]);
   cache.evict('b');
   assert.equal(cache.has('b'), false);
+  assert.equal((await inFlight)[0]!.length, 10, 'a prediction in flight finishes');
+  await new Promise((r) => setImmediate(r));
+  // then its native network is gone (scratch freed, threads joined), not left to the GC
+  await assert.rejects(b.predictor.predict(new Float32Array(784)), /disposed/);
   await assert.rejects(cache.get('missing'), /no such model/);
   await assert.rejects(cache.get('missing'), /no such model/); // a failed load is not cached
   await cache.close();
