@@ -6,9 +6,10 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { loadConfig } from '../src/config/env.ts';
 import {
-  decodeCheckpoint, encodeCheckpoint, engineInfo, loadMnist, resolveExperiment, saveModel, splitData, train,
-  SIGNAL_INTERRUPT, SpecError, type EpochMetrics,
+  assertWithinBudgets, BudgetError, decodeCheckpoint, encodeCheckpoint, engineInfo, jobBudgets, loadMnist, resolveExperiment,
+  saveModel, splitData, train, SIGNAL_INTERRUPT, SpecError, type EpochMetrics,
 } from '../src/engine/index.ts';
 
 const HELP = `usage: npm run train -- [options]
@@ -57,8 +58,17 @@ async function main(): Promise<number> {
   input.data = { ...input.data, ...data };
   if (!input.preset && !input.network) input.preset = 'ch1-mlp30';
 
+  // The same budgets as the service (MAX_JOB_*, PREDICT_SCRATCH_BYTES) and the same thread ceiling (ENGINE_THREADS).
+  const config = loadConfig();
   const checkpoint = a.resume ? decodeCheckpoint(await readFile(a.resume)) : undefined;
-  const experiment = checkpoint ? checkpoint.experiment : resolveExperiment(input);
+  let experiment = checkpoint ? checkpoint.experiment : resolveExperiment(input);
+  assertWithinBudgets(experiment, jobBudgets(config));
+  const asked = a.threads ? Number(a.threads) : experiment.training.threads;
+  const threads = Math.min(asked ?? config.ENGINE_THREADS, config.ENGINE_THREADS);
+  if (asked !== undefined && asked > threads) {
+    console.error(`note: ${asked} threads asked for; using ENGINE_THREADS = ${threads} (raise it to allow more)`);
+    experiment = { ...experiment, training: { ...experiment.training, threads } };
+  }
   const name = experiment.name ?? experiment.preset ?? 'custom';
   const outDir = resolve(a.out ?? join(process.env.DATA_DIR ?? 'data', 'models', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   const json = a.json ?? false;
@@ -68,7 +78,7 @@ async function main(): Promise<number> {
   const split = splitData(mnist, experiment.data);
   const info = engineInfo();
   if (json) say({ event: 'start', name, experiment, engine: info, trainingImages: split.training.count });
-  else console.log(`training ${name} on ${split.training.count} images (${info.gemm}, ${info.simd}, ${experiment.training.threads ?? info.threads} threads)`);
+  else console.log(`training ${name} on ${split.training.count} images (${info.gemm}, ${info.simd}, ${checkpoint ? Math.min(checkpoint.threads, config.ENGINE_THREADS) : threads} threads)`);
 
   const signal = new Int32Array(new SharedArrayBuffer(4));
   const onSigint = () => {
@@ -88,8 +98,7 @@ async function main(): Promise<number> {
       `(${Math.round(m.imagesPerSecond)} img/s)`;
   };
   const result = await train(experiment, {
-    data: split, signal, checkpoint,
-    ...(a.threads ? { threads: Number(a.threads) } : {}),
+    data: split, signal, checkpoint, threads, maxThreads: config.ENGINE_THREADS,
     onProgress: bar ? (p) => {
       if (p.epoch !== barEpoch) {
         bar.start(p.batches, p.batch, { epoch: p.epoch, epochs: experiment.training.epochs });
@@ -130,6 +139,8 @@ async function main(): Promise<number> {
 main().then((code) => process.exit(code), (err) => {
   if (err instanceof SpecError) {
     console.error(`invalid experiment:\n${err.issues.map((i) => `  ${i.path || '(top level)'}: ${i.message}`).join('\n')}`);
+  } else if (err instanceof BudgetError) {
+    console.error(`over budget (raise the setting to allow it):\n${err.violations.map((v) => `  ${v.message}`).join('\n')}`);
   } else console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(2);
 });

@@ -19,6 +19,7 @@ import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
 import presetsRoutes from './api/routes/presets.routes.ts';
 import type { Config } from './config/env.ts';
+import { jobBudgets } from './engine/index.ts';
 import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
 import { ServiceMetrics } from './observability/metrics.ts';
 import { TrainingQueue } from './queue/index.ts';
@@ -92,6 +93,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     maxBytes: config.MODEL_CACHE_BYTES,
     load: (id) => models.load(id),
     threads: config.ENGINE_THREADS,
+    scratchBytes: config.PREDICT_SCRATCH_BYTES,
     batching: {
       maxBatch: config.PREDICT_MAX_BATCH,
       maxWaitMs: config.PREDICT_MAX_WAIT_MS,
@@ -138,7 +140,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(modelExportRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
-  await app.register(jobsRoutes, { queue });
+  await app.register(jobsRoutes, { queue, budgets: jobBudgets(config) });
   await app.register(modelExamplesRoutes, { ctx });
   await app.register(pagesRoutes);
   return app;

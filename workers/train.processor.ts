@@ -2,8 +2,11 @@
 // events, retries, the cancel/interrupt signal) is src/queue/training-consumer.ts's part.
 import type { Config } from '../src/config/env.ts';
 import {
+  assertWithinBudgets,
+  BudgetError,
   decodeCheckpoint,
   encodeCheckpoint,
+  jobBudgets,
   loadMnist,
   splitDataAsync,
   SpecError,
@@ -48,11 +51,19 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
   const processor = async (ctx: TrainContext): Promise<TrainOutcome> => {
     let experiment: Experiment;
     try {
-      // Validated again here: the payload crossed Redis and may come from any producer.
+      // Validated and costed again here: the payload crossed Redis and may come from any producer.
       experiment = validateExperiment(ctx.payload.experiment);
+      assertWithinBudgets(experiment, jobBudgets(config));
     } catch (err) {
-      if (err instanceof SpecError) throw new NonRetryableError(err.message);
+      if (err instanceof SpecError || err instanceof BudgetError) throw new NonRetryableError(err.message);
       throw err;
+    }
+    // training.threads may lower this worker's ENGINE_THREADS, never raise it; the model records what ran.
+    const asked = experiment.training.threads;
+    const threads = Math.min(asked ?? config.ENGINE_THREADS, config.ENGINE_THREADS);
+    if (asked !== undefined && asked > threads) {
+      ctx.log('training.threads lowered to this worker\'s ENGINE_THREADS', { asked, threads });
+      experiment = { ...experiment, training: { ...experiment.training, threads } };
     }
 
     let checkpoint: Checkpoint | undefined;
@@ -73,7 +84,8 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     const split = await splitDataAsync(await data(), experiment.data);
     const result = await train(experiment, {
       data: split,
-      threads: experiment.training.threads ?? config.ENGINE_THREADS,
+      threads,
+      maxThreads: config.ENGINE_THREADS, // a checkpoint from a worker with more threads continues on ours
       backend: ctx.backend,
       ...(checkpoint ? { checkpoint } : {}),
       signal: ctx.signal,

@@ -6,18 +6,18 @@
 
 namespace nndl {
 
-TrainWorker::TrainWorker(Napi::Env env, NetworkCore& core, float* params, float* velocity, const TrainJob& job)
+TrainWorker::TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job)
     : Napi::AsyncWorker(env, "nndl.trainEpoch"),
       deferred_(Napi::Promise::Deferred::New(env)),
-      core_(core),
+      core_(std::move(core)),
       params_(params),
       velocity_(velocity),
       job_(job) {}
 
 void TrainWorker::Execute() {
   try {
-    std::lock_guard<std::mutex> lk(core_.mutex());
-    core_.train(params_, velocity_, job_, result_);
+    std::lock_guard<std::mutex> lk(core_->mutex());
+    core_->train(params_, velocity_, job_, result_);
   } catch (const std::exception& e) {
     SetError(std::string("trainEpoch failed: ") + e.what());
   }
@@ -39,11 +39,11 @@ void TrainWorker::OnOK() {
 
 void TrainWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
 
-EvaluateWorker::EvaluateWorker(Napi::Env env, NetworkCore& core, const float* params, const uint8_t* images,
+EvaluateWorker::EvaluateWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const uint8_t* images,
                                const uint8_t* labels, size_t n)
     : Napi::AsyncWorker(env, "nndl.evaluate"),
       deferred_(Napi::Promise::Deferred::New(env)),
-      core_(core),
+      core_(std::move(core)),
       params_(params),
       images_(images),
       labels_(labels),
@@ -51,8 +51,8 @@ EvaluateWorker::EvaluateWorker(Napi::Env env, NetworkCore& core, const float* pa
 
 void EvaluateWorker::Execute() {
   try {
-    std::lock_guard<std::mutex> lk(core_.mutex());
-    core_.evaluate(params_, images_, labels_, n_, result_);
+    std::lock_guard<std::mutex> lk(core_->mutex());
+    core_->evaluate(params_, images_, labels_, n_, result_);
   } catch (const std::exception& e) {
     SetError(std::string("evaluate failed: ") + e.what());
   }
@@ -71,11 +71,11 @@ void EvaluateWorker::OnOK() {
 
 void EvaluateWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
 
-PredictWorker::PredictWorker(Napi::Env env, NetworkCore& core, const float* params, const float* input, size_t n,
+PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,
                              Napi::Float32Array output)
     : Napi::AsyncWorker(env, "nndl.predict"),
       deferred_(Napi::Promise::Deferred::New(env)),
-      core_(core),
+      core_(std::move(core)),
       params_(params),
       input_(input),
       n_(n),
@@ -84,8 +84,8 @@ PredictWorker::PredictWorker(Napi::Env env, NetworkCore& core, const float* para
 
 void PredictWorker::Execute() {
   try {
-    std::lock_guard<std::mutex> lk(core_.mutex());
-    core_.predict(params_, input_, n_, out_);
+    std::lock_guard<std::mutex> lk(core_->mutex());
+    core_->predict(params_, input_, n_, out_);
   } catch (const std::exception& e) {
     SetError(std::string("predict failed: ") + e.what());
   }

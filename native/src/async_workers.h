@@ -1,9 +1,11 @@
 // AsyncWorkers that run training, evaluation and prediction on the libuv pool. Each carries a
 // plain C++ job struct plus persistent references to the JS buffers it reads or writes, so those
-// stay alive while Execute() (which never touches JS values) runs.
+// stay alive while Execute() (which never touches JS values) runs. Each also shares ownership of
+// the NetworkCore: a Network disposed while jobs are queued or running is freed when the last ends.
 #pragma once
 #include <napi.h>
 
+#include <memory>
 #include <vector>
 
 #include "network.h"
@@ -25,7 +27,7 @@ class KeepAlive {
 
 class TrainWorker : public Napi::AsyncWorker {
  public:
-  TrainWorker(Napi::Env env, NetworkCore& core, float* params, float* velocity, const TrainJob& job);
+  TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job);
   Napi::Promise promise() { return deferred_.Promise(); }
   KeepAlive keep;
 
@@ -36,7 +38,7 @@ class TrainWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  NetworkCore& core_;
+  std::shared_ptr<NetworkCore> core_;
   float* params_;
   float* velocity_;
   TrainJob job_;
@@ -45,7 +47,7 @@ class TrainWorker : public Napi::AsyncWorker {
 
 class EvaluateWorker : public Napi::AsyncWorker {
  public:
-  EvaluateWorker(Napi::Env env, NetworkCore& core, const float* params, const uint8_t* images,
+  EvaluateWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const uint8_t* images,
                  const uint8_t* labels, size_t n);
   Napi::Promise promise() { return deferred_.Promise(); }
   KeepAlive keep;
@@ -57,7 +59,7 @@ class EvaluateWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  NetworkCore& core_;
+  std::shared_ptr<NetworkCore> core_;
   const float* params_;
   const uint8_t* images_;
   const uint8_t* labels_;
@@ -67,7 +69,7 @@ class EvaluateWorker : public Napi::AsyncWorker {
 
 class PredictWorker : public Napi::AsyncWorker {
  public:
-  PredictWorker(Napi::Env env, NetworkCore& core, const float* params, const float* input, size_t n,
+  PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,
                 Napi::Float32Array output);
   Napi::Promise promise() { return deferred_.Promise(); }
   KeepAlive keep;
@@ -79,7 +81,7 @@ class PredictWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  NetworkCore& core_;
+  std::shared_ptr<NetworkCore> core_;
   const float* params_;
   const float* input_;
   size_t n_;

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "common.h"
 #include "dense.h"
@@ -12,7 +15,43 @@
 
 namespace nndl {
 
-NetworkCore::NetworkCore(NetDesc desc, int threads) : desc_(std::move(desc)), pool_(threads) {
+namespace {
+constexpr int kInferChunk = 64;  // examples per unit of inference work (bounds the im2col scratch)
+
+// Exactly n zeroed elements; the old buffer is freed first, so growing never holds both (and the
+// capacity, which scratch_bytes() reports, is what was asked for: no geometric growth).
+template <typename T>
+void fresh(std::vector<T>& v, size_t n) {
+  std::vector<T>().swap(v);
+  v.resize(n);
+}
+
+InferencePlan plan_inference(const NetDesc& d, int T, size_t budget) {
+  InferencePlan p;
+  size_t floats = d.inputSize;
+  for (const auto& L : d.layers) {
+    floats += L.outSize;
+    if (L.kind == LayerKind::Conv) floats += static_cast<size_t>(L.conv.P()) * L.conv.KKC();
+  }
+  p.bytesPerRow = floats * sizeof(float);
+  const int maxRows = std::min(kInferChunk, d.max_rows());
+  if (budget == 0) {
+    p.threads = T;
+    p.rows = maxRows;
+  } else {
+    if (p.bytesPerRow > budget)
+      throw RangeErr("one example needs " + std::to_string(p.bytesPerRow) + " bytes of inference scratch, more than the budget of " +
+                     std::to_string(budget) + " bytes (inferenceScratchBytes): this network cannot be served within it");
+    p.threads = static_cast<int>(std::min<size_t>(T, budget / p.bytesPerRow));
+    p.rows = static_cast<int>(std::min<size_t>(maxRows, budget / (p.threads * p.bytesPerRow)));
+  }
+  p.maxBytes = static_cast<size_t>(p.threads) * p.rows * p.bytesPerRow;
+  return p;
+}
+}  // namespace
+
+NetworkCore::NetworkCore(NetDesc desc, int threads, size_t inferenceBudget)
+    : desc_(std::move(desc)), infer_(plan_inference(desc_, threads < 1 ? 1 : threads, inferenceBudget)), pool_(threads) {
   ws_.resize(pool_.size());
   for (auto& ws : ws_) {
     const size_t L = desc_.layers.size();
@@ -30,24 +69,46 @@ NetworkCore::NetworkCore(NetDesc desc, int threads) : desc_(std::move(desc)), po
   }
 }
 
+NetworkCore::~NetworkCore() {
+  pool_.shutdown();  // first: the workers' thread-local buffers go with them
+  size_t held = scratch_bytes();
+  ws_ = {};
+#if defined(__GLIBC__)
+  // Large frees may stay in malloc's arenas (the mmap threshold adapts upwards): give them back now,
+  // so a model leaving the cache shows in the RSS at once.
+  if (held >= (size_t(1) << 20)) malloc_trim(0);
+#else
+  (void)held;
+#endif
+}
+
 // Grows the scratch to hold `rows` examples; called before a job, never inside the batch loop.
+// Inference (training = false) needs only what forward uses; training adds backward's buffers.
+// src/engine/cost-estimate.ts mirrors these sizes (keep them in step).
 void NetworkCore::ensure(Workspace& ws, int rows, bool training) {
-  if (training && ws.grad.size() < desc_.paramCount) ws.grad.assign(desc_.paramCount, 0.f);
-  if (rows <= ws.capacity) return;
+  if (training && ws.grad.size() < desc_.paramCount) fresh(ws.grad, desc_.paramCount);
   const size_t r = rows;
-  ws.x0.resize(r * desc_.inputSize);
-  ws.labels.resize(r);
-  for (size_t l = 0; l < desc_.layers.size(); ++l) {
-    const LayerDesc& L = desc_.layers[l];
-    ws.out[l].resize(r * L.outSize);
-    ws.delta[l].resize(r * L.outSize);
-    if (L.kind == LayerKind::Conv) ws.col[l].resize(r * L.conv.P() * L.conv.KKC());
-    if (L.kind == LayerKind::Dense && L.dropout > 0.f) {
-      ws.xdrop[l].resize(r * L.inSize);
-      ws.mask[l].resize(r * L.inSize);
+  if (rows > ws.capacity) {
+    fresh(ws.x0, r * desc_.inputSize);
+    for (size_t l = 0; l < desc_.layers.size(); ++l) {
+      const LayerDesc& L = desc_.layers[l];
+      fresh(ws.out[l], r * L.outSize);
+      if (L.kind == LayerKind::Conv) fresh(ws.col[l], r * L.conv.P() * L.conv.KKC());
     }
+    ws.capacity = rows;
   }
-  ws.capacity = rows;
+  if (training && rows > ws.trainCapacity) {
+    fresh(ws.labels, r);
+    for (size_t l = 0; l < desc_.layers.size(); ++l) {
+      const LayerDesc& L = desc_.layers[l];
+      fresh(ws.delta[l], r * L.outSize);
+      if (L.kind == LayerKind::Dense && L.dropout > 0.f) {
+        fresh(ws.xdrop[l], r * L.inSize);
+        fresh(ws.mask[l], r * L.inSize);
+      }
+    }
+    ws.trainCapacity = rows;
+  }
 }
 
 size_t NetworkCore::scratch_bytes() const {
@@ -151,23 +212,23 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
   }
 }
 
-namespace {
-constexpr int kInferChunk = 64;  // examples per unit of inference work (bounds the im2col scratch)
-}
-
+// Evaluate and predict take chunks of infer_.rows examples, chunk u on thread u mod infer_.threads
+// (threads beyond that stay idle), each thread's scratch sized for min(rows, n) examples.
 void NetworkCore::evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n,
                            EvalResult& out) {
-  const int T = pool_.size();
-  const size_t units = (n + kInferChunk - 1) / kInferChunk;
-  for (auto& ws : ws_) ensure(ws, kInferChunk, false);
+  const int T = pool_.size(), A = infer_.threads;
+  const int chunk = infer_.rows;
+  const size_t units = (n + chunk - 1) / chunk;
+  for (size_t t = 0; t < std::min<size_t>(A, units); ++t) ensure(ws_[t], static_cast<int>(std::min<size_t>(chunk, n)), false);
   std::vector<CostStats> unitStats(units);
   const int K = desc_.outputSize;
   std::vector<std::vector<uint32_t>> conf(T, std::vector<uint32_t>(static_cast<size_t>(K) * K, 0));
-  pool_.run([&](int t) {
+  auto work = [&](int t) {
+    if (t >= A) return;
     Workspace& ws = ws_[t];
-    for (size_t u = t; u < units; u += T) {
-      const size_t first = u * kInferChunk;
-      const int rows = static_cast<int>(std::min<size_t>(kInferChunk, n - first));
+    for (size_t u = t; u < units; u += A) {
+      const size_t first = u * chunk;
+      const int rows = static_cast<int>(std::min<size_t>(chunk, n - first));
       load_images(ws, images, nullptr, first, rows);
       forward(ws, params, ws.x0.data(), rows, false, 0, 0);
       const float* a = ws.out.back().data();
@@ -180,7 +241,9 @@ void NetworkCore::evaluate(const float* params, const uint8_t* images, const uin
         ++conf[t][static_cast<size_t>(labels[first + r]) * K + best];
       }
     }
-  });
+  };
+  if (A == 1) work(0);
+  else pool_.run(work);
   out.costSum = 0;
   out.correct = 0;
   for (const auto& s : unitStats) { out.costSum += s.cost; out.correct += s.correct; }
@@ -190,20 +253,22 @@ void NetworkCore::evaluate(const float* params, const uint8_t* images, const uin
 }
 
 void NetworkCore::predict(const float* params, const float* input, size_t n, float* out) {
-  const int T = pool_.size();
-  const size_t units = (n + kInferChunk - 1) / kInferChunk;
-  for (auto& ws : ws_) ensure(ws, kInferChunk, false);
+  const int A = infer_.threads;
+  const int chunk = infer_.rows;
+  const size_t units = (n + chunk - 1) / chunk;
+  for (size_t t = 0; t < std::min<size_t>(A, units); ++t) ensure(ws_[t], static_cast<int>(std::min<size_t>(chunk, n)), false);
   const int K = desc_.outputSize;
   auto work = [&](int t) {
+    if (t >= A) return;
     Workspace& ws = ws_[t];
-    for (size_t u = t; u < units; u += T) {
-      const size_t first = u * kInferChunk;
-      const int rows = static_cast<int>(std::min<size_t>(kInferChunk, n - first));
+    for (size_t u = t; u < units; u += A) {
+      const size_t first = u * chunk;
+      const int rows = static_cast<int>(std::min<size_t>(chunk, n - first));
       forward(ws, params, input + first * desc_.inputSize, rows, false, 0, 0);
       std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
     }
   };
-  if (units <= 1) work(0);  // one chunk: no need to wake the workers
+  if (units <= 1 || A == 1) work(0);  // one chunk or one thread: no need to wake the workers
   else pool_.run(work);
 }
 

@@ -33,12 +33,20 @@ struct LayerDesc {
   int filters = 0, kernel = 0;  // conv
 };
 
+// The largest tensor one example may need (floats): its input, a layer's output, a conv layer's
+// im2col rows. Far above anything the service builds (its biggest is 11.3M); below it every
+// per-example size fits an int, and max_rows() keeps whole buffers within int indices.
+constexpr int64_t kMaxExampleFloats = int64_t(1) << 28;
+
 struct NetDesc {
   int inH = 0, inW = 0, inC = 0, inputSize = 0, outputSize = 0;
   std::vector<LayerDesc> layers;
   Cost cost = Cost::Quadratic;
   size_t paramCount = 0;
   int parametricLayers = 0;
+  size_t maxExampleFloats = 0;  // the largest per-example tensor (see kMaxExampleFloats)
+  // Most examples one buffer (a thread's slice or chunk) may hold: the kernels index in int.
+  int max_rows() const { return static_cast<int>(INT32_MAX / (maxExampleFloats ? maxExampleFloats : 1)); }
 };
 
 // Checks shapes layer by layer and fills in sizes and parameter offsets; throws TypeErr/RangeErr.
@@ -73,11 +81,25 @@ struct EvalResult {
   std::vector<uint32_t> confusion;  // outputSize², [actual·outputSize + predicted]
 };
 
+// How evaluate/predict split their input: chunks of `rows` examples on `threads` threads, so their
+// scratch never exceeds maxBytes = threads · rows · bytesPerRow (the budget given to the network).
+struct InferencePlan {
+  size_t bytesPerRow = 0;  // scratch of one example: its input, every layer's output, im2col rows
+  int rows = 0;            // examples per chunk (at most kInferChunk)
+  int threads = 0;         // threads that take chunks
+  size_t maxBytes = 0;
+};
+
 class NetworkCore {
  public:
-  NetworkCore(NetDesc desc, int threads);
+  // inferenceBudget: bytes of scratch evaluate/predict may hold (all threads together); 0 = no
+  // budget (chunks of kInferChunk on every thread). RangeErr when one example needs more.
+  NetworkCore(NetDesc desc, int threads, size_t inferenceBudget = 0);
+  // Joins the worker threads, frees the scratch and hands freed heap pages back to the system.
+  ~NetworkCore();
   const NetDesc& desc() const { return desc_; }
   int threads() const { return pool_.size(); }
+  const InferencePlan& inference() const { return infer_; }
   // Serialises jobs on this network (each owns the thread pool and the scratch while it runs).
   std::mutex& mutex() { return mutex_; }
 
@@ -98,7 +120,8 @@ class NetworkCore {
 
  private:
   struct Workspace {
-    int capacity = 0;
+    int capacity = 0;       // rows held by x0, out, col (forward)
+    int trainCapacity = 0;  // rows held by labels, delta, xdrop, mask (backward, dropout)
     const float* in0 = nullptr;          // input of layer 0 for the current slice
     std::vector<float> x0;               // converted input images
     std::vector<uint8_t> labels;
@@ -126,6 +149,7 @@ class NetworkCore {
   void load_images(Workspace& ws, const uint8_t* images, const uint32_t* idx, size_t first, int rows);
 
   NetDesc desc_;
+  InferencePlan infer_;
   ThreadPool pool_;
   std::mutex mutex_;
   std::vector<Workspace> ws_;

@@ -1,5 +1,8 @@
 // Validation of a network description: walks the shape chain from the input, checks every declared
-// shape against it, and lays the parameters out (per parametric layer: W then b).
+// shape against it, and lays the parameters out (per parametric layer: W then b). Every size is
+// computed with checked 64-bit products: an absurd shape is a RangeError naming the field, never a
+// wrapped int (inputShape [65536, 65536, 1] used to give an input size of 0 and a SIGFPE later).
+#include <cstdint>
 #include <string>
 
 #include "common.h"
@@ -18,12 +21,25 @@ void check_decl(const int* decl, int h, int w, int c, const std::string& what) {
                    shape_str(h, w, c));
 }
 constexpr long long kMaxParams = 1LL << 30;
+
+// values = a·b·c for one example, checked: a RangeError naming `what` when it overflows or exceeds
+// kMaxExampleFloats (so every per-example size below fits an int, and max_rows() keeps whole buffers
+// of rows examples within int indices for the kernels).
+int checked_size(int64_t a, int64_t b, int64_t c, const std::string& what) {
+  int64_t ab = 0, abc = 0;
+  const bool overflow = __builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, &abc);
+  if (overflow || abc > kMaxExampleFloats)
+    throw RangeErr(what + " holds " + (overflow ? std::string("more than 2^63") : std::to_string(abc)) +
+                   " values per example, more than the limit of " + std::to_string(kMaxExampleFloats));
+  return static_cast<int>(abc);
+}
 }  // namespace
 
 void finalize_desc(NetDesc& d) {
   if (d.inH < 1 || d.inW < 1 || d.inC < 1) throw RangeErr("inputShape must hold three positive integers");
   if (d.layers.empty()) throw RangeErr("layers must not be empty");
-  d.inputSize = d.inH * d.inW * d.inC;
+  d.inputSize = checked_size(d.inH, d.inW, d.inC, "desc.inputShape " + shape_str(d.inH, d.inW, d.inC));
+  d.maxExampleFloats = static_cast<size_t>(d.inputSize);
   int h = d.inH, w = d.inW, c = d.inC;
   size_t off = 0;
   int pidx = 0;
@@ -32,7 +48,7 @@ void finalize_desc(NetDesc& d) {
     const std::string where = "layers[" + std::to_string(i) + "]";
     const bool last = i + 1 == d.layers.size();
     L.inH = h; L.inW = w; L.inC = c;
-    L.inSize = h * w * c;
+    L.inSize = h * w * c;  // the previous layer's output size (or the input's), already checked
     if (L.act == Act::Softmax && (!last || L.kind != LayerKind::Dense))
       throw RangeErr(where + ": softmax is only allowed on the last (dense) layer");
     switch (L.kind) {
@@ -43,7 +59,7 @@ void finalize_desc(NetDesc& d) {
         if (L.declOut[0] < 1) throw RangeErr(where + ".outSize must be a positive integer");
         if (!(L.dropout >= 0.f && L.dropout < 1.f)) throw RangeErr(where + ".dropout must be in [0, 1)");
         h = 1; w = 1; c = L.declOut[0];
-        L.wCount = static_cast<size_t>(c) * L.inSize;
+        L.wCount = static_cast<size_t>(c) * L.inSize;  // < 2^24 · 2^28: no overflow; the total is checked below
         L.bCount = c;
         break;
       }
@@ -55,6 +71,12 @@ void finalize_desc(NetDesc& d) {
         L.conv = ConvShape{h, w, c, L.filters, L.kernel};
         h = h - L.kernel + 1; w = w - L.kernel + 1; c = L.filters;
         check_decl(L.declOut, h, w, c, where + ".outShape");
+        // im2col rows of one example: P positions × k·k·inC (k <= h, w, so k·k·inC <= the input size)
+        const int64_t kkc = static_cast<int64_t>(L.kernel) * L.kernel * L.inC;
+        const int col = checked_size(static_cast<int64_t>(h) * w, kkc, 1,
+                                     where + ": the im2col buffer (" + std::to_string(static_cast<int64_t>(h) * w) +
+                                         " positions × " + std::to_string(kkc) + ")");
+        if (static_cast<size_t>(col) > d.maxExampleFloats) d.maxExampleFloats = col;
         L.wCount = static_cast<size_t>(L.filters) * L.kernel * L.kernel * L.inC;
         L.bCount = L.filters;
         break;
@@ -70,14 +92,17 @@ void finalize_desc(NetDesc& d) {
       }
     }
     L.outH = h; L.outW = w; L.outC = c;
-    L.outSize = h * w * c;
+    L.outSize = checked_size(h, w, c, where + ".outShape " + shape_str(h, w, c));
+    if (static_cast<size_t>(L.outSize) > d.maxExampleFloats) d.maxExampleFloats = L.outSize;
     if (L.kind != LayerKind::Pool) {
       L.paramIndex = pidx++;
       L.wOff = off;
       off += L.wCount;
       L.bOff = off;
       off += L.bCount;
-      if (static_cast<long long>(off) > kMaxParams) throw RangeErr("the network has too many parameters");
+      if (static_cast<long long>(off) > kMaxParams)
+        throw RangeErr(where + ": the network has " + std::to_string(off) + " parameters, more than the limit of " +
+                       std::to_string(kMaxParams));
     }
   }
   if (d.layers.back().kind != LayerKind::Dense) throw RangeErr("the last layer must be dense");

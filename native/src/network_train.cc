@@ -45,12 +45,12 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
   const int T = train_threads(m);
   const int64_t nb = static_cast<int64_t>((n + m - 1) / m);
   const int slice = (m + T - 1) / T;
-  for (auto& ws : ws_) ensure(ws, slice, true);
   out = TrainResult{};
   out.gradNormSum.assign(desc_.parametricLayers, 0.0);
   out.batchesDone = std::max<int64_t>(job.startBatch, 0);
   if (job.startBatch >= nb) { out.batchesDone = nb; return; }
   if (load_flag(job.cancel)) { out.cancelled = true; return; }
+  for (auto& ws : ws_) ensure(ws, slice, true);  // (after the early returns: nothing to train, nothing held)
 
   // Parameter ranges for the update phase: contiguous, 16-float aligned, one per thread.
   const size_t P = desc_.paramCount;

@@ -96,14 +96,18 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("trainThreads", &NetworkWrap::TrainThreads),
                       InstanceAccessor("paramCount", &NetworkWrap::GetParamCount, nullptr),
                       InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr),
-                      InstanceAccessor("scratchBytes", &NetworkWrap::GetScratchBytes, nullptr)});
+                      InstanceMethod("dispose", &NetworkWrap::Dispose),
+                      InstanceAccessor("scratchBytes", &NetworkWrap::GetScratchBytes, nullptr),
+                      InstanceAccessor("inference", &NetworkWrap::GetInference, nullptr),
+                      InstanceAccessor("disposed", &NetworkWrap::GetDisposed, nullptr)});
 }
 
 NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
   Napi::Env env = info.Env();
   guard(env, [&] {
     if (!info.IsConstructCall()) throw TypeErr("Network must be called with new");
-    if (info.Length() < 4) throw TypeErr("new Network(descJson, params, velocity, threads): 4 arguments expected");
+    if (info.Length() < 4)
+      throw TypeErr("new Network(descJson, params, velocity, threads[, options]): 4 arguments expected");
     if (!info[0].IsString()) throw TypeErr("descJson must be a string");
     Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
     Napi::Value parsed;
@@ -123,36 +127,75 @@ NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Netw
       throw RangeErr("velocity has " + std::to_string(velocity.length) + " elements but the network needs " +
                      std::to_string(desc.paramCount));
     const int threads = static_cast<int>(to_int(info[3], "threads", 1, 64));
+    double budget = 0;  // options.inferenceScratchBytes: evaluate/predict scratch, all threads together
+    if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull()) {
+      if (!info[4].IsObject()) throw TypeErr("options must be an object");
+      budget = get_number(info[4].As<Napi::Object>(), "inferenceScratchBytes", false, 0);
+      if (budget < 0 || budget != std::floor(budget) || budget > 9007199254740991.0)
+        throw RangeErr("options.inferenceScratchBytes must be a non-negative integer (0: no budget)");
+    }
     paramsRef_ = Napi::Persistent(info[1].As<Napi::Object>());
     if (velocity.present()) velocityRef_ = Napi::Persistent(info[2].As<Napi::Object>());
-    core_ = std::make_unique<NetworkCore>(std::move(desc), threads);
+    paramCount_ = desc.paramCount;
+    core_ = std::make_shared<NetworkCore>(std::move(desc), threads, static_cast<size_t>(budget));
+  });
+}
+
+const std::shared_ptr<NetworkCore>& NetworkWrap::live() {
+  if (!core_) throw std::runtime_error("the network was disposed");
+  return core_;
+}
+
+// dispose(): drops the core. With no job queued or running it is freed here (threads joined,
+// scratch freed); otherwise the last job to finish frees it (they hold a share). Either way every
+// later call throws. Idempotent.
+Napi::Value NetworkWrap::Dispose(const Napi::CallbackInfo& info) {
+  core_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value NetworkWrap::GetDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !core_);
+}
+
+// { bytesPerRow, rows, threads, maxBytes }: how evaluate/predict chunk their input (InferencePlan).
+Napi::Value NetworkWrap::GetInference(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const InferencePlan& p = live()->inference();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytesPerRow", Napi::Number::New(env, static_cast<double>(p.bytesPerRow)));
+    o.Set("rows", Napi::Number::New(env, p.rows));
+    o.Set("threads", Napi::Number::New(env, p.threads));
+    o.Set("maxBytes", Napi::Number::New(env, static_cast<double>(p.maxBytes)));
+    return o;
   });
 }
 
 float* NetworkWrap::params() {
   auto a = paramsRef_.Value().As<Napi::Float32Array>();
-  if (a.ElementLength() != core_->desc().paramCount) throw RangeErr("params buffer was detached or resized");
+  if (a.ElementLength() != paramCount_) throw RangeErr("params buffer was detached or resized");
   return a.Data();
 }
 
 float* NetworkWrap::velocity() {
   if (velocityRef_.IsEmpty()) return nullptr;
   auto a = velocityRef_.Value().As<Napi::Float32Array>();
-  if (a.ElementLength() != core_->desc().paramCount) throw RangeErr("velocity buffer was detached or resized");
+  if (a.ElementLength() != paramCount_) throw RangeErr("velocity buffer was detached or resized");
   return a.Data();
 }
 
 Napi::Value NetworkWrap::GetParamCount(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(core_->desc().paramCount));
+  return Napi::Number::New(info.Env(), static_cast<double>(paramCount_));
 }
 
 Napi::Value NetworkWrap::GetThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), core_->threads());
+  return Napi::Number::New(info.Env(), core_ ? core_->threads() : 0);
 }
 
-// Read without the job mutex: an estimate (a running job may be growing the buffers).
+// Read without the job mutex: an estimate (a running job may be growing the buffers). 0 once disposed.
 Napi::Value NetworkWrap::GetScratchBytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(core_->scratch_bytes()));
+  return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->scratch_bytes()) : 0.0);
 }
 
 // trainThreads(batchSize): how many threads trainEpoch splits a batch of this size across.
@@ -160,7 +203,7 @@ Napi::Value NetworkWrap::TrainThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     const int m = static_cast<int>(to_int(info[0], "batchSize", 1, 1 << 20));
-    return Napi::Number::New(env, core_->train_threads(m));
+    return Napi::Number::New(env, live()->train_threads(m));
   });
 }
 
@@ -186,7 +229,7 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsObject()) throw TypeErr("trainEpoch(options): options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
-    const NetDesc& d = core_->desc();
+    const NetDesc& d = live()->desc();
     auto images = get_array<uint8_t>(o.Get("images"), "images");
     auto labels = get_array<uint8_t>(o.Get("labels"), "labels");
     auto order = get_array<uint32_t>(o.Get("order"), "order");
@@ -206,6 +249,13 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     job.order = order.data;
     job.nOrder = order.length;
     job.batchSize = static_cast<int>(get_int(o, "batchSize", true, 0, 1, 1 << 20));
+    {
+      const int T = core_->train_threads(job.batchSize), slice = (job.batchSize + T - 1) / T;
+      if (slice > d.max_rows())
+        throw RangeErr("batchSize " + std::to_string(job.batchSize) + " is too large for this network: a slice of " +
+                       std::to_string(slice) + " examples would exceed 2^31 values in one buffer (at most " +
+                       std::to_string(d.max_rows()) + " per thread)");
+    }
     job.startBatch = get_int(o, "startBatch", false, 0, 0, int64_t(1) << 40);
     job.eta = static_cast<float>(get_number(o, "eta", true, 0));
     job.momentum = static_cast<float>(get_number(o, "momentum", false, 0));
@@ -219,7 +269,7 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     if (job.momentum > 0 && !vel) throw TypeErr("momentum > 0 needs a velocity buffer (pass one to the constructor)");
     job.cancel = cancel.present() ? cancel.data : nullptr;
     job.progress = progress.present() ? progress.data : nullptr;
-    auto* w = new TrainWorker(env, *core_, params(), vel, job);
+    auto* w = new TrainWorker(env, core_, params(), vel, job);
     w->keep.add(Value());
     w->keep.add(paramsRef_.Value());
     if (!velocityRef_.IsEmpty()) w->keep.add(velocityRef_.Value());
@@ -235,8 +285,8 @@ Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     auto images = get_array<uint8_t>(info[0], "images");
     auto labels = get_array<uint8_t>(info[1], "labels");
-    const size_t n = check_images_labels(core_->desc(), images, labels);
-    auto* w = new EvaluateWorker(env, *core_, params(), images.data, labels.data, n);
+    const size_t n = check_images_labels(live()->desc(), images, labels);
+    auto* w = new EvaluateWorker(env, core_, params(), images.data, labels.data, n);
     w->keep.add(Value());
     w->keep.add(paramsRef_.Value());
     w->keep.add(images.value);
@@ -260,9 +310,9 @@ Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     auto input = get_array<float>(info[0], "input");
-    const size_t n = check_input(core_->desc(), input);
+    const size_t n = check_input(live()->desc(), input);
     Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);
-    auto* w = new PredictWorker(env, *core_, params(), input.data, n, out);
+    auto* w = new PredictWorker(env, core_, params(), input.data, n, out);
     w->keep.add(Value());
     w->keep.add(paramsRef_.Value());
     w->keep.add(input.value);
@@ -275,11 +325,14 @@ Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
 Napi::Value NetworkWrap::Gradient(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const NetDesc& d = core_->desc();
+    const NetDesc& d = live()->desc();
     auto input = get_array<float>(info[0], "input");
     auto labels = get_array<uint8_t>(info[1], "labels");
     const size_t n = check_input(d, input);
     if (n < 1) throw RangeErr("input must hold at least one example");
+    if (n > static_cast<size_t>(d.max_rows()))
+      throw RangeErr("input holds " + std::to_string(n) + " examples; this network takes at most " +
+                     std::to_string(d.max_rows()) + " per gradient call (2^31 values per buffer)");
     if (labels.length != n)
       throw RangeErr("labels has " + std::to_string(labels.length) + " entries but input holds " + std::to_string(n));
     for (size_t i = 0; i < n; ++i)
@@ -314,7 +367,7 @@ Napi::Value NetworkWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     auto input = get_array<float>(info[0], "input");
-    const size_t n = check_input(core_->desc(), input);
+    const size_t n = check_input(live()->desc(), input);
     std::unique_lock<std::mutex> lk(core_->mutex(), std::try_to_lock);
     if (!lk.owns_lock()) throw std::runtime_error("the network is busy with an asynchronous job");
     Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);

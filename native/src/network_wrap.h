@@ -1,5 +1,6 @@
 // The JS class Network: parses and validates the description, owns the NetworkCore, keeps the
 // JS parameter (and velocity) buffers alive, and validates every call before queueing work.
+// dispose() releases the core (scratch, threads) deterministically instead of at garbage collection.
 #pragma once
 #include <napi.h>
 
@@ -14,7 +15,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   static Napi::Function Define(Napi::Env env);
   explicit NetworkWrap(const Napi::CallbackInfo& info);
 
-  NetworkCore& core() { return *core_; }
+  // The live core; throws (a JS Error) once dispose() was called.
+  NetworkCore& core() { return *live(); }
   // Current data pointers of the shared buffers (re-read per call: they must still be attached).
   float* params();
   float* velocity();  // null when the network was built without one
@@ -29,8 +31,14 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value GetThreads(const Napi::CallbackInfo& info);
   Napi::Value TrainThreads(const Napi::CallbackInfo& info);
   Napi::Value GetScratchBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetInference(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  const std::shared_ptr<NetworkCore>& live();
 
-  std::unique_ptr<NetworkCore> core_;
+  // Shared with the AsyncWorkers of queued and running jobs; dispose() drops this reference.
+  std::shared_ptr<NetworkCore> core_;
+  size_t paramCount_ = 0;
   Napi::ObjectReference paramsRef_, velocityRef_;
 };
 

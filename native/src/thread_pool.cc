@@ -30,13 +30,16 @@ ThreadPool::ThreadPool(int participants) : n_(participants < 1 ? 1 : participant
   for (int t = 1; t < n_; ++t) threads_.emplace_back(&ThreadPool::worker_main, this, t);
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { shutdown(); }
+
+void ThreadPool::shutdown() {
   {
     std::lock_guard<std::mutex> lk(m_);
     stop_ = true;
   }
   cv_.notify_all();
   for (auto& th : threads_) th.join();
+  threads_.clear();
 }
 
 void ThreadPool::worker_main(int tid) {

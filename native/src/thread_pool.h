@@ -19,6 +19,8 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_; }
+  // Stops and joins the workers (the destructor does it too); run() must not be called after.
+  void shutdown();
   // Runs fn(tid) for every tid in [0, size()), tid 0 on the calling thread; returns when all are
   // done. fn must not throw and must call barrier() the same number of times on every thread.
   void run(const std::function<void(int)>& fn);

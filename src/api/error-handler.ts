@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ZodError } from 'zod';
+import { BudgetError } from '../engine/index.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { isRedisUnavailable } from '../queue/index.ts';
 
@@ -42,6 +43,11 @@ function codeForStatus(status: number): string {
 
 export function toErrorResponse(err: unknown, contentType?: string): { status: number; body: ReturnType<typeof errorBody>; internal: boolean } {
   if (err instanceof ApiError) return { status: err.status, body: err.toJSON(), internal: err.status >= 500 };
+  if (err instanceof BudgetError) {
+    // a job (or a model to serve) over a resource budget: every budget exceeded, with its figure and limit
+    const details = err.violations.map(({ budget, figure, value, limit, message }) => ({ budget, figure, value, limit, message }));
+    return { status: 422, body: errorBody('over_budget', err.message, details), internal: false };
+  }
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe)) {
     const where = fe.validationContext ?? 'request';

@@ -1,6 +1,7 @@
 // One schema over process.env: validated once at boot, typed everywhere else.
 import os from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_BUDGETS } from '../engine/budget.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const MiB = 1024 * 1024;
@@ -36,6 +37,19 @@ export const envSchema = z.object({
   // How long predict trusts a resolved alias (e.g. `default`) before asking Redis again;
   // changes made through the same API instance apply at once.
   PREDICT_RESOLVE_TTL_MS: int(1000, 0),
+  // Job budgets (src/engine/budget.ts): a job whose estimated cost exceeds one is refused at
+  // submit (422 over_budget), by the worker and by `npm run train`. The defaults admit every preset.
+  // Parameters of one network.
+  MAX_JOB_PARAMS: int(DEFAULT_BUDGETS.MAX_JOB_PARAMS, 1),
+  // Forward multiply-adds of one image through one network.
+  MAX_JOB_MACS_PER_IMAGE: int(DEFAULT_BUDGETS.MAX_JOB_MACS_PER_IMAGE, 1),
+  // Native scratch a job may hold per engine thread (mini-batch buffers, gradient, evaluation chunks).
+  MAX_JOB_SCRATCH_BYTES: int(DEFAULT_BUDGETS.MAX_JOB_SCRATCH_BYTES, 1),
+  // members × epochs × training images (× 5 when expanded).
+  MAX_JOB_IMAGE_STEPS: int(DEFAULT_BUDGETS.MAX_JOB_IMAGE_STEPS, 1),
+  // Native scratch one loaded model may hold to predict (all members and threads); its chunk sizes
+  // follow from it. A model one image of which needs more cannot be served (and is refused at submit).
+  PREDICT_SCRATCH_BYTES: int(DEFAULT_BUDGETS.PREDICT_SCRATCH_BYTES, 1),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -22,6 +22,8 @@ export interface NetworkHandle {
   gradient(input: Float32Array, labels: Uint8Array, opts?: { l2?: number; l1?: number; dropoutSeed?: number }): { cost: number; grad: Float32Array };
   forward(input: Float32Array): Float32Array;
   dispose(): void;
+  /** Native networks: how evaluate/predict chunk their input and the most scratch they hold. */
+  inference?(): native.InferencePlan;
 }
 
 export type NativeInfo = { gemm: 'openblas' | 'portable'; simd: string; maxThreads: number };
@@ -31,20 +33,26 @@ export function nativeInfo(): NativeInfo {
   return { gemm: i.gemm, simd: i.simd, maxThreads: i.maxThreads };
 }
 
+/**
+ * options.inferenceScratchBytes bounds the native network's evaluate/predict scratch (all threads
+ * together; native/README.md): chunk sizes follow from it; RangeError when one image needs more.
+ */
 export function openNetwork(
   desc: NativeNetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number, backend: EngineBackend = 'native',
+  options: native.NetworkOptions = {},
 ): NetworkHandle {
   // tfjs: the same contract over TensorFlow.js ops in the process's tfjs worker thread (src/engine/tfjs).
   if (backend === 'tfjs') return openTfjsNetwork(desc, params, velocity);
-  const net = new native.NativeNetwork(desc, params, velocity, threads);
+  const net = new native.NativeNetwork(desc, params, velocity, threads, options);
   return {
     trainEpoch: (job) => net.trainEpoch(job),
     evaluate: (images, labels) => net.evaluate(images, labels),
     predict: (input) => net.predict(input),
     gradient: (input, labels, opts) => net.gradient(input, labels, opts),
     forward: (input) => net.forward(input),
-    // The addon frees a Network when it is garbage-collected; dropping our reference is all we do.
-    dispose: () => {},
+    // Frees the scratch and joins the threads now (after any job in flight), not at garbage collection.
+    dispose: () => net.dispose(),
+    inference: () => net.inference,
   };
 }
 

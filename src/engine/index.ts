@@ -11,7 +11,12 @@ export {
   type Checkpoint, type EpochMetrics, type TrainedModel, type TrainOptions, type TrainResult, type TrainProgress,
 } from './training-types.ts';
 export { train } from './trainer.ts';
-export { createPredictor, type Predictor } from './predictor.ts';
+export { createPredictor, type Predictor, type PredictorOptions } from './predictor.ts';
+export { estimateCost, type JobCost } from './cost-estimate.ts';
+export {
+  assertWithinBudgets, checkBudgets, jobBudgets, BudgetError, DEFAULT_BUDGETS,
+  type BudgetViolation, type JobBudgets,
+} from './budget.ts';
 export { engineInfo, type EngineInfo } from './backend.ts';
 export { exportTfjs, toLayersModel, ExportError, type ExportedModel } from './tfjs/layers-export.ts';
 export { tfjsInfo } from './tfjs/tfjs-handle.ts';

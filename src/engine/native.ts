@@ -75,10 +75,30 @@ export interface Kernels {
   poolBackward(mode: PoolMode, shape: PoolShape, x: Float32Array, y: Float32Array, dy: Float32Array, rows: number): Float32Array;
 }
 
+/** How evaluate/predict chunk their input (native/README.md): at most maxBytes of scratch. */
+export interface InferencePlan {
+  /** Scratch of one example: its input, every layer's output, conv im2col rows. */
+  bytesPerRow: number;
+  /** Examples per chunk (at most 64). */
+  rows: number;
+  /** Threads that take chunks. */
+  threads: number;
+  /** threads × rows × bytesPerRow: the most scratch inference holds. */
+  maxBytes: number;
+}
+
+export interface NetworkOptions {
+  /** Bytes of scratch evaluate/predict may hold, all threads together (0 or absent: no budget). */
+  inferenceScratchBytes?: number;
+}
+
 interface RawNetwork {
   readonly paramCount: number;
   readonly threads: number;
   readonly scratchBytes: number;
+  readonly inference: InferencePlan;
+  readonly disposed: boolean;
+  dispose(): void;
   trainThreads(batchSize: number): number;
   trainEpoch(o: TrainEpochOptions): Promise<TrainEpochResult>;
   evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult>;
@@ -90,7 +110,7 @@ interface RawNetwork {
 interface Addon {
   info(): NativeInfo;
   setGemm(impl: 'portable' | 'openblas'): string;
-  Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number) => RawNetwork;
+  Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number, options?: NetworkOptions) => RawNetwork;
   kernels: Kernels;
   reference: Kernels;
 }
@@ -149,15 +169,37 @@ export class NativeNetwork {
   readonly velocity: Float32Array | null;
   private readonly raw: RawNetwork;
 
-  constructor(desc: NetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number) {
+  constructor(desc: NetworkDesc, params: Float32Array, velocity: Float32Array | null, threads: number, options?: NetworkOptions) {
     this.desc = desc;
     this.params = params;
     this.velocity = velocity;
     try {
-      this.raw = new addon.Network(JSON.stringify(desc), params, velocity, threads);
+      this.raw = new addon.Network(JSON.stringify(desc), params, velocity, threads, options);
     } catch (e) {
       rethrow(e);
     }
+  }
+
+  /** How evaluate/predict chunk their input, and the most scratch they hold. */
+  get inference(): InferencePlan {
+    try {
+      return this.raw.inference;
+    } catch (e) {
+      return rethrow(e);
+    }
+  }
+
+  get disposed(): boolean {
+    return this.raw.disposed;
+  }
+
+  /**
+   * Frees the native scratch and joins the network's threads now rather than at garbage
+   * collection. Jobs already queued or running finish first (the last one frees it); every later
+   * call throws. Idempotent.
+   */
+  dispose(): void {
+    this.raw.dispose();
   }
 
   get paramCount(): number {

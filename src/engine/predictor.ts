@@ -1,19 +1,32 @@
 // createPredictor: a trained model ready to answer. Each member is a native Network over its own
 // copy of the weights; predict() runs them on the addon's threads and returns probabilities (see
-// normaliseOutputs); an ensemble returns the mean of its members' probabilities.
+// normaliseOutputs); an ensemble returns the mean of its members' probabilities. The members'
+// prediction scratch shares one budget (options.scratchBytes, PREDICT_SCRATCH_BYTES in the service):
+// chunk sizes follow from it, and `bytes` counts it with the weights.
 import { openNetwork } from './backend.ts';
+import { BudgetError, DEFAULT_BUDGETS, formatBytes } from './budget.ts';
+import { macsPerImage, networkScratch } from './cost-estimate.ts';
 import { normaliseOutputs } from './evaluation.ts';
-import { type NativeNetworkDesc, planNetwork } from './network-plan.ts';
+import { planNetwork } from './network-plan.ts';
 import type { EngineBackend } from './spec.ts';
 import type { TrainedModel } from './training-types.ts';
 
 export interface Predictor {
   /** n × 784 floats in [0, 1] -> n × 10 probabilities. */
   predict(input: Float32Array): Promise<Float32Array>;
-  /** Approximate memory held: weights plus the native network's own buffers (estimated). */
+  /** Memory held at most: the weights plus the native prediction scratch (its cap, all members). */
   readonly bytes: number;
+  /** Frees the native scratch and threads now (after predictions in flight); later calls throw. */
   dispose(): void;
 }
+
+export type PredictorOptions = {
+  threads?: number;
+  /** Which engine runs the predictions (default native, whichever trained the model). */
+  backend?: EngineBackend;
+  /** Native scratch the model may hold to predict, all members and threads (default PREDICT_SCRATCH_BYTES's 64 MiB). */
+  scratchBytes?: number;
+};
 
 /**
  * A batch this small (multiply-adds, all members) runs synchronously on the calling thread
@@ -22,30 +35,39 @@ export interface Predictor {
  */
 export const SYNC_MAX_MACS = 2_000_000;
 
-/** Multiply-adds of one image through the network (dense and conv layers; pooling ignored). */
-export function macsPerImage(desc: NativeNetworkDesc): number {
-  let macs = 0;
-  for (const l of desc.layers) {
-    if (l.kind === 'dense') macs += (l.inSize ?? 0) * l.outSize;
-    else if (l.kind === 'conv' && l.outShape && l.inShape) macs += l.outShape[0] * l.outShape[1] * l.filters * l.kernel * l.kernel * l.inShape[2];
-  }
-  return macs;
-}
-
-/** options.backend: which engine runs the predictions (default native, whichever trained the model). */
-export function createPredictor(model: TrainedModel, options: { threads?: number; backend?: EngineBackend } = {}): Predictor {
+/** BudgetError (PREDICT_SCRATCH_BYTES) when one image needs more scratch than options.scratchBytes. */
+export function createPredictor(model: TrainedModel, options: PredictorOptions = {}): Predictor {
   const plan = planNetwork(model.experiment.network);
   const threads = options.threads ?? 1;
   const backend = options.backend ?? 'native';
-  const nets = model.members.map((m) => openNetwork(plan.desc, m.params.slice(), null, threads, backend));
+  const scratchBytes = options.scratchBytes ?? DEFAULT_BUDGETS.PREDICT_SCRATCH_BYTES;
+  const members = model.members.length;
+  // Checked before any native allocation (the addon would refuse too, with a plainer message).
+  const perImage = members * networkScratch(plan.desc).inferenceBytesPerRow;
+  if (backend === 'native' && perImage > scratchBytes) {
+    throw new BudgetError([{
+      budget: 'PREDICT_SCRATCH_BYTES', figure: 'inferenceScratchBytesPerImage', value: perImage, limit: scratchBytes,
+      message: `this model needs ${formatBytes(perImage)} of scratch to predict one image, above PREDICT_SCRATCH_BYTES = ` +
+        `${formatBytes(scratchBytes)}: it cannot be served here`,
+    }]);
+  }
+  const inferenceScratchBytes = Math.floor(scratchBytes / members);
+  const nets: ReturnType<typeof openNetwork>[] = [];
+  try {
+    for (const m of model.members) nets.push(openNetwork(plan.desc, m.params.slice(), null, threads, backend, { inferenceScratchBytes }));
+  } catch (err) {
+    for (const net of nets) net.dispose();
+    throw err;
+  }
   // tfjs's forward blocks on its worker thread: only the native one is worth running inline
   const syncMaxImages = backend === 'native' ? Math.floor(SYNC_MAX_MACS / (macsPerImage(plan.desc) * nets.length || 1)) : 0;
   const layers = model.experiment.network.layers;
   const last = layers[layers.length - 1]!;
   const softmax = last.type === 'dense' && last.activation === 'softmax';
   let disposed = false;
-  // Activation buffers in the addon scale with the batch; count weights twice as a fair estimate.
-  const bytes = nets.length * plan.paramCount * 4 * 2;
+  // The weights' copies plus each member's scratch cap (tfjs keeps its buffers in its worker: weights twice).
+  const weights = nets.length * plan.paramCount * 4;
+  const bytes = weights + nets.reduce((sum, net) => sum + (net.inference?.().maxBytes ?? plan.paramCount * 4), 0);
   return {
     bytes,
     async predict(input: Float32Array): Promise<Float32Array> {

@@ -26,8 +26,10 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
       throw new TypeError('the checkpoint was made for a different network than this experiment');
     }
   }
-  // Bit-identical resume needs the same thread count as the interrupted run.
-  const threads = ck?.threads ?? options.threads ?? exp.training.threads ?? defaultThreads();
+  // Bit-identical resume needs the same thread count as the interrupted run, unless that is above
+  // this process's ceiling (a checkpoint from a bigger worker): then it continues on fewer threads.
+  const wanted = ck?.threads ?? options.threads ?? exp.training.threads ?? defaultThreads();
+  const threads = Math.max(1, Math.min(wanted, options.maxThreads ?? wanted));
   const signal = options.signal ?? new Int32Array(new SharedArrayBuffer(4));
   if (!(signal.buffer instanceof SharedArrayBuffer)) throw new TypeError('options.signal must be an Int32Array on a SharedArrayBuffer');
   if (options.data.training.count < 1) throw new RangeError('no training data');
@@ -38,7 +40,15 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
   const clock = { seconds: ck?.trainingSeconds ?? 0 };
   for (let member = completed.length; member < size; member++) {
     const resume = ck && ck.member === member ? ck : undefined;
-    const r = await trainMember({ exp, plan, member, threads, signal, options, resume, completed, clock, backend });
+    // The member's network goes (scratch freed, threads joined) as soon as it is done, not at some
+    // later GC: the job's cost estimate counts one training network at a time.
+    const opened: NetworkHandle[] = [];
+    let r;
+    try {
+      r = await trainMember({ exp, plan, member, threads, signal, options, resume, completed, clock, backend, opened });
+    } finally {
+      for (const net of opened) net.dispose();
+    }
     if (r.status !== 'completed') return r;
     completed.push({ params: r.params, history: r.history });
   }
@@ -56,6 +66,8 @@ type MemberArgs = {
   exp: Experiment; plan: NetworkPlan; member: number; threads: number; signal: Int32Array; options: TrainOptions;
   resume: Checkpoint | undefined; completed: { params: Float32Array; history: EpochMetrics[] }[]; clock: { seconds: number };
   backend: EngineBackend;
+  /** trainMember puts the network it opens here; the caller disposes of it. */
+  opened: NetworkHandle[];
 };
 
 async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainResult, { status: 'completed' }>> {
@@ -81,6 +93,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     velocity = t.momentum > 0 ? new Float32Array(plan.paramCount) : null;
   }
   const net = openNetwork(plan.desc, params, velocity, threads, backend);
+  a.opened.push(net);
   const batches = Math.ceil(n / t.miniBatchSize);
   const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
   const l1 = t.regularization === 'l1' ? t.lambda / n : 0;

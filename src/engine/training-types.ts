@@ -67,6 +67,7 @@ export type TrainProgress = { member: number; epoch: number; batch: number; batc
 export type TrainOptions = {
   data: DataSplit;
   threads?: number;
+  maxThreads?: number;               // a ceiling (a worker's ENGINE_THREADS): the thread count, a checkpoint's included, is lowered to it
   backend?: EngineBackend;           // used when the experiment names none (default 'native')
   checkpoint?: Checkpoint;
   signal?: Int32Array;               // SharedArrayBuffer-backed; 1 = cancel, 2 = interrupt

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { buildApp } from '../../src/app.ts';
 import { cleanup, smallJob, tempDataDir, testConfig, uniquePrefix } from '../queue/queue-helpers.ts';
+import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
 import { rawText, sseOf } from './jobs-helpers.ts';
 
 describe('jobs API (no worker)', () => {
@@ -97,6 +98,53 @@ describe('jobs API (no worker)', () => {
     const events = sseOf(stream);
     assert.deepEqual(events.map((e) => e.event), ['cancelled']);
     assert.equal((events[0].data as { id: string }).id, id);
+  });
+
+  test('a job over a budget is refused with 422 over_budget naming the budget, the figure and the limit; nothing is queued', async () => {
+    const cases: [string, object, string[]][] = [
+      ['the issue\'s example', ISSUE_EXAMPLE, ['MAX_JOB_SCRATCH_BYTES']],
+      ['giant dense layers', { network: { layers: [{ type: 'dense', units: 4096, activation: 'relu' }, { type: 'dense', units: 4096, activation: 'relu' },
+        { type: 'dense', units: 10, activation: 'softmax' }] } }, ['MAX_JOB_PARAMS', 'MAX_JOB_MACS_PER_IMAGE']],
+      ['10⁹ image-steps', { preset: 'ch6-ensemble', training: { epochs: 800 } }, ['MAX_JOB_IMAGE_STEPS']],
+    ];
+    for (const [what, body, budgets] of cases) {
+      const before = await total();
+      for (const url of ['/v1/jobs', '/v1/jobs?dryRun=true']) {
+        const res = await request(app.server).post(url).send(body).expect(422);
+        assert.equal(res.body.error.code, 'over_budget', what);
+        assert.match(res.body.error.message, /^over budget: /);
+        const details = res.body.error.details as { budget: string; figure: string; value: number; limit: number; message: string }[];
+        assert.deepEqual(details.map((d) => d.budget), budgets, what);
+        for (const d of details) {
+          assert.ok(d.value > d.limit, `${what}: ${JSON.stringify(d)}`);
+          assert.equal(typeof d.figure, 'string');
+          assert.match(d.message, new RegExp(`above ${d.budget} = `));
+        }
+      }
+      assert.equal(await total(), before, `${what}: nothing queued`);
+    }
+    const example = await request(app.server).post('/v1/jobs').send(ISSUE_EXAMPLE).expect(422);
+    assert.deepEqual(example.body.error.details[0], {
+      budget: 'MAX_JOB_SCRATCH_BYTES', figure: 'trainingScratchBytesPerThread', value: 2_942_994_945, limit: 536_870_912,
+      message: 'training scratch per thread: 2,942,994,945 bytes (2.7 GiB), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes (512.0 MiB)',
+    });
+  });
+
+  test('?dryRun=true costs a job and queues nothing; a real submit carries the same cost', async () => {
+    const before = await total();
+    const dry = await request(app.server).post('/v1/jobs?dryRun=true').send({ preset: 'ch6-ensemble' }).expect(200);
+    assert.equal(dry.body.dryRun, true);
+    assert.equal(dry.body.experiment.ensemble.size, 5);
+    assert.equal(dry.body.cost.imageSteps, 5 * 40 * 250_000);
+    assert.equal(dry.body.cost.params, 1_672_570);
+    assert.equal(dry.body.budgets.MAX_JOB_IMAGE_STEPS, 100_000_000);
+    assert.equal((await request(app.server).post('/v1/jobs?dryRun=1').send(smallJob()).expect(200)).body.dryRun, true);
+    assert.equal(await total(), before, 'nothing queued');
+    const real = await request(app.server).post('/v1/jobs?dryRun=false').send(smallJob()).expect(202);
+    const again = await request(app.server).post('/v1/jobs?dryRun=true').send(smallJob()).expect(200);
+    assert.deepEqual(real.body.cost, again.body.cost);
+    assert.equal(real.body.cost.imageSteps, 2 * 3000);
+    await request(app.server).post('/v1/jobs?dryRun=maybe').send(smallJob()).expect(400);
   });
 
   test('list paginates newest first', async () => {

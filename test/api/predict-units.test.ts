@@ -102,12 +102,16 @@ test('micro-batcher: an engine error rejects every request of that batch; close 
   await assert.rejects(slow.predict([vec(0)]), /unloaded/);
 });
 
+// one image through the 784→10 layer: its input and output floats
+const ROW = (784 + 10) * 4;
+
 test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on delete', async () => {
   const loads: string[] = [];
   const model = fakeModel(); // one dense layer 784→10: ~31 KB of weights
   const cache = new ModelCache({
-    maxBytes: 150_000, // room for two predictors (each counts ~63 KB)
+    maxBytes: 150_000, // room for two predictors (each counts 63 KB: weights and scratch)
     threads: 1,
+    scratchBytes: 10 * ROW, // chunks of 10 images
     batching: { maxBatch: 8, maxWaitMs: 0 },
     load: async (id) => {
       loads.push(id);
@@ -118,6 +122,7 @@ test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on
   });
   const [x, y] = await Promise.all([cache.get('a'), cache.get('a')]);
   assert.equal(x, y);
+  assert.equal(x.bytes, 7850 * 4 + 10 * ROW, 'the weights and the scratch cap');
   assert.deepEqual(loads, ['a']);
   const out = await x.batcher.predict([vec(0.5)]);
   assert.equal(out[0]!.length, 10);
@@ -126,10 +131,15 @@ test('model cache: one load for concurrent gets, LRU eviction by bytes, evict on
   await cache.get('c'); // over budget: b goes
   assert.ok(cache.has('a') && cache.has('c') && !cache.has('b'));
   assert.ok(cache.totalBytes <= 150_000);
-  await cache.get('b');
+  const b = await cache.get('b');
   assert.deepEqual(loads, ['a', 'b', 'c', 'b']);
+  const inFlight = b.batcher.predict([vec(0.25)]);
   cache.evict('b');
   assert.equal(cache.has('b'), false);
+  assert.equal((await inFlight)[0]!.length, 10, 'a prediction in flight finishes');
+  await new Promise((r) => setImmediate(r));
+  // then its native network is gone (scratch freed, threads joined), not left to the GC
+  await assert.rejects(b.predictor.predict(new Float32Array(784)), /disposed/);
   await assert.rejects(cache.get('missing'), /no such model/);
   await assert.rejects(cache.get('missing'), /no such model/); // a failed load is not cached
   await cache.close();

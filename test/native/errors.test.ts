@@ -1,4 +1,5 @@
 // Bad arguments throw TypeError/RangeError with a clear message and a JS stack; the process survives.
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NativeNetwork, kernels, setGemm, type NetworkDesc } from '../../src/engine/native.ts';
@@ -90,4 +91,56 @@ test('bad kernel arguments and gemm selection', () => {
   throwsWith(() => kernels.convForward({ H: 3, W: 3, C: 1, F: 1, K: 4 }, new Float32Array(9), new Float32Array(16), new Float32Array(1), 1), RangeError, /K must not exceed/);
   throwsWith(() => kernels.poolForward('max', { H: 1, W: 4, C: 1 }, new Float32Array(4), 1), RangeError, /H, W >= 2/);
   throwsWith(() => setGemm('mkl' as 'portable'), RangeError, /setGemm/);
+});
+
+// Shapes whose sizes overflow 32-bit arithmetic used to wrap (inputShape [65536, 65536, 1] gave an
+// input size of 0 and a SIGFPE in forward()). Run in a child process: a crash there fails this test
+// instead of killing the runner.
+test('absurd shapes are a RangeError naming the field, not a crash', () => {
+  const script = `
+    import { NativeNetwork } from './src/engine/native.ts';
+    const out = [];
+    const attempt = (name, fn) => {
+      try { fn(); out.push({ name, ok: true }); }
+      catch (e) { out.push({ name, error: e.constructor.name, message: e.message }); }
+    };
+    const softmax = { kind: 'dense', outSize: 10, activation: 'softmax' };
+    attempt('input', () => {
+      const net = new NativeNetwork({ inputShape: [65536, 65536, 1], layers: [softmax], cost: 'log-likelihood' }, new Float32Array(10), null, 1);
+      net.forward(new Float32Array(10));
+    });
+    attempt('conv output', () => new NativeNetwork({ inputShape: [28, 28, 1],
+      layers: [{ kind: 'conv', filters: 1 << 20, kernel: 1, activation: 'relu' }, softmax], cost: 'log-likelihood' }, new Float32Array(10), null, 1));
+    attempt('im2col', () => new NativeNetwork({ inputShape: [1000, 1000, 1],
+      layers: [{ kind: 'conv', filters: 1, kernel: 500, activation: 'relu' }, softmax], cost: 'log-likelihood' }, new Float32Array(10), null, 1));
+    attempt('dense weights', () => new NativeNetwork({ inputShape: [4096, 4096, 16],
+      layers: [{ kind: 'dense', outSize: 1 << 24, activation: 'relu' }, softmax], cost: 'log-likelihood' }, new Float32Array(10), null, 1));
+    // 2^28 values per example is allowed, but then a buffer holds at most 7 examples (int indices)
+    const pools = Array.from({ length: 9 }, () => ({ kind: 'pool', mode: 'max' }));
+    const big = { inputShape: [16384, 16384, 1], layers: [{ kind: 'conv', filters: 1, kernel: 1, activation: 'relu' }, ...pools,
+      { kind: 'dense', outSize: 2, activation: 'softmax' }], cost: 'log-likelihood' };
+    const net = new NativeNetwork(big, new Float32Array(2 + 32 * 32 * 2 + 2), null, 1);
+    await net.trainEpoch({ images: new Uint8Array(0), labels: new Uint8Array(0), order: new Uint32Array(0), batchSize: 7, eta: 0.1 });
+    out.push({ name: 'batch 7', ok: true });
+    try {
+      await net.trainEpoch({ images: new Uint8Array(0), labels: new Uint8Array(0), order: new Uint32Array(0), batchSize: 8, eta: 0.1 });
+      out.push({ name: 'batch 8', ok: true });
+    } catch (e) { out.push({ name: 'batch 8', error: e.constructor.name, message: e.message }); }
+    console.log(JSON.stringify(out));
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.signal, null, `the child was killed by ${r.signal}: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  const results = Object.fromEntries((JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { name: string }[]).map((x) => [x.name, x]));
+  const refused = (name: string, pattern: RegExp) => {
+    const x = results[name] as { error?: string; message?: string };
+    assert.equal(x.error, 'RangeError', `${name}: ${JSON.stringify(x)}`);
+    assert.match(x.message!, pattern);
+  };
+  refused('input', /^desc\.inputShape \[65536,65536,1\] holds 4294967296 values per example, more than the limit/);
+  refused('conv output', /^layers\[0\]\.outShape \[28,28,1048576\] holds 822083584 values/);
+  refused('im2col', /^layers\[0\]: the im2col buffer \(251001 positions × 250000\)/);
+  refused('dense weights', /^layers\[0\]: the network has \d+ parameters, more than the limit/);
+  assert.deepEqual(results['batch 7'], { name: 'batch 7', ok: true });
+  refused('batch 8', /batchSize 8 is too large for this network.*at most 7 per thread/);
 });

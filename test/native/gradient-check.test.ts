@@ -1,10 +1,12 @@
 // Finite-difference gradient checks (helpers.ts: central differences, eps 1e-2 — 1e-3 near the
-// kinks of relu/max — tolerance |num − ana| <= 2e-3 + 2e-2·max(|num|, |ana|)) for every layer
-// type, activation, cost, pooling kind, regulariser, and for dropout with a fixed mask.
+// kinks of relu/max — tolerance |num − ana| <= 2e-2·max(|num|, |ana|) + 2e-2·scale + 1e-5, scale
+// being the largest |num| of the parameter's block, i.e. relative per layer) for every layer type,
+// activation, cost, pooling kind, regulariser, and for dropout with a fixed mask. Every check also
+// asserts that a zeroed block would fail it, and the last tests show a wrong gradient does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Activation, CostName, NetworkDesc, PoolMode } from '../../src/engine/native.ts';
-import { checkGradient } from './helpers.ts';
+import { checkGradient, gradientCheck } from './helpers.ts';
 
 const mlp = (hidden: Activation, out: Activation, cost: CostName, dropout = 0): NetworkDesc => ({
   inputShape: [4, 4, 1],
@@ -98,4 +100,38 @@ test('the book conv net shape (conv-pool-conv-pool-dense-softmax, relu, max) wit
     cost: 'log-likelihood',
   };
   checkGradient(desc, 3, { eps: 1e-3, l2: 0.01, dropoutSeed: 5 });
+});
+
+describe('the check catches a wrong gradient in any layer', () => {
+  // sigmoid layers: the first layer's gradients (≤ 1.9e-3) are below the old absolute tolerance (2e-3)
+  const desc = mlp('sigmoid', 'sigmoid', 'quadratic');
+  const zeroed = (layer: number, block: 'weights' | 'biases') => gradientCheck(desc, 5, {
+    tamper: (grad, layout) => { const b = layout.layers[layer]![block]; grad.fill(0, b.offset, b.offset + b.length); },
+  });
+
+  for (const layer of [0, 1, 2]) {
+    for (const block of ['weights', 'biases'] as const) {
+      test(`layer ${layer} ${block} zeroed: fails, in that block only`, () => {
+        const r = zeroed(layer, block);
+        assert.ok(r.failures.length > 0, `a zeroed layer ${layer} ${block} gradient passed`);
+        for (const f of r.failures) assert.deepEqual([f.layer, f.block], [layer, block === 'weights' ? 'W' : 'b']);
+      });
+    }
+  }
+
+  test('the first layer\'s weights 10 % off: fails', () => {
+    const r = gradientCheck(desc, 5, {
+      tamper: (grad, layout) => { const b = layout.layers[0]!.weights; for (let i = b.offset; i < b.offset + b.length; i++) grad[i]! *= 0.9; },
+    });
+    assert.ok(r.failures.some((f) => f.layer === 0 && f.block === 'W'));
+  });
+
+  test('the old absolute tolerance (2e-3) let a zeroed first layer pass', () => {
+    const r = gradientCheck(desc, 5, {
+      scaleTol: 0, atol: 2e-3,
+      tamper: (grad, layout) => { const b = layout.layers[0]!.weights; grad.fill(0, b.offset, b.offset + b.length); },
+    });
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.insensitive.map((x) => [x.layer, x.block]), [[0, 'W'], [0, 'b']]);
+  });
 });

@@ -2,7 +2,7 @@
 // finite-difference gradient check.
 import assert from 'node:assert/strict';
 import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
-import { paramLayout } from '../../src/engine/layout.ts';
+import { paramLayout, type ParamLayout } from '../../src/engine/layout.ts';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -47,19 +47,28 @@ export interface FdOptions {
   l1?: number;
   dropoutSeed?: number;
   eps?: number;       // finite-difference step (parameters are float32)
-  rtol?: number;
-  atol?: number;
+  rtol?: number;      // relative to the parameter's own gradient
+  scaleTol?: number;  // relative to the block's largest numeric gradient (its scale)
+  atol?: number;      // absolute floor: the finite differences' own float32 noise
   samples?: number;   // parameters checked per parametric block (weights, biases)
   seed?: number;
+  /** Changes the analytic gradient before the comparison (to show that the check catches a wrong one). */
+  tamper?: (grad: Float32Array, layout: ParamLayout) => void;
 }
 
+export type GradientFailure = { index: number; layer: number; block: 'W' | 'b'; numeric: number; analytic: number; tolerance: number };
+
 /**
- * Central differences of the addon's own cost (float32 forward, float64 sums) against its
- * analytic gradient, on a sample of parameters of every block. Passes when
- * |numeric − analytic| <= atol + rtol·max(|numeric|, |analytic|) for every sampled parameter.
+ * Central differences of the addon's own cost (float32 forward, float64 sums) against its analytic
+ * gradient, on a sample of parameters of every block (a layer's weights, its biases). A parameter
+ * passes when |numeric − analytic| <= rtol·max(|numeric|, |analytic|) + scaleTol·scale + atol,
+ * where scale is the largest |numeric| of its block: the tolerance follows each layer's own
+ * magnitude, so a layer whose gradients are all small (the first layers of a sigmoid net) is held
+ * to them, not to a fixed absolute tolerance larger than they are. Also reports blocks whose
+ * tolerance would let a zeroed gradient pass (`insensitive`).
  */
-export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): { checked: number; maxErr: number } {
-  const eps = o.eps ?? 1e-2, rtol = o.rtol ?? 2e-2, atol = o.atol ?? 2e-3, samples = o.samples ?? 12;
+export function gradientCheck(desc: NetworkDesc, n: number, o: FdOptions = {}) {
+  const eps = o.eps ?? 1e-2, rtol = o.rtol ?? 2e-2, scaleTol = o.scaleTol ?? 2e-2, atol = o.atol ?? 1e-5, samples = o.samples ?? 12;
   const seed = o.seed ?? 1;
   const params = initParams(desc, seed);
   const net = new NativeNetwork(desc, params, null, 1);
@@ -69,11 +78,16 @@ export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): 
   const opts = { l2: o.l2, l1: o.l1, dropoutSeed: o.dropoutSeed };
   const { grad } = net.gradient(x, y, opts);
   const layout = paramLayout(desc);
+  o.tamper?.(grad, layout);
   const pick = rng(seed + 3);
-  let checked = 0, maxErr = 0;
+  const failures: GradientFailure[] = [];
+  const insensitive: { layer: number; block: 'W' | 'b'; scale: number }[] = [];
+  const blocks: { layer: number; block: 'W' | 'b'; scale: number; maxErr: number }[] = [];
+  let checked = 0;
   for (const l of layout.layers) {
-    for (const block of [l.weights, l.biases]) {
+    for (const [name, block] of [['W', l.weights], ['b', l.biases]] as const) {
       const count = Math.min(samples, block.length);
+      const sampled: { i: number; numeric: number }[] = [];
       for (let k = 0; k < count; k++) {
         const i = block.offset + (count === block.length ? k : Math.floor(pick() * block.length));
         const w = params[i];
@@ -82,16 +96,33 @@ export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): 
         params[i] = w - eps;
         const cm = net.gradient(x, y, opts).cost;
         params[i] = w;
-        const numeric = (cp - cm) / (Math.fround(w + eps) - Math.fround(w - eps));
+        sampled.push({ i, numeric: (cp - cm) / (Math.fround(w + eps) - Math.fround(w - eps)) });
+      }
+      const scale = Math.max(...sampled.map((s) => Math.abs(s.numeric)));
+      // a zeroed gradient fails at the block's largest entry only if the tolerance there is below it
+      if (scale <= rtol * scale + scaleTol * scale + atol) insensitive.push({ layer: l.layer, block: name, scale });
+      let maxErr = 0;
+      for (const { i, numeric } of sampled) {
+        const tolerance = rtol * Math.max(Math.abs(numeric), Math.abs(grad[i])) + scaleTol * scale + atol;
         const err = Math.abs(numeric - grad[i]);
-        maxErr = Math.max(maxErr, err / (atol + rtol * Math.max(Math.abs(numeric), Math.abs(grad[i]))));
-        assert.ok(err <= atol + rtol * Math.max(Math.abs(numeric), Math.abs(grad[i])),
-          `param ${i} (layer ${l.layer} ${block === l.weights ? 'W' : 'b'}): numeric ${numeric} vs analytic ${grad[i]}`);
+        maxErr = Math.max(maxErr, err / tolerance);
+        if (err > tolerance) failures.push({ index: i, layer: l.layer, block: name, numeric, analytic: grad[i], tolerance });
         checked++;
       }
+      blocks.push({ layer: l.layer, block: name, scale, maxErr });
     }
   }
-  return { checked, maxErr };
+  net.dispose();
+  return { checked, failures, insensitive, blocks };
+}
+
+/** gradientCheck that must pass, and whose tolerance must be able to catch a zeroed block. */
+export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): { checked: number; maxErr: number } {
+  const r = gradientCheck(desc, n, o);
+  const f = r.failures[0];
+  assert.equal(r.failures.length, 0, f && `param ${f.index} (layer ${f.layer} ${f.block}): numeric ${f.numeric} vs analytic ${f.analytic}, tolerance ${f.tolerance}`);
+  assert.deepEqual(r.insensitive, [], 'blocks whose gradients are below the tolerance floor (a zeroed gradient would pass)');
+  return { checked: r.checked, maxErr: Math.max(...r.blocks.map((b) => b.maxErr)) };
 }
 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {

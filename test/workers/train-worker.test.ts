@@ -13,6 +13,7 @@ import {
   REDIS_URL, cleanup, smallJob, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, waitForOutput,
   type WorkerProcess,
 } from '../queue/queue-helpers.ts';
+import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
 
 describe('train worker', () => {
   const prefix = uniquePrefix('worker');
@@ -96,6 +97,26 @@ describe('train worker', () => {
     const later = (await queue.get(job.id))!;
     assert.equal(later.status, 'failed');
     assert.equal(later.attempts, 1);
+  });
+
+  test('a job over a budget (queued by another producer) fails once, naming the budget', async () => {
+    // straight onto the queue, past the API's own check
+    const job = await queue.submit(resolveExperiment(ISSUE_EXAMPLE), {});
+    const done = await finished(job.id);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error ?? '', /over budget: training scratch per thread: 2,942,994,945 bytes .* above MAX_JOB_SCRATCH_BYTES/);
+    await new Promise((r) => setTimeout(r, 1500)); // a retry would have started by now
+    assert.equal((await queue.get(job.id))!.attempts, 1);
+  });
+
+  test('training.threads above the worker\'s ENGINE_THREADS (1) is lowered, logged and recorded', async () => {
+    const spec = smallJob({ epochs: 1, trainSize: 1000, validationSize: 100 });
+    const job = await queue.submit(resolveExperiment({ ...spec, training: { ...spec.training, threads: 8 } }), {});
+    const done = await finished(job.id);
+    assert.equal(done.status, 'completed', done.error);
+    assert.match(worker.output(), /training\.threads lowered to this worker's ENGINE_THREADS.*"asked":8,"threads":1/);
+    const model = await new ModelRepository({ dataDir, redis, prefix }).load(done.modelId!);
+    assert.equal(model.experiment.training.threads, 1);
   });
 
   test('a running job is cancelled at a mini-batch boundary', async () => {

@@ -1,6 +1,8 @@
-// Loaded models, ready to predict: an LRU bounded in bytes (MODEL_CACHE_BYTES). Loads of
-// the same model share one promise; evicted models are disposed once their in-flight
-// predictions have finished. Each entry owns its model's micro-batcher.
+// Loaded models, ready to predict: an LRU bounded in bytes (MODEL_CACHE_BYTES), each model
+// counted as its weights plus its native prediction scratch cap (PREDICT_SCRATCH_BYTES at most).
+// Loads of the same model share one promise; evicted models are disposed (native memory freed and
+// threads joined at once) when their in-flight predictions have finished. Each entry owns its
+// model's micro-batcher.
 import { createPredictor, type Predictor, type TrainedModel } from '../../engine/index.ts';
 import { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.ts';
 
@@ -10,6 +12,8 @@ export type ModelCacheOptions = {
   maxBytes: number;
   load: (id: string) => Promise<TrainedModel>;
   threads: number;
+  /** Native prediction scratch each loaded model may hold (PREDICT_SCRATCH_BYTES); counted in its bytes. */
+  scratchBytes: number;
   batching: MicroBatcherOptions;
 };
 
@@ -52,7 +56,8 @@ export class ModelCache {
   private async load(id: string): Promise<LoadedModel> {
     const gen = this.generation.get(id) ?? 0;
     const model = await this.opts.load(id);
-    const predictor = createPredictor(model, { threads: this.opts.threads });
+    // bytes = weights + the scratch cap; BudgetError (→ 422) when one image needs more than scratchBytes
+    const predictor = createPredictor(model, { threads: this.opts.threads, scratchBytes: this.opts.scratchBytes });
     const batcher = new MicroBatcher((input) => predictor.predict(input), this.opts.batching);
     const entry: LoadedModel = { id, predictor, batcher, bytes: predictor.bytes };
     if ((this.generation.get(id) ?? 0) !== gen) {

@@ -1,13 +1,17 @@
 // Training jobs over REST: submit, read, list, cancel, and follow as server-sent events.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { resolveExperiment, SpecError, type Experiment } from '../../engine/index.ts';
+import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
 import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isEndEvent, isRedisUnavailable, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
-import { createJobBody, errorResponse, eventStream, jobIdParams, jobList, jobRecord, listJobsQuery } from '../schemas/jobs.schemas.ts';
+import {
+  createJobBody, dryRunResult, errorResponse, eventStream, jobAccepted, jobIdParams, jobList, jobRecord, listJobsQuery, submitJobQuery,
+} from '../schemas/jobs.schemas.ts';
 
 export type JobsRoutesOptions = {
   queue: TrainingQueue;
+  /** A job whose estimated cost exceeds one of these is refused (422 over_budget); default DEFAULT_BUDGETS. */
+  budgets?: JobBudgets;
   /** SSE heartbeat comment interval (keeps proxies from closing an idle stream). */
   heartbeatMs?: number;
 };
@@ -17,6 +21,7 @@ const tags = ['jobs'];
 export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { queue } = opts;
+  const budgets = opts.budgets ?? DEFAULT_BUDGETS;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   // Open event streams never go idle, so closing the server would wait on them forever:
   // end them first (clients reconnect to another instance, replay included).
@@ -35,9 +40,14 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'Submit a training job',
-      description: 'A preset, a full spec, or a preset with overrides. The experiment is resolved and validated before it is queued.',
+      description: 'A preset, a full spec, or a preset with overrides. The experiment is resolved, validated and costed before it is ' +
+        'queued; the 202 answer carries the `cost`. An invalid spec is 422 `unprocessable` (details: the fields). A job over one of ' +
+        'the server\'s resource budgets is 422 `over_budget`, details `[{ budget, figure, value, limit, message }]`: the setting ' +
+        '(e.g. MAX_JOB_SCRATCH_BYTES), the cost figure checked against it (e.g. trainingScratchBytesPerThread), its value and the ' +
+        'limit. `?dryRun=true` does all of that and queues nothing: 200 with the experiment, its cost and the budgets.',
+      querystring: submitJobQuery,
       body: createJobBody,
-      response: { 202: jobRecord, 400: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
+      response: { 200: dryRunResult, 202: jobAccepted, 400: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     let experiment: Experiment;
@@ -47,9 +57,11 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       if (err instanceof SpecError) throw unprocessable(err.message, err.issues);
       throw err;
     }
+    const cost = assertWithinBudgets(experiment, budgets); // BudgetError → 422 over_budget (error-handler.ts)
+    if (req.query.dryRun === 'true' || req.query.dryRun === '1') return reply.code(200).send({ dryRun: true, experiment, cost, budgets });
     const record = await available(queue.submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {}));
-    req.log.info({ jobId: record.id, preset: experiment.preset }, 'job queued');
-    return reply.code(202).header('location', `/v1/jobs/${record.id}`).send(record);
+    req.log.info({ jobId: record.id, preset: experiment.preset, cost }, 'job queued');
+    return reply.code(202).header('location', `/v1/jobs/${record.id}`).send({ ...record, cost });
   });
 
   app.get('/v1/jobs', {

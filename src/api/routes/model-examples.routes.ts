@@ -58,15 +58,28 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
     return mnist;
   };
 
+  // One sweep at a time: each holds a predictor (up to PREDICT_SCRATCH_BYTES of scratch), so requests
+  // for many models at once wait their turn instead of multiplying that.
+  let turn: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(fn);
+    turn = run.catch(() => {});
+    return run;
+  };
+
   const compute = async (modelId: string): Promise<Result> => {
     const { test } = await testSet();
-    // its own predictor, not the cached one: live predictions never queue behind this sweep
-    const predictor = createPredictor(await ctx.models.load(modelId), { threads: ctx.config.ENGINE_THREADS });
-    try {
-      return await sweep(modelId, test, predictor);
-    } finally {
-      predictor.dispose();
-    }
+    const model = await ctx.models.load(modelId);
+    return oneAtATime(async () => {
+      // its own predictor, not the cached one: live predictions never queue behind this sweep. Same
+      // bounds as the cache's: BudgetError (→ 422 over_budget) when one image needs more scratch.
+      const predictor = createPredictor(model, { threads: ctx.config.ENGINE_THREADS, scratchBytes: ctx.config.PREDICT_SCRATCH_BYTES });
+      try {
+        return await sweep(modelId, test, predictor);
+      } finally {
+        predictor.dispose();
+      }
+    });
   };
 
   const sweep = async (modelId: string, test: Mnist['test'], predictor: Predictor): Promise<Result> => {
@@ -117,10 +130,11 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
       description:
         'Runs the model over the 10,000 MNIST test images (once per model; cached) and returns the first ' +
         '`limit` it misclassifies, each with its pixels, the right label, the predicted digit and the ten ' +
-        'probabilities. `id` may also be an alias name. 503 when the server has no MNIST test set.',
+        'probabilities. `id` may also be an alias name. 503 when the server has no MNIST test set; 422 `over_budget` when ' +
+        'one image of the model needs more prediction scratch than PREDICT_SCRATCH_BYTES (it cannot be served here).',
       params: ModelIdParams,
       querystring: MisclassifiedQuery,
-      response: { 200: MisclassifiedResponse, ...errors(400, 404, 503) },
+      response: { 200: MisclassifiedResponse, ...errors(400, 404, 422, 503) },
     },
   }, async (req) => {
     const modelId = await ctx.predict.resolve(req.params.id, { fresh: true });

@@ -38,7 +38,8 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     '`{ "pixels": [784 numbers] }` / `{ "instances": [ [784 numbers] | { "b64": "<png/jpeg base64>" } ] }`. ' +
     'Pixel numbers are MNIST-scale (28×28 row-major, 0 background … 1 ink) and used as given; images are ' +
     'normalised the MNIST way (grey, ink bright, cropped, fit to 20×20, centred by mass in 28×28). ' +
-    'One prediction per instance, in order.';
+    'One prediction per instance, in order. 422 `over_budget` when one image of the model needs more prediction ' +
+    'scratch than PREDICT_SCRATCH_BYTES (details: budget, figure, value, limit): it cannot be served here.';
 
   const handle = async (req: FastifyRequest, modelRef: string, debug: boolean) => {
     const inputs = await readInputs(req);

@@ -1,7 +1,7 @@
 // The book's experiments, by name: what `{ "preset": ... }` in POST /v1/jobs refers to.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { listPresets } from '../../engine/index.ts';
+import { estimateCost, listPresets } from '../../engine/index.ts';
 import { PresetListResponse } from '../schemas/presets.schemas.ts';
 
 export default async function presetsRoutes(fastify: FastifyInstance) {
@@ -9,8 +9,8 @@ export default async function presetsRoutes(fastify: FastifyInstance) {
   app.get('/v1/presets', {
     schema: {
       tags: ['presets'],
-      summary: "The book's experiments: name, description, the accuracy the book reports, the experiment",
+      summary: "The book's experiments: name, description, the accuracy the book reports, the experiment, its estimated cost",
       response: { 200: PresetListResponse },
     },
-  }, async () => ({ items: listPresets() }));
+  }, async () => ({ items: listPresets().map((p) => ({ ...p, cost: estimateCost(p.experiment) })) }));
 }

@@ -84,6 +84,42 @@ export const jobList = z.object({
   offset: z.number().int(),
 });
 
+export const jobCost = z.object({
+  params: z.number().int().describe('parameters of one network'),
+  members: z.number().int().describe('networks trained (an ensemble\'s size, else 1)'),
+  macsPerImage: z.number().int().describe('forward multiply-adds of one image through one network'),
+  trainingImages: z.number().int().describe('training images per epoch (trainSize, × 5 when expanded)'),
+  imageSteps: z.number().int().describe('members × epochs × trainingImages'),
+  trainingMacs: z.number().describe('≈ 3 × macsPerImage × imageSteps'),
+  trainingScratchBytesPerThread: z.number().int().describe('the most native scratch the job holds on one engine thread (mini-batch, gradient, 64-image evaluation chunks)'),
+  inferenceScratchBytesPerImage: z.number().int().describe('scratch to predict one image with the trained model (all members)'),
+  weightsBytes: z.number().int().describe('the trained model\'s weights, all members, float32'),
+}).describe('The estimated cost of a job. Each budget (MAX_JOB_PARAMS → params, MAX_JOB_MACS_PER_IMAGE → macsPerImage, MAX_JOB_SCRATCH_BYTES → trainingScratchBytesPerThread, MAX_JOB_IMAGE_STEPS → imageSteps, PREDICT_SCRATCH_BYTES → inferenceScratchBytesPerImage) refuses a job above it with 422 over_budget');
+// registered: the OpenAPI document refers to it as #/components/schemas/JobCost
+z.globalRegistry.add(jobCost, { id: 'JobCost' });
+
+export const jobBudgets = z.object({
+  MAX_JOB_PARAMS: z.number().int(),
+  MAX_JOB_MACS_PER_IMAGE: z.number().int(),
+  MAX_JOB_SCRATCH_BYTES: z.number().int(),
+  MAX_JOB_IMAGE_STEPS: z.number().int(),
+  PREDICT_SCRATCH_BYTES: z.number().int(),
+}).describe('this server\'s budgets');
+
+export const submitJobQuery = z.object({
+  dryRun: z.enum(['true', 'false', '1', '0']).optional()
+    .describe('true or 1: resolve, validate and cost the job (422 as a real submit would), queue nothing, answer 200'),
+});
+
+export const jobAccepted = jobRecord.extend({ cost: jobCost });
+
+export const dryRunResult = z.object({
+  dryRun: z.literal(true),
+  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
+  cost: jobCost,
+  budgets: jobBudgets,
+});
+
 export const errorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });

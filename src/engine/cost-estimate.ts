@@ -1,0 +1,120 @@
+// What a job will cost, from its Experiment alone (before anything is allocated): parameters,
+// multiply-adds per image, the native scratch it holds per engine thread, and the image-steps it
+// trains. The scratch figures mirror what the addon allocates (native/src/network.cc ensure() and
+// plan_inference(); keep them in step): test/engine/cost-estimate.test.ts checks them against the
+// addon's own scratchBytes.
+import { type NativeNetworkDesc, planNetwork } from './network-plan.ts';
+import type { Experiment } from './spec.ts';
+
+/** Examples per evaluate/predict chunk without a budget (native kInferChunk). */
+export const INFER_CHUNK = 64;
+/** The MNIST test set every job is evaluated on at the end. */
+export const TEST_IMAGES = 10_000;
+/** Training images per MNIST image when the data is expanded (the image and its 4 one-pixel shifts). */
+export const EXPANSION_FACTOR = 5;
+
+/** Per-example scratch of one native network, in bytes. */
+export type NetworkScratch = {
+  /** What forward needs for one example: its input, every layer's output, conv im2col rows. */
+  inferenceBytesPerRow: number;
+  /** What training adds per example: its label, every layer's delta, dropout inputs and masks. */
+  trainingBytesPerRow: number;
+  /** Each training thread's gradient buffer (one float per parameter). */
+  gradientBytes: number;
+};
+
+export type JobCost = {
+  /** Parameters of one network (weights and biases). */
+  params: number;
+  /** Networks trained (an ensemble's size, else 1). */
+  members: number;
+  /** Forward multiply-adds of one image through one network (dense and conv layers). */
+  macsPerImage: number;
+  /** Training images per epoch (trainSize, × 5 when expanded). */
+  trainingImages: number;
+  /** members × epochs × trainingImages: images pushed through forward and backward. */
+  imageSteps: number;
+  /** ≈ 3 × macsPerImage × imageSteps (the forward product and the two of backward). */
+  trainingMacs: number;
+  /**
+   * The most native scratch the job holds on one engine thread at any moment: a whole mini-batch
+   * (the worst split), the gradient buffer and the 64-example evaluation chunks; an ensemble's
+   * test evaluation holds every member's chunks.
+   */
+  trainingScratchBytesPerThread: number;
+  /** Scratch to predict one image with the trained model (every member, one thread). */
+  inferenceScratchBytesPerImage: number;
+  /** The trained model's weights, all members, as float32. */
+  weightsBytes: number;
+};
+
+/** Forward multiply-adds of one image (pooling is not counted: no multiplications). */
+export function macsPerImage(desc: NativeNetworkDesc): number {
+  let macs = 0;
+  for (const l of desc.layers) {
+    if (l.kind === 'dense') macs += l.inSize * l.outSize;
+    else if (l.kind === 'conv') macs += l.outShape[0] * l.outShape[1] * l.filters * l.kernel * l.kernel * l.inShape[2];
+  }
+  return macs;
+}
+
+/** Per-example scratch of the native network for this description (mirrors ensure()). */
+export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
+  const [h, w, c] = desc.inputShape;
+  let inferFloats = h * w * c; // x0: the converted input
+  let trainFloats = 0;
+  let maskBytes = 1; // the label
+  let params = 0;
+  for (const l of desc.layers) {
+    const outSize = l.kind === 'dense' ? l.outSize : l.outShape[0] * l.outShape[1] * l.outShape[2];
+    inferFloats += outSize; // out
+    trainFloats += outSize; // delta
+    if (l.kind === 'conv') {
+      const kkc = l.kernel * l.kernel * l.inShape[2];
+      inferFloats += l.outShape[0] * l.outShape[1] * kkc; // im2col rows
+      params += l.filters * kkc + l.filters;
+    } else if (l.kind === 'dense') {
+      if (l.dropout > 0) {
+        trainFloats += l.inSize; // the dropped-out input
+        maskBytes += l.inSize; // its mask
+      }
+      params += l.inSize * l.outSize + l.outSize;
+    }
+  }
+  return { inferenceBytesPerRow: 4 * inferFloats, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes: 4 * params };
+}
+
+/**
+ * Scratch one thread of a native network holds after training on slices of `trainRows` examples
+ * and evaluating in chunks of `evalRows` (0: never evaluated): the forward buffers for the larger
+ * of the two, the backward buffers and the gradient for training.
+ */
+export function threadScratchBytes(s: NetworkScratch, trainRows: number, evalRows: number): number {
+  const forwardRows = Math.max(trainRows, evalRows);
+  return forwardRows * s.inferenceBytesPerRow + (trainRows > 0 ? trainRows * s.trainingBytesPerRow + s.gradientBytes : 0);
+}
+
+export function estimateCost(experiment: Experiment): JobCost {
+  const plan = planNetwork(experiment.network);
+  const s = networkScratch(plan.desc);
+  const members = experiment.ensemble?.size ?? 1;
+  const { trainSize, validationSize, expand } = experiment.data;
+  const trainingImages = trainSize * (expand ? EXPANSION_FACTOR : 1);
+  const imageSteps = members * experiment.training.epochs * trainingImages;
+  const macs = macsPerImage(plan.desc);
+  // Training: the whole mini-batch on one thread is the worst split; validation in 64-image chunks.
+  const training = threadScratchBytes(s, experiment.training.miniBatchSize, Math.min(INFER_CHUNK, validationSize));
+  // The test evaluation opens every member at once (the training networks are gone by then).
+  const test = members * threadScratchBytes(s, 0, Math.min(INFER_CHUNK, TEST_IMAGES));
+  return {
+    params: plan.paramCount,
+    members,
+    macsPerImage: macs,
+    trainingImages,
+    imageSteps,
+    trainingMacs: 3 * macs * imageSteps,
+    trainingScratchBytesPerThread: Math.max(training, test),
+    inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
+    weightsBytes: members * plan.paramCount * 4,
+  };
+}
