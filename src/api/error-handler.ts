@@ -40,8 +40,20 @@ function codeForStatus(status: number): string {
   return 'bad_request';
 }
 
-export function toErrorResponse(err: unknown, contentType?: string): { status: number; body: ReturnType<typeof errorBody>; internal: boolean } {
-  if (err instanceof ApiError) return { status: err.status, body: err.toJSON(), internal: err.status >= 500 };
+export type ErrorResponse = {
+  status: number;
+  body: ReturnType<typeof errorBody>;
+  /** Logged as an error (a 5xx that is our fault or our state). */
+  internal: boolean;
+  headers?: Readonly<Record<string, string>>;
+};
+
+export function toErrorResponse(err: unknown, contentType?: string): ErrorResponse {
+  if (err instanceof ApiError) {
+    // shedding load (503 overloaded) is the service working as meant, not an incident
+    const internal = err.status >= 500 && err.code !== 'overloaded';
+    return { status: err.status, body: err.toJSON(), internal, ...(err.headers ? { headers: err.headers } : {}) };
+  }
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe)) {
     const where = fe.validationContext ?? 'request';
@@ -57,7 +69,12 @@ export function toErrorResponse(err: unknown, contentType?: string): { status: n
   }
   if (isRedisUnavailable(err)) {
     // Redis down is the service's state, not a bug: 503 so clients and balancers retry
-    return { status: 503, body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'), internal: true };
+    return {
+      status: 503,
+      body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'),
+      internal: true,
+      headers: { 'retry-after': '2' },
+    };
   }
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
@@ -81,9 +98,10 @@ function summarize(details: IssueDetail[]): string {
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, internal } = toErrorResponse(err, request.headers['content-type']);
+    const { status, body, internal, headers } = toErrorResponse(err, request.headers['content-type']);
     if (internal) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code: body.error.code }, 'request rejected');
+    if (headers) reply.headers(headers);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

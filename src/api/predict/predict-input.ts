@@ -97,16 +97,36 @@ function check<T>(schema: z.ZodType<T>, value: unknown, prefix: (string | number
   throw invalid(`invalid predict body: ${first.join('; ')}${more}`, details.slice(0, 20));
 }
 
+/**
+ * The one file part `image` of a multipart body (limits: one file of at most BODY_LIMIT_BYTES,
+ * a few small fields; see predict.routes.ts). busboy reports a body that does not match its
+ * boundary (missing, truncated, no such boundary) as a plain Error: that is the client's
+ * malformed body, a 400, never a 500.
+ */
 async function multipartImage(request: FastifyRequest): Promise<Buffer> {
   if (!request.isMultipart()) throw unsupportedMediaType(`send ${ACCEPTED}`);
   let image: Buffer | null = null;
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer(); // drains the part (and enforces the size limit)
-      if (part.fieldname === 'image' && image === null) image = bytes;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue; // small fields (fieldSize limit) are ignored
+      if (part.fieldname !== 'image') {
+        part.file.resume(); // not buffered
+        throw unprocessable(`unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: send the image as field "image"`);
+      }
+      image = await part.toBuffer(); // enforces the size limit (413)
     }
+  } catch (err) {
+    throw multipartError(err);
   }
   if (!image) throw unprocessable('multipart body has no file field "image"');
   if (image.length === 0) throw unprocessable('the image is empty (0 bytes)');
   return image;
+}
+
+function multipartError(err: unknown): unknown {
+  if (err instanceof ApiError) return err;
+  const status = (err as { statusCode?: unknown })?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return err; // @fastify/multipart's limits
+  const message = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 200) : 'unreadable';
+  return new ApiError(400, 'malformed_multipart', `malformed multipart body: ${message}`);
 }

@@ -24,8 +24,10 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     if (fast) done(null, fast);
     else defaultJson(req, body as unknown as string, done); // it takes a Buffer too (secure-json-parse)
   });
+  // One file part of at most the body limit, and a few small fields: a multipart body never
+  // buffers more than one body's worth (a second file part is a 413).
   await fastify.register(multipart, {
-    limits: { fileSize: config.BODY_LIMIT_BYTES, files: 4, fields: 10, parts: 14, fieldSize: 1024 },
+    limits: { fileSize: config.BODY_LIMIT_BYTES, files: 1, fields: 8, parts: 9, fieldSize: 1024, headerPairs: 32 },
   });
   const readInputs = createInputReader({ maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES });
   const app = fastify.withTypeProvider<ZodTypeProvider>();
