@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { Redis } from 'ioredis';
 import type { AppContext } from './api/context.ts';
 import { installErrorHandlers } from './api/error-handler.ts';
+import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { ModelCache } from './api/predict/model-cache.ts';
 import { PredictService } from './api/predict/predict-service.ts';
@@ -59,6 +60,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const { config } = opts;
   const app = Fastify({
     ...loggerOptions(config),
+    ...httpServerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
   });

@@ -36,6 +36,19 @@ export const envSchema = z.object({
   // How long predict trusts a resolved alias (e.g. `default`) before asking Redis again;
   // changes made through the same API instance apply at once.
   PREDICT_RESOLVE_TTL_MS: int(1000, 0),
+  // HTTP timeouts, so a slow or stalled client cannot hold a socket: the whole request (headers
+  // and body) must arrive within REQUEST_TIMEOUT_MS, its headers within HEADERS_TIMEOUT_MS (both
+  // answered 408 and closed); an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS
+  // (behind a load balancer: above its idle timeout); a socket with no traffic either way for
+  // CONNECTION_TIMEOUT_MS is destroyed (above the SSE heartbeat, 15 s).
+  REQUEST_TIMEOUT_MS: int(30_000, 1),
+  HEADERS_TIMEOUT_MS: int(10_000, 1),
+  KEEP_ALIVE_TIMEOUT_MS: int(5_000, 1),
+  CONNECTION_TIMEOUT_MS: int(60_000, 1),
+}).superRefine((c, ctx) => {
+  if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'must not exceed REQUEST_TIMEOUT_MS' });
+  }
 });
 
 export type Config = z.infer<typeof envSchema>;
