@@ -10,6 +10,7 @@ import { installErrorHandlers } from './api/error-handler.ts';
 import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { ModelCache } from './api/predict/model-cache.ts';
+import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
@@ -82,8 +83,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const queue = opts.queue ?? new TrainingQueue({ config });
   const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });
   const aliases = new AliasRepository({ redis, prefix: config.QUEUE_PREFIX });
+  const admission = new PredictAdmission(config.PREDICT_QUEUE_MAX);
   const metrics = new ServiceMetrics({
     jobCounts: () => queue.counts(),
+    predictQueue: () => ({ pending: admission.pending, max: admission.max, shed: admission.shed }),
     modelCache: () => ({ bytes: cache.totalBytes, models: cache.size }),
     trainingImagesPerSecond: async () => {
       const running = await queue.list({ status: 'running', limit: 100, offset: 0 });
@@ -107,7 +110,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     onPredicted: (modelId, n) => metrics.predictions.inc({ model: modelId }, n),
     resolveTtlMs: config.PREDICT_RESOLVE_TTL_MS,
   });
-  const ctx: AppContext = { config, redis, models, aliases, cache, predict, metrics, queue };
+  const ctx: AppContext = { config, redis, models, aliases, cache, predict, admission, metrics, queue };
 
   // callback-style hooks: no promise per request for work that is synchronous anyway
   app.addHook('onRequest', (req, reply, done) => {

@@ -36,6 +36,10 @@ export const envSchema = z.object({
   // How long predict trusts a resolved alias (e.g. `default`) before asking Redis again;
   // changes made through the same API instance apply at once.
   PREDICT_RESOLVE_TTL_MS: int(1000, 0),
+  // Instances admitted to predict at once (decoding, queued in the micro-batchers, in an engine
+  // call), across all models; beyond it a request is refused with 503 + Retry-After (shed load)
+  // instead of the queue growing. At least MAX_INSTANCES, so any one valid request can pass.
+  PREDICT_QUEUE_MAX: int(2048, 1),
   // HTTP timeouts, so a slow or stalled client cannot hold a socket: the whole request (headers
   // and body) must arrive within REQUEST_TIMEOUT_MS, its headers within HEADERS_TIMEOUT_MS (both
   // answered 408 and closed); an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS
@@ -46,6 +50,9 @@ export const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: int(5_000, 1),
   CONNECTION_TIMEOUT_MS: int(60_000, 1),
 }).superRefine((c, ctx) => {
+  if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
+    ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
+  }
   if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'must not exceed REQUEST_TIMEOUT_MS' });
   }

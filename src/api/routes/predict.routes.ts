@@ -1,12 +1,13 @@
 // POST /v1/models/:id/predict and POST /v1/predict (the `default` alias). Accepts a raw
 // PNG/JPEG body, multipart field `image`, or JSON pixels/instances; see predict-input.ts.
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import type { AppContext } from '../context.ts';
 import { parsePixelsJson } from '../predict/pixels-json.ts';
-import { createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { AdmissionTicket } from '../predict/predict-admission.ts';
+import { ClientGoneError, createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
 
@@ -42,9 +43,20 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     'normalised the MNIST way (grey, ink bright, cropped, fit to 20×20, centred by mass in 28×28). ' +
     'One prediction per instance, in order.';
 
-  const handle = async (req: FastifyRequest, modelRef: string, debug: boolean) => {
-    const inputs = await readInputs(req);
-    return ctx.predict.predict(modelRef, inputs, { debug });
+  // Admitted to the bounded predict queue once the instances are counted (before decoding),
+  // released when answered; work stops between stages once the client has gone.
+  const handle = async (req: FastifyRequest, reply: FastifyReply, modelRef: string, debug: boolean) => {
+    const ticket = new AdmissionTicket(ctx.admission);
+    const gone = () => reply.raw.destroyed || req.raw.socket?.destroyed === true;
+    try {
+      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone });
+      return await ctx.predict.predict(modelRef, inputs, { debug, gone });
+    } catch (err) {
+      if (err instanceof ClientGoneError) ctx.metrics.predictAbandoned.inc({ stage: err.stage });
+      throw err;
+    } finally {
+      ticket.release();
+    }
   };
 
   app.post('/v1/models/:id/predict', {
@@ -58,7 +70,7 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
       ...bodyDoc,
     },
     serializerCompiler,
-  }, async (req) => handle(req, req.params.id, req.query.debug));
+  }, async (req, reply) => handle(req, reply, req.params.id, req.query.debug));
 
   app.post('/v1/predict', {
     schema: {
@@ -70,5 +82,5 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
       ...bodyDoc,
     },
     serializerCompiler,
-  }, async (req) => handle(req, DEFAULT_ALIAS, req.query.debug));
+  }, async (req, reply) => handle(req, reply, DEFAULT_ALIAS, req.query.debug));
 }
