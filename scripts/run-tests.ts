@@ -12,6 +12,10 @@ function find(dir: string): string[] {
   });
 }
 
+// Per test (each test() or hook): a stream that never ends, a wait that never comes, fails the
+// test instead of hanging CI. The slowest honest test takes ~TODO s on this 2-core machine.
+const TEST_TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 180_000);
+
 const filters = process.argv.slice(2);
 const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
@@ -19,5 +23,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 process.env.MNIST_DIR ??= join(process.cwd(), '..', 'shared', 'mnist');
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
