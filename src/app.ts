@@ -9,6 +9,7 @@ import type { AppContext } from './api/context.ts';
 import { installErrorHandlers } from './api/error-handler.ts';
 import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
+import { registerRateLimits } from './api/rate-limit.ts';
 import { ModelCache } from './api/predict/model-cache.ts';
 import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
@@ -137,13 +138,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await registerOpenApi(app, VERSION);
+  await registerRateLimits(app, { redis, config }); // before the routes: it hooks each one
   await app.register(opsRoutes, { ctx });
   await app.register(presetsRoutes);
   await app.register(modelsRoutes, { ctx });
   await app.register(modelExportRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
-  await app.register(jobsRoutes, { queue });
+  await app.register(jobsRoutes, { queue, config });
   await app.register(modelExamplesRoutes, { ctx });
   await app.register(pagesRoutes);
   return app;

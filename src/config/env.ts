@@ -49,6 +49,12 @@ export const envSchema = z.object({
   HEADERS_TIMEOUT_MS: int(10_000, 1),
   KEEP_ALIVE_TIMEOUT_MS: int(5_000, 1),
   CONNECTION_TIMEOUT_MS: int(60_000, 1),
+  // Requests per minute per caller (API key, else IP), counted in Redis across API instances;
+  // beyond: 429 + Retry-After. 0 turns a budget off. Predict routes and job submits have their
+  // own budgets; every other route shares RATE_LIMIT_PER_MIN (health, readiness, metrics exempt).
+  RATE_LIMIT_PER_MIN: int(1200, 0),
+  RATE_LIMIT_PREDICT_PER_MIN: int(6000, 0),
+  RATE_LIMIT_SUBMIT_PER_MIN: int(60, 0),
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });

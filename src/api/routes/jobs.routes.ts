@@ -2,12 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { resolveExperiment, SpecError, type Experiment } from '../../engine/index.ts';
+import type { Config } from '../../config/env.ts';
 import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isEndEvent, isRedisUnavailable, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
+import { routeRateLimit } from '../rate-limit.ts';
 import { createJobBody, errorResponse, eventStream, jobIdParams, jobList, jobRecord, listJobsQuery } from '../schemas/jobs.schemas.ts';
 
 export type JobsRoutesOptions = {
   queue: TrainingQueue;
+  config: Config;
   /** SSE heartbeat comment interval (keeps proxies from closing an idle stream). */
   heartbeatMs?: number;
 };
@@ -32,12 +35,13 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     });
 
   app.post('/v1/jobs', {
+    config: { rateLimit: routeRateLimit(opts.config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
     schema: {
       tags,
       summary: 'Submit a training job',
       description: 'A preset, a full spec, or a preset with overrides. The experiment is resolved and validated before it is queued.',
       body: createJobBody,
-      response: { 202: jobRecord, 400: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
+      response: { 202: jobRecord, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     let experiment: Experiment;

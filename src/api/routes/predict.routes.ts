@@ -8,6 +8,7 @@ import type { AppContext } from '../context.ts';
 import { parsePixelsJson } from '../predict/pixels-json.ts';
 import { AdmissionTicket } from '../predict/predict-admission.ts';
 import { ClientGoneError, createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { routeRateLimit } from '../rate-limit.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
 
@@ -59,26 +60,31 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     }
   };
 
+  // one predict budget for both routes (RATE_LIMIT_PREDICT_PER_MIN)
+  const rateLimit = routeRateLimit(config.RATE_LIMIT_PREDICT_PER_MIN, 'predict');
+
   app.post('/v1/models/:id/predict', {
+    config: { rateLimit },
     schema: {
       tags,
       summary: 'Predict digits with a model (by id or alias)',
       description,
       params: ModelIdParams,
       querystring: PredictQuery,
-      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 503) },
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 429, 503) },
       ...bodyDoc,
     },
     serializerCompiler,
   }, async (req, reply) => handle(req, reply, req.params.id, req.query.debug));
 
   app.post('/v1/predict', {
+    config: { rateLimit },
     schema: {
       tags,
       summary: 'Predict digits with the `default` model',
       description,
       querystring: PredictQuery,
-      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 503) },
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 429, 503) },
       ...bodyDoc,
     },
     serializerCompiler,
