@@ -91,7 +91,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     modelCache: () => ({ bytes: cache.totalBytes, models: cache.size }),
     trainingImagesPerSecond: async () => {
       const running = await queue.list({ status: 'running', limit: 100, offset: 0 });
-      return running.items.reduce((s, j) => s + (j.metrics.at(-1)?.imagesPerSecond ?? 0), 0);
+      return running.items.reduce((s, j) => s + (j.lastEpoch?.imagesPerSecond ?? 0), 0);
     },
   });
   const cache = new ModelCache({

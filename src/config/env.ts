@@ -27,6 +27,10 @@ export const envSchema = z.object({
   JOB_STALLED_INTERVAL_MS: int(30_000, 100),
   JOB_RETENTION_AGE_S: int(604_800, 1),
   JOB_RETENTION_COUNT: int(1000, 1),
+  // Epoch entries kept in a job's metric history (an ensemble of 20 × 1000 epochs would make
+  // 20,000): beyond it the history is thinned to every 2nd, 4th, … epoch of each member (first
+  // epochs kept, an even sample of the whole curve); the latest epoch is always in lastEpoch.
+  MAX_EPOCH_METRICS: int(10_000, 10),
   BODY_LIMIT_BYTES: int(5 * MiB, 1024),
   MAX_IMAGE_PIXELS: int(25_000_000, 1),
   MAX_INSTANCES: int(256, 1),

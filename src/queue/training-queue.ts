@@ -11,7 +11,7 @@ import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, trainingQueueFor, type QueueName, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { JobEventBus, publishJobEvent } from './job-events.ts';
-import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus } from './job-record.ts';
+import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus, type JobSummary } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
 
@@ -58,7 +58,7 @@ export class TrainingQueue {
       },
     };
     this.queueFor(QUEUES.training);
-    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
+    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, this.prefix, retention);
     this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
     this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
@@ -83,7 +83,8 @@ export class TrainingQueue {
     return this.records.get(id);
   }
 
-  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
+  /** Newest first, as summaries (no metric history, no spec). */
+  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
     return this.records.list(opts);
   }
 
