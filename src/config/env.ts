@@ -59,6 +59,10 @@ export const envSchema = z.object({
   RATE_LIMIT_PER_MIN: int(1200, 0),
   RATE_LIMIT_PREDICT_PER_MIN: int(6000, 0),
   RATE_LIMIT_SUBMIT_PER_MIN: int(60, 0),
+  // Open job event streams (SSE) per API instance: in all, and per caller (API key, else IP);
+  // beyond them 503 / 429 with Retry-After. Each holds a socket for as long as its job runs.
+  SSE_MAX_STREAMS: int(1000, 1),
+  SSE_MAX_STREAMS_PER_KEY: int(20, 1),
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
