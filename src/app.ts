@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { AppContext } from './api/context.ts';
-import { installErrorHandlers } from './api/error-handler.ts';
+import { frameworkErrors, installErrorHandlers } from './api/error-handler.ts';
 import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { registerRateLimits } from './api/rate-limit.ts';
@@ -65,6 +65,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     ...httpServerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
+    frameworkErrors,
   });
   app.setValidatorCompiler(queryAwareValidator);
   app.setSerializerCompiler(serializerCompiler);

@@ -67,16 +67,21 @@ export function toErrorResponse(err: unknown, contentType?: string): ErrorRespon
   if (err instanceof SyntaxError && (fe.statusCode === 400 || 'body' in fe)) {
     return { status: 400, body: errorBody('malformed_json', `malformed JSON body: ${err.message}`), internal: false };
   }
-  if (isRedisUnavailable(err)) {
-    // Redis down is the service's state, not a bug: 503 so clients and balancers retry
-    return {
-      status: 503,
-      body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'),
-      internal: true,
-      headers: { 'retry-after': '2' },
-    };
+  // A 4xx from the framework first: a client that aborted its upload fails with ECONNRESET
+  // wrapped as a 400, which is the client going away, not Redis.
+  const given = typeof fe?.statusCode === 'number' ? fe.statusCode : undefined;
+  if (given === undefined || given >= 500) {
+    if (isRedisUnavailable(err)) {
+      // Redis down is the service's state, not a bug: 503 so clients and balancers retry
+      return {
+        status: 503,
+        body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'),
+        internal: true,
+        headers: { 'retry-after': '2' },
+      };
+    }
   }
-  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  const status = given ?? 500;
   if (status >= 400 && status < 500) {
     const code = (fe.code && FRAMEWORK_CODES[fe.code]) ?? codeForStatus(status);
     const message =
@@ -94,6 +99,18 @@ export function toErrorResponse(err: unknown, contentType?: string): ErrorRespon
 function summarize(details: IssueDetail[]): string {
   const first = details.slice(0, 3).map((d) => (d.path ? `${d.path}: ${d.message}` : d.message));
   return first.join('; ') + (details.length > 3 ? ` (and ${details.length - 3} more)` : '');
+}
+
+/**
+ * Fastify's `frameworkErrors`: URLs rejected before routing (bad percent-encoding, a path
+ * parameter over maxParamLength) answered in the one shape instead of Fastify's own.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void reply
+    .code(tooLong ? 414 : 400)
+    .type('application/json; charset=utf-8')
+    .send(tooLong ? errorBody('uri_too_long', 'a path parameter is too long') : errorBody('bad_request', 'the URL is not valid (bad percent-encoding)'));
 }
 
 export function installErrorHandlers(app: FastifyInstance): void {
