@@ -82,7 +82,7 @@ before(async () => {
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   for (let i = 0; ; i++) {
     if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-    if (i > 300 || child.exitCode !== null) throw new Error(`the API did not start:\n${output}`);
+    if (i > 1200 || child.exitCode !== null) throw new Error(`the API did not start within 2 minutes:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 });
