@@ -6,9 +6,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { AppContext } from './api/context.ts';
-import { installErrorHandlers } from './api/error-handler.ts';
+import { frameworkErrors, installErrorHandlers } from './api/error-handler.ts';
+import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
+import { registerRateLimits } from './api/rate-limit.ts';
 import { ModelCache } from './api/predict/model-cache.ts';
+import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
@@ -60,8 +63,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const { config } = opts;
   const app = Fastify({
     ...loggerOptions(config),
+    ...httpServerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
     forceCloseConnections: 'idle',
+    frameworkErrors,
   });
   app.setValidatorCompiler(queryAwareValidator);
   app.setSerializerCompiler(serializerCompiler);
@@ -81,12 +86,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const queue = opts.queue ?? new TrainingQueue({ config });
   const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });
   const aliases = new AliasRepository({ redis, prefix: config.QUEUE_PREFIX });
+  const admission = new PredictAdmission(config.PREDICT_QUEUE_MAX);
   const metrics = new ServiceMetrics({
     jobCounts: () => queue.counts(),
+    predictQueue: () => ({ pending: admission.pending, max: admission.max, shed: admission.shed }),
     modelCache: () => ({ bytes: cache.totalBytes, models: cache.size }),
     trainingImagesPerSecond: async () => {
       const running = await queue.list({ status: 'running', limit: 100, offset: 0 });
-      return running.items.reduce((s, j) => s + (j.metrics.at(-1)?.imagesPerSecond ?? 0), 0);
+      return running.items.reduce((s, j) => s + (j.lastEpoch?.imagesPerSecond ?? 0), 0);
     },
   });
   const cache = new ModelCache({
@@ -107,7 +114,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     onPredicted: (modelId, n) => metrics.predictions.inc({ model: modelId }, n),
     resolveTtlMs: config.PREDICT_RESOLVE_TTL_MS,
   });
-  const ctx: AppContext = { config, redis, models, aliases, cache, predict, metrics, queue };
+  const ctx: AppContext = { config, redis, models, aliases, cache, predict, admission, metrics, queue };
 
   // callback-style hooks: no promise per request for work that is synchronous anyway
   app.addHook('onRequest', (req, reply, done) => {
@@ -134,13 +141,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
 
   await registerOpenApi(app, VERSION);
+  await registerRateLimits(app, { redis, config }); // before the routes: it hooks each one
   await app.register(opsRoutes, { ctx });
   await app.register(presetsRoutes);
   await app.register(modelsRoutes, { ctx });
   await app.register(modelExportRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
-  await app.register(jobsRoutes, { queue, budgets: jobBudgets(config) });
+  await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config) });
   await app.register(modelExamplesRoutes, { ctx });
   await app.register(pagesRoutes);
   return app;

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers, e.g. Retry-After on 429/503. */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -35,8 +37,17 @@ export const unsupportedMediaType = (message: string, details?: unknown) =>
   new ApiError(415, 'unsupported_media_type', message, details);
 export const unprocessable = (message: string, details?: unknown) =>
   new ApiError(422, 'unprocessable', message, details);
-export const serviceUnavailable = (message: string, details?: unknown) =>
-  new ApiError(503, 'unavailable', message, details);
+export const serviceUnavailable = (message: string, details?: unknown, retryAfterS?: number) =>
+  new ApiError(503, 'unavailable', message, details, retryAfter(retryAfterS));
+/** 429: this caller has used up a budget (rate, streams); Retry-After says when to come back. */
+export const tooManyRequests = (code: string, message: string, retryAfterS: number, details?: unknown) =>
+  new ApiError(429, code, message, details, retryAfter(retryAfterS));
+/** 503 with Retry-After: the service sheds load (a full queue) rather than growing. */
+export const overloaded = (message: string, retryAfterS: number, details?: unknown) =>
+  new ApiError(503, 'overloaded', message, details, retryAfter(retryAfterS));
+
+const retryAfter = (s: number | undefined) =>
+  s === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(s))) };
 export const internal = (message = 'internal server error') => new ApiError(500, 'internal', message);
 
 export const isApiError = (err: unknown): err is ApiError => err instanceof ApiError;

@@ -6,6 +6,7 @@ import type { TrainingQueue } from '../queue/index.ts';
 import type { AliasRepository } from '../store/alias.repository.ts';
 import type { ModelRepository } from '../store/model.repository.ts';
 import type { ModelCache } from './predict/model-cache.ts';
+import type { PredictAdmission } from './predict/predict-admission.ts';
 import type { PredictService } from './predict/predict-service.ts';
 
 export type AppContext = {
@@ -15,6 +16,8 @@ export type AppContext = {
   aliases: AliasRepository;
   cache: ModelCache;
   predict: PredictService;
+  /** The predict queue's bound (PREDICT_QUEUE_MAX). */
+  admission: PredictAdmission;
   metrics: ServiceMetrics;
   queue: TrainingQueue;
 };

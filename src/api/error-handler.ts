@@ -41,8 +41,20 @@ function codeForStatus(status: number): string {
   return 'bad_request';
 }
 
-export function toErrorResponse(err: unknown, contentType?: string): { status: number; body: ReturnType<typeof errorBody>; internal: boolean } {
-  if (err instanceof ApiError) return { status: err.status, body: err.toJSON(), internal: err.status >= 500 };
+export type ErrorResponse = {
+  status: number;
+  body: ReturnType<typeof errorBody>;
+  /** Logged as an error (a 5xx that is our fault or our state). */
+  internal: boolean;
+  headers?: Readonly<Record<string, string>>;
+};
+
+export function toErrorResponse(err: unknown, contentType?: string): ErrorResponse {
+  if (err instanceof ApiError) {
+    // shedding load (503 overloaded) is the service working as meant, not an incident
+    const internal = err.status >= 500 && err.code !== 'overloaded';
+    return { status: err.status, body: err.toJSON(), internal, ...(err.headers ? { headers: err.headers } : {}) };
+  }
   if (err instanceof BudgetError) {
     // a job (or a model to serve) over a resource budget: every budget exceeded, with its figure and limit
     const details = err.violations.map(({ budget, figure, value, limit, message }) => ({ budget, figure, value, limit, message }));
@@ -61,11 +73,21 @@ export function toErrorResponse(err: unknown, contentType?: string): { status: n
   if (err instanceof SyntaxError && (fe.statusCode === 400 || 'body' in fe)) {
     return { status: 400, body: errorBody('malformed_json', `malformed JSON body: ${err.message}`), internal: false };
   }
-  if (isRedisUnavailable(err)) {
-    // Redis down is the service's state, not a bug: 503 so clients and balancers retry
-    return { status: 503, body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'), internal: true };
+  // A 4xx from the framework first: a client that aborted its upload fails with ECONNRESET
+  // wrapped as a 400, which is the client going away, not Redis.
+  const given = typeof fe?.statusCode === 'number' ? fe.statusCode : undefined;
+  if (given === undefined || given >= 500) {
+    if (isRedisUnavailable(err)) {
+      // Redis down is the service's state, not a bug: 503 so clients and balancers retry
+      return {
+        status: 503,
+        body: errorBody('unavailable', 'the service cannot reach Redis; try again shortly'),
+        internal: true,
+        headers: { 'retry-after': '2' },
+      };
+    }
   }
-  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  const status = given ?? 500;
   if (status >= 400 && status < 500) {
     const code = (fe.code && FRAMEWORK_CODES[fe.code]) ?? codeForStatus(status);
     const message =
@@ -85,11 +107,24 @@ function summarize(details: IssueDetail[]): string {
   return first.join('; ') + (details.length > 3 ? ` (and ${details.length - 3} more)` : '');
 }
 
+/**
+ * Fastify's `frameworkErrors`: URLs rejected before routing (bad percent-encoding, a path
+ * parameter over maxParamLength) answered in the one shape instead of Fastify's own.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void reply
+    .code(tooLong ? 414 : 400)
+    .type('application/json; charset=utf-8')
+    .send(tooLong ? errorBody('uri_too_long', 'a path parameter is too long') : errorBody('bad_request', 'the URL is not valid (bad percent-encoding)'));
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, internal } = toErrorResponse(err, request.headers['content-type']);
+    const { status, body, internal, headers } = toErrorResponse(err, request.headers['content-type']);
     if (internal) request.log.error({ err }, 'request failed');
     else request.log.info({ status, code: body.error.code }, 'request rejected');
+    if (headers) reply.headers(headers);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

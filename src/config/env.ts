@@ -28,6 +28,10 @@ export const envSchema = z.object({
   JOB_STALLED_INTERVAL_MS: int(30_000, 100),
   JOB_RETENTION_AGE_S: int(604_800, 1),
   JOB_RETENTION_COUNT: int(1000, 1),
+  // Epoch entries kept in a job's metric history (an ensemble of 20 × 1000 epochs would make
+  // 20,000): beyond it the history is thinned to every 2nd, 4th, … epoch of each member (first
+  // epochs kept, an even sample of the whole curve); the latest epoch is always in lastEpoch.
+  MAX_EPOCH_METRICS: int(10_000, 10),
   BODY_LIMIT_BYTES: int(5 * MiB, 1024),
   MAX_IMAGE_PIXELS: int(25_000_000, 1),
   MAX_INSTANCES: int(256, 1),
@@ -50,6 +54,36 @@ export const envSchema = z.object({
   // Native scratch one loaded model may hold to predict (all members and threads); its chunk sizes
   // follow from it. A model one image of which needs more cannot be served (and is refused at submit).
   PREDICT_SCRATCH_BYTES: int(DEFAULT_BUDGETS.PREDICT_SCRATCH_BYTES, 1),
+  // Instances admitted to predict at once (decoding, queued in the micro-batchers, in an engine
+  // call), across all models; beyond it a request is refused with 503 + Retry-After (shed load)
+  // instead of the queue growing. At least MAX_INSTANCES, so any one valid request can pass.
+  PREDICT_QUEUE_MAX: int(2048, 1),
+  // HTTP timeouts, so a slow or stalled client cannot hold a socket: the whole request (headers
+  // and body) must arrive within REQUEST_TIMEOUT_MS, its headers within HEADERS_TIMEOUT_MS (both
+  // answered 408 and closed); an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS
+  // (behind a load balancer: above its idle timeout); a socket with no traffic either way for
+  // CONNECTION_TIMEOUT_MS is destroyed (above the SSE heartbeat, 15 s).
+  REQUEST_TIMEOUT_MS: int(30_000, 1),
+  HEADERS_TIMEOUT_MS: int(10_000, 1),
+  KEEP_ALIVE_TIMEOUT_MS: int(5_000, 1),
+  CONNECTION_TIMEOUT_MS: int(60_000, 1),
+  // Requests per minute per caller (API key, else IP), counted in Redis across API instances;
+  // beyond: 429 + Retry-After. 0 turns a budget off. Predict routes and job submits have their
+  // own budgets; every other route shares RATE_LIMIT_PER_MIN (health, readiness, metrics exempt).
+  RATE_LIMIT_PER_MIN: int(1200, 0),
+  RATE_LIMIT_PREDICT_PER_MIN: int(6000, 0),
+  RATE_LIMIT_SUBMIT_PER_MIN: int(60, 0),
+  // Open job event streams (SSE) per API instance: in all, and per caller (API key, else IP);
+  // beyond them 503 / 429 with Retry-After. Each holds a socket for as long as its job runs.
+  SSE_MAX_STREAMS: int(1000, 1),
+  SSE_MAX_STREAMS_PER_KEY: int(20, 1),
+}).superRefine((c, ctx) => {
+  if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
+    ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
+  }
+  if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'must not exceed REQUEST_TIMEOUT_MS' });
+  }
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -8,6 +8,8 @@ export type MetricsSources = {
   jobCounts?: () => Promise<JobCounts>;
   /** Training images/s of the running jobs' latest epochs, read at scrape time. */
   trainingImagesPerSecond?: () => Promise<number>;
+  /** The predict queue now: instances admitted, its bound, requests shed since start. */
+  predictQueue?: () => { pending: number; max: number; shed: number };
   /** What the predict model cache holds now. */
   modelCache?: () => { bytes: number; models: number };
 };
@@ -18,6 +20,7 @@ export class ServiceMetrics {
   readonly predictions: Counter<'model'>;
   readonly predictBatchSize: Histogram;
   readonly predictLatency: Histogram;
+  readonly predictAbandoned: Counter<'stage'>;
   private readonly engineRate: Gauge<'source'>;
   // predicted images in the last window, for a predict images/s figure
   private readonly window: { at: number; n: number }[] = [];
@@ -51,6 +54,34 @@ export class ServiceMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
     });
+    this.predictAbandoned = new Counter({
+      name: 'nndl_predict_abandoned_total',
+      help: 'Predict requests whose client went away, by the stage where the work stopped (decode, enqueue)',
+      labelNames: ['stage'],
+      registers,
+    });
+    if (sources.predictQueue) {
+      const predictQueue = sources.predictQueue;
+      const gauge: Gauge<'what'> = new Gauge({
+        name: 'nndl_predict_queue',
+        help: 'Predict queue: instances admitted now (pending) and the bound (max, PREDICT_QUEUE_MAX)',
+        labelNames: ['what'],
+        registers,
+        collect() {
+          const q = predictQueue();
+          gauge.set({ what: 'pending' }, q.pending);
+          gauge.set({ what: 'max' }, q.max);
+        },
+      });
+      const shed: Gauge = new Gauge({
+        name: 'nndl_predict_shed_total',
+        help: 'Predict requests refused with 503 because the predict queue was full',
+        registers,
+        collect() {
+          shed.set(predictQueue().shed);
+        },
+      });
+    }
     const self = this;
     this.engineRate = new Gauge({
       name: 'nndl_engine_images_per_second',

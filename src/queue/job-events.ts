@@ -12,6 +12,7 @@ type Listener = (e: JobEvent) => void;
 
 export class JobEventBus {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly resubscribed = new Set<() => void>();
   private subscribed: Promise<unknown> | null = null;
 
   /** `subscriber` is a dedicated connection (subscriber mode blocks other commands). */
@@ -29,6 +30,19 @@ export class JobEventBus {
       }
       for (const l of this.listeners.get(event.jobId) ?? []) l(event);
     });
+    // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is lost,
+    // so followers are told to check their records
+    let connectedBefore = false;
+    subscriber.on('ready', () => {
+      if (connectedBefore) for (const f of this.resubscribed) f();
+      connectedBefore = true;
+    });
+  }
+
+  /** Called after the subscriber connection came back (messages may have been missed). */
+  onResubscribed(f: () => void): () => void {
+    this.resubscribed.add(f);
+    return () => this.resubscribed.delete(f);
   }
 
   /** Resolves once the subscription is active, so nothing published afterwards is missed. */

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { EpochMetrics, Experiment } from '../engine/index.ts';
 import { queueKeys, type QueueKeys } from './catalogue.ts';
-import { JOB_STATUSES, TERMINAL_STATUSES, isTerminal, type JobProgress, type JobRecord, type JobStatus } from './job-record.ts';
+import { JOB_STATUSES, TERMINAL_STATUSES, isTerminal, toSummary, type JobProgress, type JobRecord, type JobStatus, type JobSummary } from './job-record.ts';
 
 // KEYS: record, all, expiry, metrics, cancelFlag
 // ARGV: statusKeyPrefix, allowedFrom ('*' or space separated), newStatus ('' keeps),
@@ -74,7 +74,45 @@ export type RecordPatch = Partial<{
   finishedAt: string;
 }>;
 
-export type RetentionOptions = { ageSeconds: number; count: number };
+export type RetentionOptions = {
+  ageSeconds: number;
+  count: number;
+  /** Bound on stored epoch entries per job (MAX_EPOCH_METRICS); default 10,000. */
+  maxEpochMetrics?: number;
+};
+
+export const DEFAULT_MAX_EPOCH_METRICS = 10_000;
+
+// One epoch's metrics, bounded: the record's progress and lastEpoch always; the history entry
+// (member:epoch) when its epoch is on the current stride k (epochs 1, 1+k, …) or replaces one.
+// When the history outgrows the bound, k doubles and the entries off it are dropped (halving,
+// so a long run keeps an even sample of its whole curve, first epochs included). It stops
+// when nothing more can go (one entry per member left).
+// KEYS: metrics, record; ARGV: field, metricsJson, progressJson, max, epoch
+const PUT_EPOCH = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local k = tonumber(redis.call('HGET', KEYS[2], 'metricsEvery') or '1')
+redis.call('HSET', KEYS[2], 'progress', ARGV[3], 'lastEpoch', ARGV[2])
+local epoch = tonumber(ARGV[5])
+if (epoch - 1) % k == 0 or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+local max = tonumber(ARGV[4])
+while redis.call('HLEN', KEYS[1]) > max do
+  k = k * 2
+  local dropped = 0
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    local e = tonumber(string.match(f, ':(%d+)$'))
+    if e and (e - 1) % k ~= 0 then
+      redis.call('HDEL', KEYS[1], f)
+      dropped = dropped + 1
+    end
+  end
+  redis.call('HSET', KEYS[2], 'metricsEvery', k)
+  if dropped == 0 then break end
+end
+return 1
+`;
 
 export class JobRecordRepository {
   readonly keys: QueueKeys;
@@ -158,28 +196,43 @@ export class JobRecordRepository {
     return this.redis.hincrby(this.keys.record(id), 'attempts', 1);
   }
 
-  /** Stores one epoch's metrics (replacing a redone epoch) and the progress. */
+  /**
+   * Stores one epoch's metrics (replacing a redone epoch), the progress and the last epoch,
+   * keeping the history within maxEpochMetrics (see PUT_EPOCH). A missing record stays missing.
+   */
   async putEpoch(id: string, m: EpochMetrics, progress: JobProgress): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.keys.metrics(id), `${m.member ?? 0}:${m.epoch}`, JSON.stringify(m))
-      .hset(this.keys.record(id), 'progress', JSON.stringify(progress))
-      .exec();
+    const max = this.retention.maxEpochMetrics ?? DEFAULT_MAX_EPOCH_METRICS;
+    const json = JSON.stringify(m);
+    await this.redis.eval(PUT_EPOCH, 2, this.keys.metrics(id), this.keys.record(id),
+      `${m.member ?? 0}:${m.epoch}`, json, JSON.stringify(progress), String(max), String(m.epoch));
   }
 
   async setProgress(id: string, progress: JobProgress): Promise<void> {
     await this.redis.hset(this.keys.record(id), 'progress', JSON.stringify(progress));
   }
 
-  async list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
+  async list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
     await this.prune();
     const set = opts.status ? this.keys.byStatus(opts.status) : this.keys.all;
     const [ids, total] = await Promise.all([
       this.redis.zrevrange(set, opts.offset, opts.offset + opts.limit - 1),
       this.redis.zcard(set),
     ]);
-    const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is JobRecord => r !== null);
+    const items = (await Promise.all(ids.map((id) => this.getSummary(id)))).filter((r): r is JobSummary => r !== null);
     return { items, total };
+  }
+
+  /** The record without reading its metric history (lists). */
+  async getSummary(id: string): Promise<JobSummary | null> {
+    const rec = await this.redis.hgetall(this.keys.record(id));
+    return rec.id ? toSummary(decode(rec, {})) : null;
+  }
+
+  /** Status and last epoch only: what a follower checks to know whether it missed anything. */
+  async peek(id: string): Promise<{ status: JobStatus; lastEpoch?: EpochMetrics } | null> {
+    const [status, last] = await this.redis.hmget(this.keys.record(id), 'status', 'lastEpoch');
+    if (!status) return null;
+    return { status: status as JobStatus, ...(last ? { lastEpoch: JSON.parse(last) as EpochMetrics } : {}) };
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
@@ -215,5 +268,7 @@ function decode(h: Record<string, string>, metricsHash: Record<string, string>):
   if (h.backend === 'native' || h.backend === 'tfjs') r.backend = h.backend;
   if (h.startedAt) r.startedAt = h.startedAt;
   if (h.finishedAt) r.finishedAt = h.finishedAt;
+  if (h.metricsEvery && Number(h.metricsEvery) > 1) r.metricsEvery = Number(h.metricsEvery);
+  if (h.lastEpoch) r.lastEpoch = JSON.parse(h.lastEpoch) as EpochMetrics;
   return r;
 }

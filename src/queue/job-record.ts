@@ -14,7 +14,16 @@ export type JobRecord = {
   name?: string;
   status: JobStatus;
   progress: JobProgress;
+  /**
+   * One entry per finished epoch (per member for ensembles), at most MAX_EPOCH_METRICS: beyond
+   * that only epochs 1, 1+k, 1+2k… of each member are kept, k = `metricsEvery` (doubled each time
+   * the bound is reached again).
+   */
   metrics: EpochMetrics[];
+  /** k above: set once the history has been thinned (k > 1). */
+  metricsEvery?: number;
+  /** The latest epoch reported (kept whatever the thinning). */
+  lastEpoch?: EpochMetrics;
   experiment: Experiment;
   modelId?: string;
   error?: string;
@@ -30,6 +39,21 @@ export type JobRecord = {
   startedAt?: string;
   finishedAt?: string;
 };
+
+/** What lists show of a job: no metric history and no spec, the last epoch's figures instead. */
+export type JobSummary = Omit<JobRecord, 'metrics' | 'experiment' | 'metricsEvery'> & {
+  preset?: string;
+  members?: number;
+};
+
+export function toSummary(r: JobRecord): JobSummary {
+  const { metrics: _m, experiment, metricsEvery: _k, ...rest } = r;
+  return {
+    ...rest,
+    ...(experiment.preset !== undefined ? { preset: experiment.preset } : {}),
+    ...(experiment.ensemble ? { members: experiment.ensemble.size } : {}),
+  };
+}
 
 export type JobEndType = 'completed' | 'failed' | 'cancelled';
 

@@ -74,7 +74,7 @@ export class TrainingConsumer {
     this.redis = createRedis(config.REDIS_URL, 'worker');
     this.subscriber = createRedis(config.REDIS_URL, 'subscriber');
     for (const r of [this.redis, this.subscriber]) r.on('error', (e: Error) => this.log('redis error', { error: e.message }));
-    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
+    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, config.QUEUE_PREFIX, retention);
     this.cancels = new CancelChannel(this.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_AGE_S);
     this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });

@@ -5,13 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import type { Experiment } from '../engine/index.ts';
+import type { EpochMetrics, Experiment } from '../engine/index.ts';
 import { conflict, notFound } from '../errors.ts';
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, trainingQueueFor, type QueueName, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { JobEventBus, publishJobEvent } from './job-events.ts';
-import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus } from './job-record.ts';
+import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus, type JobSummary } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
 
@@ -23,8 +23,29 @@ export type TrainingQueueOptions = {
   prefix?: string;
 };
 
-/** How often a follower re-reads the record, in case a pub/sub message was lost. */
-const EVENTS_RECHECK_MS = 2000;
+/**
+ * Followers are pushed (pub/sub); this is only the safety net for a message lost in between
+ * (a worker's publish that failed, a subscriber reconnect we did not see): a follower checks the
+ * record's status and last epoch (one HMGET) this often, and reads the whole record only when it
+ * missed something. A subscriber reconnect triggers the same check at once.
+ */
+export const EVENTS_SAFETY_CHECK_MS = 30_000;
+
+/** The SSE id of an epoch event: `<member>.<epoch>`; the end event's is `end`. */
+export const epochEventId = (m: { member?: number; epoch: number }) => `${m.member ?? 0}.${m.epoch}`;
+export const END_EVENT_ID = 'end';
+
+type Cursor = { member: number; epoch: number } | 'end' | null;
+
+/** A Last-Event-ID sent back by a reconnecting client: where its stream stopped (null: replay all). */
+export function parseEventId(id: string | undefined): Cursor {
+  if (id === END_EVENT_ID) return 'end';
+  const m = /^(\d{1,6})\.(\d{1,9})$/.exec(id ?? '');
+  return m ? { member: Number(m[1]), epoch: Number(m[2]) } : null;
+}
+
+const afterCursor = (c: Cursor, m: { member?: number; epoch: number }) =>
+  c === null ? true : c === 'end' ? false : (m.member ?? 0) > c.member || ((m.member ?? 0) === c.member && m.epoch > c.epoch);
 
 export class TrainingQueue {
   readonly prefix: string;
@@ -58,7 +79,7 @@ export class TrainingQueue {
       },
     };
     this.queueFor(QUEUES.training);
-    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
+    const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, this.prefix, retention);
     this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
     this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
@@ -83,7 +104,8 @@ export class TrainingQueue {
     return this.records.get(id);
   }
 
-  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobRecord[]; total: number }> {
+  /** Newest first, as summaries (no metric history, no spec). */
+  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
     return this.records.list(opts);
   }
 
@@ -125,15 +147,21 @@ export class TrainingQueue {
   }
 
   /**
-   * Follows a job: replays the epochs so far, then yields live events until the end event
-   * (completed | failed | cancelled) or until `signal` aborts. Throws ApiError 404 if unknown.
+   * Follows a job: replays the epochs so far (those after `lastEventId`, for a client that
+   * reconnects), then yields live events, pushed by pub/sub, until the end event (completed |
+   * failed | cancelled) or until `signal` aborts. Throws ApiError 404 if unknown.
    */
-  async *events(id: string, signal: AbortSignal): AsyncIterable<JobEvent> {
+  async *events(id: string, signal: AbortSignal, opts: { lastEventId?: string } = {}): AsyncIterable<JobEvent> {
     const bus = this.eventBus();
     const pending: JobEvent[] = [];
     let wake: (() => void) | null = null;
+    let checkNow = false;
     const off = bus.on(id, (e) => {
       pending.push(e);
+      wake?.();
+    });
+    const offReconnect = bus.onResubscribed(() => {
+      checkNow = true;
       wake?.();
     });
     const onAbort = () => wake?.();
@@ -142,13 +170,15 @@ export class TrainingQueue {
       await bus.ready();
       const first = await this.records.get(id);
       if (!first) throw notFound(`job ${id} not found`);
+      const cursor = parseEventId(opts.lastEventId);
       const seen = new Set<string>();
-      const epochKey = (m: { member?: number; epoch: number }) => `${m.member ?? 0}:${m.epoch}`;
-      // Yields metrics of the record not streamed yet, then its end event if it has ended.
+      const isNew = (m: EpochMetrics) => !seen.has(epochEventId(m)) && afterCursor(cursor, m);
+      // Yields the record's epochs not streamed yet (its last one too, if thinned away), then its
+      // end event if it has ended.
       const catchUp = function* (rec: JobRecord): Generator<JobEvent, boolean> {
-        for (const m of rec.metrics) {
-          if (seen.has(epochKey(m))) continue;
-          seen.add(epochKey(m));
+        for (const m of rec.lastEpoch && !rec.metrics.some((x) => epochEventId(x) === epochEventId(rec.lastEpoch!)) ? [...rec.metrics, rec.lastEpoch] : rec.metrics) {
+          if (!isNew(m)) continue;
+          seen.add(epochEventId(m));
           yield { type: 'epoch', jobId: id, metrics: m };
         }
         if (!isTerminal(rec.status)) return false;
@@ -159,23 +189,29 @@ export class TrainingQueue {
       while (!signal.aborted) {
         const e = pending.shift();
         if (!e) {
-          const timedOut = await new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => resolve(true), EVENTS_RECHECK_MS);
+          const timedOut = checkNow || (await new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => resolve(true), EVENTS_SAFETY_CHECK_MS);
             wake = () => {
               clearTimeout(t);
               resolve(false);
             };
-          });
+          }));
           wake = null;
-          if (timedOut && !signal.aborted) {
-            const rec = await this.records.get(id);
-            if (!rec || (yield* catchUp(rec))) return;
+          if ((timedOut || checkNow) && !signal.aborted) {
+            checkNow = false;
+            // cheap check first: did we miss an epoch or the end?
+            const peek = await this.records.peek(id);
+            if (!peek) return;
+            if (isTerminal(peek.status) || (peek.lastEpoch && isNew(peek.lastEpoch))) {
+              const rec = await this.records.get(id);
+              if (!rec || (yield* catchUp(rec))) return;
+            }
           }
           continue;
         }
         if (e.type === 'epoch') {
-          if (seen.has(epochKey(e.metrics))) continue;
-          seen.add(epochKey(e.metrics));
+          if (!isNew(e.metrics)) continue;
+          seen.add(epochEventId(e.metrics));
         } else if (isEndEvent(e)) {
           // Epochs published just before the end may still be in flight: replay from the record.
           yield* catchUp({ ...e.job, status: 'running' });
@@ -186,6 +222,7 @@ export class TrainingQueue {
       }
     } finally {
       off();
+      offReconnect();
       signal.removeEventListener('abort', onAbort);
     }
   }

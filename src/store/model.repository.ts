@@ -1,6 +1,7 @@
 // Models on disk (DATA_DIR/models/<id>/), indexed in Redis. The directory is the truth,
 // the index is what gets listed: a model is written whole into a temp dir, renamed into
 // place, and only then indexed, so no reader ever sees half a model.
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -145,7 +146,8 @@ export class ModelRepository {
   /** The store is usable: its directory exists and takes a write. */
   async checkWritable(): Promise<void> {
     await mkdir(this.modelsDir, { recursive: true });
-    const probe = join(this.modelsDir, `.probe-${process.pid}`);
+    // unique per call: concurrent readiness probes must not remove each other's file
+    const probe = join(this.modelsDir, `.probe-${process.pid}-${randomUUID()}`);
     await writeFile(probe, 'ok');
     await stat(probe);
     await rm(probe, { force: true });

@@ -28,17 +28,18 @@ describe('GET /v1/jobs/:id/events', () => {
   let redis: Redis;
   let records: JobRecordRepository;
   let base: string;
+  let config: ReturnType<typeof testConfig>;
 
   before(async () => {
     dataDir = await tempDataDir();
-    const config = testConfig(prefix, dataDir);
+    config = testConfig(prefix, dataDir);
     queue = new TrainingQueue({ config });
     redis = new Redis(REDIS_URL);
     records = new JobRecordRepository(redis, prefix, { ageSeconds: 60, count: 100 });
     app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
-    await app.register(jobsRoutes, { queue, heartbeatMs: 50 });
+    await app.register(jobsRoutes, { queue, config, heartbeatMs: 50 });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   after(async () => {
@@ -104,7 +105,7 @@ describe('GET /v1/jobs/:id/events', () => {
     const other = Fastify();
     other.setValidatorCompiler(validatorCompiler);
     other.setSerializerCompiler(serializerCompiler);
-    await other.register(jobsRoutes, { queue, heartbeatMs: 50 });
+    await other.register(jobsRoutes, { queue, config, heartbeatMs: 50 });
     const url = await other.listen({ port: 0, host: '127.0.0.1' });
     const ended = new Promise<void>((resolve, reject) => {
       get(`${url}/v1/jobs/${job.id}/events`, (res) => {

@@ -110,6 +110,37 @@ test('empty bodies', async () => {
   expectError(await post().set('content-type', 'multipart/form-data; boundary=x').send(''), 422);
 });
 
+test('malformed multipart bodies → 400 malformed_multipart, never 500', async () => {
+  const head = '--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n';
+  const cases: [string, string | Buffer][] = [
+    ['multipart/form-data; boundary=x', 'a body that holds no such boundary'],
+    ['multipart/form-data; boundary=x', head + 'truncated, no closing boundary'],
+    ['multipart/form-data; boundary=x', Buffer.concat([Buffer.from(head), await digitPng(digit)])],
+    ['multipart/form-data', '--x\r\n\r\n--x--'], // no boundary parameter
+    ['multipart/form-data; boundary=', 'abc'],
+    ['multipart/form-data; boundary="unterminated', 'abc'],
+    ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"'],
+  ];
+  for (const [type, body] of cases) {
+    const res = await post().set('content-type', type).send(body);
+    expectError(res, 400, 'malformed_multipart');
+  }
+});
+
+test('multipart takes one file part: a second one → 413, a file under another name → 422', async () => {
+  const png = await digitPng(digit);
+  const two = await post()
+    .attach('image', png, { filename: 'a.png', contentType: 'image/png' })
+    .attach('image', png, { filename: 'b.png', contentType: 'image/png' });
+  expectError(two, 413, 'payload_too_large');
+  const other = await post().attach('photo', png, { filename: 'a.png', contentType: 'image/png' });
+  expectError(other, 422);
+  assert.match(other.body.error.message, /"photo"/);
+  // small fields beside the image are fine
+  const ok = await post().field('note', 'hello').attach('image', png, { filename: 'a.png', contentType: 'image/png' });
+  assert.equal(ok.status, 200, ok.text);
+});
+
 test('content types nobody accepts → 415', async () => {
   expectError(await post().set('content-type', 'text/plain').send('7'), 415, 'unsupported_media_type');
   expectError(await post().set('content-type', 'application/xml').send('<x/>'), 415, 'unsupported_media_type');

@@ -109,6 +109,9 @@ describe('web: jobs', { skip: skipWithoutChromium }, () => {
     const row = phone.locator('#jobs tbody tr', { hasText: 'web small' });
     await row.waitFor();
     assert.match(await row.textContent() ?? '', /completed/);
+    // the list's summary carries the last epoch: its validation accuracy is in the row
+    const last = job.metrics.at(-1);
+    assert.match(await row.textContent() ?? '', new RegExp(`${(last.validationAccuracy * 100).toFixed(2)}%`));
     await screenshot(phone, 'jobs-phone');
     assert.deepEqual(errors(), []);
     await page.close();

@@ -133,12 +133,21 @@ describe('web: draw a digit, models', { skip: skipWithoutChromium }, () => {
     const page = await browser.newPage();
     const errors = watchErrors(page);
     page.on('dialog', (dialog) => void dialog.accept());
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
     await page.goto(`${base}/models`);
     const firstRow = page.locator(`tr[data-model-id="${modelId}"]`);
     const secondRow = page.locator(`tr[data-model-id="${second.id}"]`);
     await firstRow.waitFor();
     assert.match(await firstRow.textContent() ?? '', /default/);
     assert.match(await firstRow.textContent() ?? '', /\d+\.\d\d%/);
+    // the page asks only for what it shows: the list; a model's detail (history, confusion)
+    // only when its spec is opened
+    assert.deepEqual(asked.filter((p) => /^\/v1\/models\/[^/]+$/.test(p)), []);
+    await firstRow.locator('details summary').click();
+    await firstRow.locator('details pre', { hasText: '"layers"' }).waitFor();
+    assert.match(await firstRow.locator('details summary').textContent() ?? '', /layers, quadratic, η 3/);
+    assert.deepEqual(asked.filter((p) => /^\/v1\/models\/[^/]+$/.test(p)), [`/v1/models/${modelId}`]);
     await screenshot(page, 'models-desktop');
 
     await secondRow.getByRole('button', { name: /make .* the default/i }).click();

@@ -14,6 +14,30 @@ export const ACCEPTED = 'application/json, image/png, image/jpeg or multipart/fo
 
 export type InputLimits = { maxPixels: number; maxInstances: number };
 
+/** What a read needs from its request's life: admission once the count is known, and whether the client is still there. */
+export type ReadHooks = {
+  /** Called once, with the number of instances, before any decoding; throws to refuse (503). */
+  admit(n: number): void;
+  /** True once the client has gone: decoding stops (checked before each image). */
+  gone(): boolean;
+};
+
+/** The request is gone (client closed the connection): nobody to answer, so no more work. */
+export class ClientGoneError extends ApiError {
+  constructor(readonly stage: 'decode' | 'enqueue') {
+    super(499, 'client_closed_request', `the client closed the connection before the ${stage} stage`);
+  }
+}
+
+export function checkGone(hooks: Pick<ReadHooks, 'gone'>, stage: 'decode' | 'enqueue'): void {
+  if (hooks.gone()) throw new ClientGoneError(stage);
+}
+
+// Instances decoded between two yields to the event loop: a request of many small images
+// (decoded synchronously in JS) lets other requests, and its own client's close, be seen.
+const YIELD_EVERY = 8;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 // Images of one request decoded a few at a time: keeps the thread pool busy without
 // flooding it, and our JS pixel work per image stays short between awaits.
 const DECODE_CONCURRENCY = 4;
@@ -22,28 +46,39 @@ export function createInputReader(limits: InputLimits) {
   const instancesSchema = instancesBody(limits.maxInstances);
   const decode = (bytes: Buffer) => decodeDigit(bytes, { maxPixels: limits.maxPixels });
 
-  return async function readInputs(request: FastifyRequest): Promise<Float32Array[]> {
+  /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
+  return async function readInputs(request: FastifyRequest, hooks: ReadHooks): Promise<Float32Array[]> {
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type === 'application/json') return fromJson(request.body);
-    if (type === 'multipart/form-data') return [await decode(await multipartImage(request))];
+    if (type === 'application/json') return fromJson(request.body, hooks);
+    if (type === 'multipart/form-data') return decodeOne(await multipartImage(request), hooks);
     if ((IMAGE_TYPES as readonly string[]).includes(type)) {
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw unprocessable('the image is empty (0 bytes)');
-      return [await decode(body)];
+      return decodeOne(body, hooks);
     }
     throw unsupportedMediaType(`send ${ACCEPTED}`);
   };
 
-  async function fromJson(body: unknown): Promise<Float32Array[]> {
-    if (body instanceof PixelsBodyFast) return [body.pixels]; // checked while parsing
+  async function decodeOne(bytes: Buffer, hooks: ReadHooks): Promise<Float32Array[]> {
+    hooks.admit(1);
+    checkGone(hooks, 'decode');
+    return [await decode(bytes)];
+  }
+
+  async function fromJson(body: unknown, hooks: ReadHooks): Promise<Float32Array[]> {
+    if (body instanceof PixelsBodyFast) {
+      hooks.admit(1);
+      return [body.pixels]; // checked while parsing
+    }
     if (body === undefined || body === null) throw badRequest('empty body: send { "pixels": [...] } or { "instances": [...] }');
     if (typeof body !== 'object' || Array.isArray(body) || (!('pixels' in body) && !('instances' in body))) {
       throw invalid('expected { "pixels": [784 numbers] } or { "instances": [ [784 numbers] | { "b64": "..." }, ... ] }');
     }
     if ('pixels' in body) {
       const { pixels } = body as { pixels: unknown };
-      if (Object.keys(body).length === 1 && isPixelArray(pixels)) return [Float32Array.from(pixels)];
-      return [Float32Array.from(check(PixelsBody, body).pixels)];
+      const checked = Object.keys(body).length === 1 && isPixelArray(pixels) ? pixels : check(PixelsBody, body).pixels;
+      hooks.admit(1);
+      return [Float32Array.from(checked)];
     }
     const items = check(instancesSchema, body).instances;
     // each instance is checked by its own form, so errors name the right problem
@@ -54,15 +89,25 @@ export function createInputReader(limits: InputLimits) {
           ? check(PixelsSchema, item, ['instances', i])
           : check(B64ImageSchema, item, ['instances', i]),
     );
+    hooks.admit(parsed.length);
     const out: Float32Array[] = new Array(parsed.length);
     let next = 0;
+    let failed = false; // one bad instance (or a gone client) stops the other decoders too
     const worker = async () => {
-      while (next < parsed.length) {
+      while (!failed && next < parsed.length) {
         const i = next++;
         const item = parsed[i]!;
         try {
-          out[i] = Array.isArray(item) ? Float32Array.from(item) : await decode(bytesFromBase64(item.b64));
+          if (Array.isArray(item)) {
+            out[i] = Float32Array.from(item);
+            continue;
+          }
+          if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+          checkGone(hooks, 'decode');
+          out[i] = await decode(bytesFromBase64(item.b64));
         } catch (err) {
+          failed = true;
+          if (err instanceof ClientGoneError) throw err;
           if (err instanceof ApiError) throw new ApiError(err.status, err.code, `instances.${i}: ${err.message}`, err.details);
           throw err;
         }
@@ -97,16 +142,36 @@ function check<T>(schema: z.ZodType<T>, value: unknown, prefix: (string | number
   throw invalid(`invalid predict body: ${first.join('; ')}${more}`, details.slice(0, 20));
 }
 
+/**
+ * The one file part `image` of a multipart body (limits: one file of at most BODY_LIMIT_BYTES,
+ * a few small fields; see predict.routes.ts). busboy reports a body that does not match its
+ * boundary (missing, truncated, no such boundary) as a plain Error: that is the client's
+ * malformed body, a 400, never a 500.
+ */
 async function multipartImage(request: FastifyRequest): Promise<Buffer> {
   if (!request.isMultipart()) throw unsupportedMediaType(`send ${ACCEPTED}`);
   let image: Buffer | null = null;
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer(); // drains the part (and enforces the size limit)
-      if (part.fieldname === 'image' && image === null) image = bytes;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue; // small fields (fieldSize limit) are ignored
+      if (part.fieldname !== 'image') {
+        part.file.resume(); // not buffered
+        throw unprocessable(`unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: send the image as field "image"`);
+      }
+      image = await part.toBuffer(); // enforces the size limit (413)
     }
+  } catch (err) {
+    throw multipartError(err);
   }
   if (!image) throw unprocessable('multipart body has no file field "image"');
   if (image.length === 0) throw unprocessable('the image is empty (0 bytes)');
   return image;
+}
+
+function multipartError(err: unknown): unknown {
+  if (err instanceof ApiError) return err;
+  const status = (err as { statusCode?: unknown })?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return err; // @fastify/multipart's limits
+  const message = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 200) : 'unreadable';
+  return new ApiError(400, 'malformed_multipart', `malformed multipart body: ${message}`);
 }

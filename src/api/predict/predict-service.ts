@@ -5,6 +5,7 @@ import type { AliasRepository } from '../../store/alias.repository.ts';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import { ModelNotFoundError, type ModelRepository } from '../../store/model.repository.ts';
 import type { ModelCache } from './model-cache.ts';
+import { checkGone } from './predict-input.ts';
 
 export type Prediction = { digit: number; confidence: number; probabilities: number[]; input?: number[] };
 
@@ -65,7 +66,8 @@ export class PredictService {
     throw notFound(target ? `alias ${ref} points at model ${target}, which no longer exists` : `no model or alias named ${ref}`);
   }
 
-  async predict(idOrAlias: string, inputs: Float32Array[], opts: { debug?: boolean } = {}) {
+  /** `gone`: the client has closed the connection; checked before the inputs join a batch. */
+  async predict(idOrAlias: string, inputs: Float32Array[], opts: { debug?: boolean; gone?: () => boolean } = {}) {
     const modelId = await this.resolve(idOrAlias);
     const loaded = await this.deps.cache.get(modelId).catch((err: unknown) => {
       // deleted between resolve and load (e.g. by another instance): the model is gone
@@ -75,6 +77,7 @@ export class PredictService {
       }
       throw err;
     });
+    if (opts.gone) checkGone({ gone: opts.gone }, 'enqueue');
     const outputs = await loaded.batcher.predict(inputs);
     this.deps.onPredicted?.(modelId, inputs.length);
     const predictions = outputs.map((out, i) => {

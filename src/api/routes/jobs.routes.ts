@@ -2,14 +2,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
-import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
+import type { Config } from '../../config/env.ts';
+import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
 import { isEndEvent, isRedisUnavailable, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
+import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
+import { StreamSlots } from '../stream-slots.ts';
+import { callerKey, routeRateLimit } from '../rate-limit.ts';
 import {
   createJobBody, dryRunResult, errorResponse, eventStream, jobAccepted, jobIdParams, jobList, jobRecord, listJobsQuery, submitJobQuery,
 } from '../schemas/jobs.schemas.ts';
 
 export type JobsRoutesOptions = {
   queue: TrainingQueue;
+  config: Config;
   /** A job whose estimated cost exceeds one of these is refused (422 over_budget); default DEFAULT_BUDGETS. */
   budgets?: JobBudgets;
   /** SSE heartbeat comment interval (keeps proxies from closing an idle stream). */
@@ -26,6 +31,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
   // Open event streams never go idle, so closing the server would wait on them forever:
   // end them first (clients reconnect to another instance, replay included).
   const streams = new Set<AbortController>();
+  const slots = new StreamSlots(opts.config.SSE_MAX_STREAMS, opts.config.SSE_MAX_STREAMS_PER_KEY);
   fastify.addHook('preClose', async () => {
     for (const s of streams) s.abort();
   });
@@ -37,6 +43,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     });
 
   app.post('/v1/jobs', {
+    config: { rateLimit: routeRateLimit(opts.config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
     schema: {
       tags,
       summary: 'Submit a training job',
@@ -47,7 +54,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'limit. `?dryRun=true` does all of that and queues nothing: 200 with the experiment, its cost and the budgets.',
       querystring: submitJobQuery,
       body: createJobBody,
-      response: { 200: dryRunResult, 202: jobAccepted, 400: errorResponse, 415: errorResponse, 422: errorResponse, 503: errorResponse },
+      response: { 200: dryRunResult, 202: jobAccepted, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     let experiment: Experiment;
@@ -107,29 +114,44 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'Follow a job as server-sent events',
-      description: 'Replays the epochs so far, then streams `epoch` events (data: the epoch metrics), optional `progress` and `status` events, and ends with one `completed`, `failed` or `cancelled` event whose data is the final job record. Lines starting with `:` are heartbeats.',
+      description:
+        'Replays the epochs so far, then streams `epoch` events (data: the epoch metrics; id: `<member>.<epoch>`), optional `progress` and `status` events, ' +
+        'and ends with one `completed`, `failed` or `cancelled` event (id: `end`) whose data is the final job record. ' +
+        'A client that reconnects with `Last-Event-ID` gets only the epochs after it (from the job record), then the live stream. ' +
+        'Lines starting with `:` are heartbeats. Open streams are capped per caller (SSE_MAX_STREAMS_PER_KEY, 429) and per API instance (SSE_MAX_STREAMS, 503).',
       params: jobIdParams,
-      response: { 200: eventStream, 404: errorResponse },
+      response: { 200: eventStream, 404: errorResponse, 429: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     const { id } = req.params;
     if (!(await available(queue.get(id)))) throw notFound(`job ${id} not found`);
+    const caller = callerKey(req);
+    const refused = slots.take(caller);
+    if (refused === 'caller') {
+      throw tooManyRequests('too_many_streams', `at most ${slots.perCaller} event streams open at once per caller; close one first`, STREAM_RETRY_AFTER_S, { limit: slots.perCaller });
+    }
+    if (refused === 'total') {
+      throw new ApiError(503, 'overloaded', 'too many event streams open on this instance; retry shortly', { limit: slots.total }, { 'retry-after': String(STREAM_RETRY_AFTER_S) });
+    }
+    const lastEventId = req.headers['last-event-id'];
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': String(req.id),
-    });
-    res.write('retry: 2000\n\n');
     const aborter = new AbortController();
     streams.add(aborter);
     res.on('close', () => aborter.abort());
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    let heartbeat: NodeJS.Timeout | undefined;
     try {
-      for await (const event of queue.events(id, aborter.signal)) {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': String(req.id),
+      });
+      res.write('retry: 2000\n\n');
+      heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+      const events = queue.events(id, aborter.signal, typeof lastEventId === 'string' ? { lastEventId } : {});
+      for await (const event of events) {
         if (res.destroyed) break;
         res.write(formatEvent(event));
         if (isEndEvent(event)) break;
@@ -141,14 +163,22 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       clearInterval(heartbeat);
       aborter.abort();
       streams.delete(aborter);
+      slots.give(caller);
       if (!res.destroyed) res.end();
     }
   });
 }
 
-/** One SSE frame: the event type, and its data as one JSON line. */
+/** What a client refused a stream is told to wait. */
+const STREAM_RETRY_AFTER_S = 5;
+
+/**
+ * One SSE frame: the event type, its id (epochs and the end: what Last-Event-ID resumes from;
+ * progress and status carry none, so they do not move a client's last id), its data as one JSON line.
+ */
 export function formatEvent(e: JobEvent): string {
   const data =
     e.type === 'epoch' ? e.metrics : e.type === 'progress' ? e.progress : e.type === 'status' ? { status: e.status } : e.job;
-  return `event: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+  const id = e.type === 'epoch' ? `id: ${epochEventId(e.metrics)}\n` : isEndEvent(e) ? `id: ${END_EVENT_ID}\n` : '';
+  return `event: ${e.type}\n${id}data: ${JSON.stringify(data)}\n\n`;
 }

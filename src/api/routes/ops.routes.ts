@@ -41,7 +41,9 @@ async function check(fn: () => Promise<unknown>): Promise<z.infer<typeof Check>>
 export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
+  // probes and scrapes are never rate limited
   app.get('/healthz', {
+    config: { rateLimit: false },
     schema: { tags, summary: 'Liveness: the process answers (no I/O)', response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
@@ -60,6 +62,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
   });
 
   app.get('/readyz', {
+    config: { rateLimit: false },
     schema: {
       tags,
       summary: 'Readiness: Redis answers and the model store is writable (503 otherwise)',
@@ -74,6 +77,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
   });
 
   app.get('/metrics', {
+    config: { rateLimit: false },
     schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
   }, async (_req, reply) => {
     const { contentType, body } = await ctx.metrics.render();

@@ -1,12 +1,14 @@
 // POST /v1/models/:id/predict and POST /v1/predict (the `default` alias). Accepts a raw
 // PNG/JPEG body, multipart field `image`, or JSON pixels/instances; see predict-input.ts.
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import type { AppContext } from '../context.ts';
 import { parsePixelsJson } from '../predict/pixels-json.ts';
-import { createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { AdmissionTicket } from '../predict/predict-admission.ts';
+import { ClientGoneError, createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { routeRateLimit } from '../rate-limit.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
 
@@ -24,8 +26,10 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     if (fast) done(null, fast);
     else defaultJson(req, body as unknown as string, done); // it takes a Buffer too (secure-json-parse)
   });
+  // One file part of at most the body limit, and a few small fields: a multipart body never
+  // buffers more than one body's worth (a second file part is a 413).
   await fastify.register(multipart, {
-    limits: { fileSize: config.BODY_LIMIT_BYTES, files: 4, fields: 10, parts: 14, fieldSize: 1024 },
+    limits: { fileSize: config.BODY_LIMIT_BYTES, files: 1, fields: 8, parts: 9, fieldSize: 1024, headerPairs: 32 },
   });
   const readInputs = createInputReader({ maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES });
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -41,33 +45,49 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     'One prediction per instance, in order. 422 `over_budget` when one image of the model needs more prediction ' +
     'scratch than PREDICT_SCRATCH_BYTES (details: budget, figure, value, limit): it cannot be served here.';
 
-  const handle = async (req: FastifyRequest, modelRef: string, debug: boolean) => {
-    const inputs = await readInputs(req);
-    return ctx.predict.predict(modelRef, inputs, { debug });
+  // Admitted to the bounded predict queue once the instances are counted (before decoding),
+  // released when answered; work stops between stages once the client has gone.
+  const handle = async (req: FastifyRequest, reply: FastifyReply, modelRef: string, debug: boolean) => {
+    const ticket = new AdmissionTicket(ctx.admission);
+    const gone = () => reply.raw.destroyed || req.raw.socket?.destroyed === true;
+    try {
+      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone });
+      return await ctx.predict.predict(modelRef, inputs, { debug, gone });
+    } catch (err) {
+      if (err instanceof ClientGoneError) ctx.metrics.predictAbandoned.inc({ stage: err.stage });
+      throw err;
+    } finally {
+      ticket.release();
+    }
   };
 
+  // one predict budget for both routes (RATE_LIMIT_PREDICT_PER_MIN)
+  const rateLimit = routeRateLimit(config.RATE_LIMIT_PREDICT_PER_MIN, 'predict');
+
   app.post('/v1/models/:id/predict', {
+    config: { rateLimit },
     schema: {
       tags,
       summary: 'Predict digits with a model (by id or alias)',
       description,
       params: ModelIdParams,
       querystring: PredictQuery,
-      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 503) },
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 429, 503) },
       ...bodyDoc,
     },
     serializerCompiler,
-  }, async (req) => handle(req, req.params.id, req.query.debug));
+  }, async (req, reply) => handle(req, reply, req.params.id, req.query.debug));
 
   app.post('/v1/predict', {
+    config: { rateLimit },
     schema: {
       tags,
       summary: 'Predict digits with the `default` model',
       description,
       querystring: PredictQuery,
-      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 503) },
+      response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 429, 503) },
       ...bodyDoc,
     },
     serializerCompiler,
-  }, async (req) => handle(req, DEFAULT_ALIAS, req.query.debug));
+  }, async (req, reply) => handle(req, reply, DEFAULT_ALIAS, req.query.debug));
 }

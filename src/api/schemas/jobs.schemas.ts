@@ -54,18 +54,20 @@ export const epochMetrics = z.looseObject({
   gradientNorms: z.array(z.number()),
 });
 
-export const jobRecord = z.object({
+const jobProgress = z.object({
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  member: z.number().int().optional(),
+  members: z.number().int().optional(),
+});
+
+// Fields a job's summary (lists) and its full record share.
+const jobCommon = {
   id: z.string(),
   name: z.string().optional(),
   status: jobStatus,
-  progress: z.object({
-    epoch: z.number().int(),
-    epochs: z.number().int(),
-    member: z.number().int().optional(),
-    members: z.number().int().optional(),
-  }),
-  metrics: z.array(epochMetrics).describe('one entry per finished epoch (per member for ensembles)'),
-  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
+  progress: jobProgress,
+  lastEpoch: epochMetrics.optional().describe('the latest finished epoch (any member)'),
   modelId: z.string().optional().describe('set when completed'),
   error: z.string().optional().describe('why it failed (or why the last attempt failed)'),
   attempts: z.number().int().describe('times a worker started it, resumes included'),
@@ -75,10 +77,28 @@ export const jobRecord = z.object({
   createdAt: z.string(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+};
+
+export const jobRecord = z.object({
+  ...jobCommon,
+  metrics: z.array(epochMetrics).describe(
+    'one entry per finished epoch (per member for ensembles), at most MAX_EPOCH_METRICS: beyond it only epochs 1, 1+k, 1+2k… of each member are kept (k = metricsEvery)',
+  ),
+  metricsEvery: z.number().int().optional().describe('k above, once the history has been thinned'),
+  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
 });
 
+export const jobSummary = z
+  .object({
+    ...jobCommon,
+    preset: z.string().optional().describe("the experiment's preset, if it started from one"),
+    members: z.number().int().optional().describe('networks in the ensemble, for ensembles'),
+  })
+  .describe('A job in a list: no metric history and no spec (GET /v1/jobs/{id} has them), the last epoch instead');
+z.globalRegistry.add(jobSummary, { id: 'JobSummary' });
+
 export const jobList = z.object({
-  items: z.array(jobRecord),
+  items: z.array(jobSummary),
   total: z.number().int(),
   limit: z.number().int(),
   offset: z.number().int(),

@@ -81,8 +81,9 @@ async function submit(e) {
   }
 }
 
+// the list holds summaries: the last epoch's figures, not the history
 function lastValidation(job) {
-  const m = job.metrics.at(-1);
+  const m = job.lastEpoch;
   return m ? percent(m.validationAccuracy ?? m.trainingAccuracy) : '–';
 }
 
@@ -92,7 +93,7 @@ async function refresh() {
     const { items, total } = await api('/v1/jobs?limit=50');
     const rows = items.map((j) =>
       el('tr', {},
-        el('td', {}, el('a', { href: `/jobs/${encodeURIComponent(j.id)}`, text: j.name || j.experiment.preset || j.id })),
+        el('td', {}, el('a', { href: `/jobs/${encodeURIComponent(j.id)}`, text: j.name || j.preset || j.id })),
         el('td', { 'data-label': 'Status' }, el('span', { class: `badge ${j.status}`, text: j.status })),
         el('td', { class: 'num', 'data-label': 'Epoch', text: `${j.progress.epoch}/${j.progress.epochs}` }),
         el('td', { class: 'num', 'data-label': 'Validation', text: lastValidation(j) }),

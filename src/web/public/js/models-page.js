@@ -18,10 +18,26 @@ async function findExport() {
   }
 }
 
+/** The spec, fetched when opened: the list is a summary, and most rows are never opened. */
 function specDetails(m) {
-  const e = m.experiment;
-  const summary = e ? `${e.network.layers.length} layers, ${e.network.cost}, η ${e.training.eta}, λ ${e.training.lambda}, ${e.training.epochs} epochs` : 'spec';
-  return el('details', {}, el('summary', { text: summary }), el('pre', { text: JSON.stringify(e, null, 2) }));
+  const pre = el('pre', { text: 'loading…' });
+  const details = el('details', {}, el('summary', { text: `spec${m.preset ? ` (${m.preset})` : ''}` }), pre);
+  let loaded = false;
+  details.addEventListener('toggle', async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    try {
+      const { experiment: e } = await api(`/v1/models/${encodeURIComponent(m.id)}`);
+      const layers = e.network.layers.length;
+      details.querySelector('summary').textContent =
+        `${layers} layers, ${e.network.cost}, η ${e.training.eta}, λ ${e.training.lambda}, ${e.training.epochs} epochs`;
+      pre.textContent = JSON.stringify(e, null, 2);
+    } catch (err) {
+      loaded = false;
+      pre.textContent = `Could not load the spec: ${err.message}`;
+    }
+  });
+  return details;
 }
 
 async function setDefault(m) {
@@ -72,10 +88,9 @@ function row(m) {
 
 async function load() {
   try {
+    // one request: the list's summaries hold what the table shows; a spec loads when opened
     const { items, total } = await api('/v1/models?limit=100');
-    // the list omits the spec; each model's detail carries it
-    const details = await Promise.all(items.map((m) => api(`/v1/models/${encodeURIComponent(m.id)}`).catch(() => m)));
-    document.querySelector('#models tbody').replaceChildren(...details.map(row));
+    document.querySelector('#models tbody').replaceChildren(...items.map(row));
     if (total === 0) status.textContent = 'No models yet: train one on the Jobs page.';
   } catch (err) {
     status.textContent = `Could not list models: ${err.message}`;
