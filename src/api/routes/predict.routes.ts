@@ -9,6 +9,7 @@ import { parsePixelsJson } from '../predict/pixels-json.ts';
 import { createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const tags = ['predict'];
 
@@ -49,6 +50,7 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     schema: {
       tags,
       summary: 'Predict digits with a model (by id or alias)',
+      security: requireScope('predict'),
       description,
       params: ModelIdParams,
       querystring: PredictQuery,
@@ -62,6 +64,7 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     schema: {
       tags,
       summary: 'Predict digits with the `default` model',
+      security: requireScope('predict'),
       description,
       querystring: PredictQuery,
       response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 503) },

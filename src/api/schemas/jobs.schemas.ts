@@ -57,6 +57,7 @@ export const epochMetrics = z.looseObject({
 export const jobRecord = z.object({
   id: z.string(),
   name: z.string().optional(),
+  owner: z.string().optional().describe('name of the API key that submitted it (`anonymous` when the API runs without keys)'),
   status: jobStatus,
   progress: z.object({
     epoch: z.number().int(),
