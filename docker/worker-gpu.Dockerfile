@@ -7,15 +7,20 @@
 # Not built here (no Docker engine, no GPU on the dev machine): see docker/README.md.
 
 ARG CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04
-ARG NODE_VERSION=20.18.1
+# Node 22 LTS: Node 23+ headers make node-gyp pass -std=gnu++20, which Ubuntu 20.04's GCC 9 (the
+# CUDA 11.2 base) does not know. Checked against the release's SHASUMS256.txt before unpacking.
+ARG NODE_VERSION=22.14.0
 
 FROM ${CUDA_IMAGE} AS node-base
 ARG NODE_VERSION
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl xz-utils tini \
- && curl -fsSL "https://nodejs.org/dist/v${NODE_VERSION}/node-v${NODE_VERSION}-linux-x64.tar.xz" \
-    | tar -xJ -C /usr/local --strip-components=1 --exclude='*.md' --exclude=LICENSE \
+ && cd /tmp \
+ && curl -fsSLO "https://nodejs.org/dist/v${NODE_VERSION}/node-v${NODE_VERSION}-linux-x64.tar.xz" \
+ && curl -fsSL "https://nodejs.org/dist/v${NODE_VERSION}/SHASUMS256.txt" | grep " node-v${NODE_VERSION}-linux-x64.tar.xz\$" | sha256sum -c - \
+ && tar -xJf "node-v${NODE_VERSION}-linux-x64.tar.xz" -C /usr/local --strip-components=1 --exclude='*.md' --exclude=LICENSE \
+ && rm "node-v${NODE_VERSION}-linux-x64.tar.xz" \
  && node --version \
  && rm -rf /var/lib/apt/lists/*
 

@@ -1,11 +1,17 @@
-// The service as a Fastify app: buildApp wires config, Redis, the store, the training
-// queue, the model cache and every route; app.close() releases all of it. No listening
+// The service as a Fastify app: buildApp wires config, access control, Redis, the store, the
+// training queue, the model cache and every route; app.close() releases all of it. No listening
 // here (src/server.ts does that), so tests drive the very same app through supertest.
+// buildApp refuses (AuthConfigError) a non-loopback HOST without API keys: see src/auth/.
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { AppContext } from './api/context.ts';
+import { ErrorResponse } from './api/schemas/common.schemas.ts';
+import { registerSecurityHeaders } from './api/security-headers.ts';
+import authPlugin from './auth/auth.plugin.ts';
+import { decideAuth } from './auth/auth-mode.ts';
+import { KeyStore } from './auth/key-store.ts';
 import { frameworkErrors, installErrorHandlers } from './api/error-handler.ts';
 import { httpServerOptions } from './api/http-server-options.ts';
 import { registerOpenApi } from './api/openapi.ts';
@@ -61,6 +67,9 @@ const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', impor
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  // keys and the open/keys decision first: a refused configuration opens nothing
+  const keys = await KeyStore.load(config);
+  const auth = decideAuth(config, keys);
   const app = Fastify({
     ...loggerOptions(config),
     ...httpServerOptions(config),
@@ -72,6 +81,17 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   app.removeContentTypeParser('text/plain'); // nothing takes text; it gets a 415
   installErrorHandlers(app);
+  // before any route: every route's rule is checked as it is registered
+  await app.register(authPlugin, { mode: auth.mode, keys: auth.mode === 'keys' ? keys : null, errorSchema: ErrorResponse });
+  if (auth.warn) app.log.warn({ auth: auth.mode }, auth.message);
+  else app.log.info({ auth: auth.mode }, auth.message);
+  if (auth.mode === 'keys') {
+    keys.watch({
+      onChange: (names) => app.log.info({ keys: names }, 'API keys reloaded'),
+      onError: (err) => app.log.error({ err }, 'the keys file is invalid; keeping the keys loaded before'),
+    });
+  }
+  await registerSecurityHeaders(app, { corsOrigins: config.CORS_ORIGINS });
 
   // auto-pipelining: concurrent requests' commands share socket writes
   const redis = new Redis(config.REDIS_URL, {
@@ -135,6 +155,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     if (repaired && (repaired.indexed || repaired.removedTemp)) app.log.info(repaired, 'store reconciled');
   });
   app.addHook('onClose', async () => {
+    keys.close();
     await cache.close();
     if (!opts.queue) await queue.close();
     await redis.quit().catch(() => redis.disconnect());
@@ -148,7 +169,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(modelExportRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
-  await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config) });
+  await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });
   await app.register(modelExamplesRoutes, { ctx });
   await app.register(pagesRoutes);
   return app;

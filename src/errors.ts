@@ -29,6 +29,8 @@ export const badRequest = (message: string, details?: unknown) =>
   new ApiError(400, 'bad_request', message, details);
 export const validationFailed = (message: string, details?: unknown) =>
   new ApiError(400, 'validation_failed', message, details);
+export const unauthorized = (message: string, details?: unknown) => new ApiError(401, 'unauthorized', message, details);
+export const forbidden = (message: string, details?: unknown) => new ApiError(403, 'forbidden', message, details);
 export const notFound = (message: string, details?: unknown) => new ApiError(404, 'not_found', message, details);
 export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
 export const payloadTooLarge = (message: string, details?: unknown) =>

@@ -3,6 +3,8 @@
 // loop with requests. Signals are forwarded; when either process dies the other is stopped.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { decideAuth } from './auth/auth-mode.ts';
+import { KeyStore } from './auth/key-store.ts';
 import { loadConfigOrExit } from './config/env.ts';
 import { assertRedisReachable } from './queue/index.ts';
 
@@ -26,6 +28,8 @@ function start(name: string, script: string): ChildProcess {
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   try {
+    // the API would refuse these too; saying it here starts no worker for nothing
+    decideAuth(config, await KeyStore.load(config));
     await assertRedisReachable(config.REDIS_URL);
   } catch (err) {
     console.error(`nndl: ${(err as Error).message}`);

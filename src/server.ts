@@ -1,7 +1,10 @@
-// Runs the API: validates the environment, checks Redis is there, listens on HOST:PORT,
-// and on SIGTERM/SIGINT stops accepting, lets requests in flight finish, closes Redis.
+// Runs the API: validates the environment and the API keys, checks Redis is there, listens on
+// HOST:PORT, and on SIGTERM/SIGINT stops accepting, lets requests in flight finish, closes Redis.
+// Refuses to start on a non-loopback HOST without API keys (src/auth/auth-mode.ts).
 import { loadSharp } from './api/predict/decode-image.ts';
 import { buildApp } from './app.ts';
+import { ApiKeyError } from './auth/api-keys.ts';
+import { AuthConfigError } from './auth/auth-mode.ts';
 import { loadConfigOrExit } from './config/env.ts';
 import { assertRedisReachable } from './queue/index.ts';
 
@@ -10,10 +13,18 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   // the Redis check and building the app overlap: start-up is what /healthz waits for
-  const [reachable, app] = await Promise.all([
+  const [reachable, built] = await Promise.all([
     assertRedisReachable(config.REDIS_URL).then(() => null, (err: unknown) => err),
-    buildApp({ config }),
+    buildApp({ config }).then((app) => ({ app }), (err: unknown) => ({ err })),
   ]);
+  if ('err' in built) {
+    const { err } = built;
+    // a refused configuration is the operator's to fix: the message, not a stack
+    if (err instanceof AuthConfigError || err instanceof ApiKeyError) console.error(`nndl api: ${err.message}`);
+    else console.error(`nndl api: cannot start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  }
+  const { app } = built;
   if (reachable !== null) {
     console.error(`nndl api: ${reachable instanceof Error ? reachable.message : String(reachable)}`);
     process.exit(1);

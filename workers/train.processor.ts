@@ -99,7 +99,11 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     });
 
     if (result.status === 'completed') {
-      const record = await models.save(result.model, { jobId: ctx.jobId, ...(ctx.payload.name ? { name: ctx.payload.name } : {}) });
+      const record = await models.save(result.model, {
+        jobId: ctx.jobId,
+        ...(ctx.payload.name ? { name: ctx.payload.name } : {}),
+        ...(ctx.payload.owner ? { owner: ctx.payload.owner } : {}),
+      });
       if (await aliases.setIfAbsent('default', record.id)) ctx.log('model set as default', { modelId: record.id });
       await checkpoints.delete(ctx.jobId);
       ctx.log('job completed', { modelId: record.id, testAccuracy: record.testAccuracy });

@@ -4,7 +4,7 @@
 // checkpointed and go back to the queue for another worker to resume.
 import { mkdir } from 'node:fs/promises';
 import { loadConfigOrExit } from '../src/config/env.ts';
-import { assertRedisReachable, createRedis, redactUrl, TrainingConsumer } from '../src/queue/index.ts';
+import { assertRedisReachable, createRedis, redactUrl, TrainingConsumer, WorkerHeartbeat } from '../src/queue/index.ts';
 import { AliasRepository } from '../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     checkpoints: new CheckpointRepository({ dataDir: config.DATA_DIR }),
   });
   const consumer = new TrainingConsumer({ config, process: processor, log });
+  // what the container healthcheck (scripts/worker-health.ts) looks for
+  const heartbeat = new WorkerHeartbeat(redis, prefix, { service: 'worker', backends: config.WORKER_BACKENDS });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     deadline.unref();
     consumer
       .shutdown()
+      .then(() => heartbeat.stop())
       .then(() => redis.quit())
       .then(() => {
         log('worker stopped');
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
   if (process.send) process.on('disconnect', () => stop('parent exited'));
 
   await consumer.start();
+  await heartbeat.start();
   void processor.warm().then((ok) => log(ok ? 'MNIST loaded' : 'MNIST not loaded yet; the first job will retry'));
   log('worker started', { redis: redactUrl(config.REDIS_URL), prefix, dataDir: config.DATA_DIR, threads: config.ENGINE_THREADS });
 }

@@ -31,6 +31,8 @@ const FRAMEWORK_CODES: Record<string, string> = {
 };
 
 function codeForStatus(status: number): string {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
   if (status === 405) return 'method_not_allowed';
   if (status === 406) return 'not_acceptable';

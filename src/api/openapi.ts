@@ -5,6 +5,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { registerPublic } from '../auth/auth.plugin.ts';
+import { PUBLIC, securitySchemes } from '../auth/route-security.ts';
 
 type TransformInput = Parameters<ReturnType<typeof createJsonSchemaTransform>>[0];
 
@@ -32,7 +34,9 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         title: 'nndl',
         description:
           "Train the networks of Michael Nielsen's *Neural Networks and Deep Learning* on MNIST and serve their predictions. " +
-          'Errors always have the shape `{ "error": { "code", "message", "details"? } }`.',
+          'Errors always have the shape `{ "error": { "code", "message", "details"? } }`. ' +
+          'Access: `Authorization: Bearer <key>` with the scope each operation lists (see the `bearer` security scheme); ' +
+          'without keys configured (the default, on a loopback address only) the API is open.',
         version,
       },
       tags: [
@@ -43,10 +47,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'presets', description: "The book's experiments" },
         { name: 'ops', description: 'Health, readiness, metrics' },
       ],
+      components: { securitySchemes },
     },
     transform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerPublic(app, swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true, security: PUBLIC } }, async () => app.swagger());
 }

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_BUDGETS } from '../engine/budget.ts';
+import { ApiKeyError, parseApiKeysEnv } from '../auth/api-keys.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const MiB = 1024 * 1024;
@@ -9,7 +10,9 @@ const MiB = 1024 * 1024;
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Interface the API listens on. Loopback by default: without keys the API runs open only
+  // there; any other HOST needs API keys (or AUTH=none).
+  HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   // Prefix for every Redis key (queues and the model index); tests use a unique one each.
@@ -77,6 +80,31 @@ export const envSchema = z.object({
   // beyond them 503 / 429 with Retry-After. Each holds a socket for as long as its job runs.
   SSE_MAX_STREAMS: int(1000, 1),
   SSE_MAX_STREAMS_PER_KEY: int(20, 1),
+  // API keys, comma-separated `name:scope+scope:secret` (scopes predict, train, admin; secrets
+  // of 32+ visible ASCII characters). Checked here so a bad entry stops the boot, named.
+  API_KEYS: z.string().optional().superRefine((text, ctx) => {
+    try {
+      parseApiKeysEnv(text);
+    } catch (err) {
+      if (!(err instanceof ApiKeyError)) throw err;
+      for (const problem of err.problems) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  }),
+  // JSON file of key hashes written by `npm run keys` (default: DATA_DIR/api-keys.json, read
+  // when present; a file named here must exist). Re-read when it changes.
+  API_KEYS_FILE: z.string().min(1).optional(),
+  // keys: require a key when any is configured, and refuse a non-loopback HOST without one;
+  // none: run open whatever HOST is (logged as a warning).
+  AUTH: z.enum(['keys', 'none']).default('keys'),
+  // Origins (scheme://host[:port], comma-separated) whose pages may call the API from a browser;
+  // empty: no CORS headers at all (same-origin only).
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+    .pipe(z.array(z.string().regex(/^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, 'each origin is scheme://host[:port], no path'))),
+  // Queued + running jobs one key may have at once (429 beyond).
+  MAX_JOBS_PER_KEY: int(20, 1),
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });

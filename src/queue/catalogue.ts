@@ -27,6 +27,8 @@ export type TrainPayload = {
   /** Our id; also BullMQ's jobId so both sides agree. */
   jobId: string;
   name?: string;
+  /** Name of the API key that submitted it (`anonymous` when the API runs open); its model gets it too. */
+  owner?: string;
   experiment: Experiment;
 };
 
@@ -47,6 +49,10 @@ export function queueKeys(prefix: string) {
     cancelFlag: (id: string) => `${prefix}:job:${id}:cancel`,
     all: `${prefix}:jobs:all`,
     byStatus: (status: string) => `${prefix}:jobs:status:${status}`,
+    /** zset of one owner's jobs by creation sequence (key names are [A-Za-z0-9_.-] only) */
+    byOwner: (owner: string) => `${prefix}:jobs:owner:${owner}`,
+    /** set of one owner's jobs that were queued or running when last looked at */
+    ownerActive: (owner: string) => `${prefix}:jobs:owner:${owner}:active`,
     expiry: `${prefix}:jobs:expiry`,
     seq: `${prefix}:jobs:seq`,
     eventsChannel: `${prefix}:jobs:events`,

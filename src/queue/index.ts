@@ -12,3 +12,4 @@ export {
   type TrainingConsumerOptions,
 } from './training-consumer.ts';
 export { assertRedisReachable, createRedis, isRedisUnavailable, redactUrl } from './redis-connection.ts';
+export { WorkerHeartbeat, HEARTBEAT_MS, heartbeatPattern } from './worker-heartbeat.ts';

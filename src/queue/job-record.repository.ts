@@ -63,6 +63,62 @@ end
 return n
 `;
 
+// A new record, and for an owned job its place in the owner's index and active set, refused
+// when the owner already has `limit` queued or running jobs (the check and the write are one
+// atomic step). The active set forgets jobs that ended or whose record expired on the way.
+// KEYS: record, all, queued, seq, byOwner, ownerActive
+// ARGV: id, limit (0: none), job key prefix, owned ('1' | '0'), field, value, ...
+const CREATE = `
+local owned = ARGV[4] == '1'
+local limit = tonumber(ARGV[2])
+if owned then
+  for _, jid in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+    local st = redis.call('HGET', ARGV[3] .. jid, 'status')
+    if st ~= 'queued' and st ~= 'running' then redis.call('SREM', KEYS[6], jid) end
+  end
+  local active = redis.call('SCARD', KEYS[6])
+  if limit > 0 and active >= limit then return {0, active} end
+end
+local seq = redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[1], 'seq', seq, unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+redis.call('ZADD', KEYS[3], seq, ARGV[1])
+if owned then
+  redis.call('ZADD', KEYS[5], seq, ARGV[1])
+  redis.call('SADD', KEYS[6], ARGV[1])
+  -- keeps the owner's index about as long as the records it points to
+  for _, jid in ipairs(redis.call('ZRANGE', KEYS[5], 0, 7)) do
+    if redis.call('EXISTS', ARGV[3] .. jid) == 0 then redis.call('ZREM', KEYS[5], jid) end
+  end
+end
+return {1, seq}
+`;
+
+// One owner's jobs newest first, optionally of one status: { total, ids of the page }.
+// KEYS: byOwner; ARGV: job key prefix, status ('' = any), offset, limit
+const LIST_OWNED = `
+local offset, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local total, page = 0, {}
+for _, jid in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
+  local st = redis.call('HGET', ARGV[1] .. jid, 'status')
+  if not st then
+    redis.call('ZREM', KEYS[1], jid)
+  elseif ARGV[2] == '' or st == ARGV[2] then
+    if total >= offset and #page < limit then page[#page + 1] = jid end
+    total = total + 1
+  end
+end
+return {total, page}
+`;
+
+/** An owner has as many queued + running jobs as they may. */
+export class JobLimitError extends Error {
+  constructor(readonly owner: string, readonly active: number, readonly limit: number) {
+    super(`"${owner}" already has ${active} queued or running jobs (the limit is ${limit})`);
+    this.name = 'JobLimitError';
+  }
+}
+
 export type RecordPatch = Partial<{
   progress: JobProgress;
   modelId: string;
@@ -125,13 +181,19 @@ export class JobRecordRepository {
     this.keys = queueKeys(prefix);
   }
 
-  async create(input: { id: string; name?: string; experiment: Experiment }): Promise<JobRecord> {
-    const seq = await this.redis.incr(this.keys.seq);
+  /**
+   * Writes a new queued record. With an owner it also joins the owner's index, and with
+   * `maxActive` it is refused (JobLimitError) when the owner already has that many queued or
+   * running jobs — checked and recorded in one Lua script, so concurrent submits cannot both
+   * slip under the limit.
+   */
+  async create(input: { id: string; name?: string; owner?: string; maxActive?: number; experiment: Experiment }): Promise<JobRecord> {
     const epochs = input.experiment.training.epochs;
     const members = input.experiment.ensemble?.size;
     const record: JobRecord = {
       id: input.id,
       ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.owner !== undefined ? { owner: input.owner } : {}),
       status: 'queued',
       progress: members ? { epoch: 0, epochs, member: 0, members } : { epoch: 0, epochs },
       metrics: [],
@@ -141,7 +203,6 @@ export class JobRecordRepository {
     };
     const fields: Record<string, string> = {
       id: record.id,
-      seq: String(seq),
       status: record.status,
       progress: JSON.stringify(record.progress),
       experiment: JSON.stringify(record.experiment),
@@ -149,19 +210,24 @@ export class JobRecordRepository {
       createdAt: record.createdAt,
     };
     if (record.name !== undefined) fields.name = record.name;
-    await this.redis
-      .multi()
-      .hset(this.keys.record(record.id), fields)
-      .zadd(this.keys.all, seq, record.id)
-      .zadd(this.keys.byStatus('queued'), seq, record.id)
-      .exec();
+    if (record.owner !== undefined) fields.owner = record.owner;
+    const owner = input.owner ?? '';
+    const keys = [
+      this.keys.record(record.id), this.keys.all, this.keys.byStatus('queued'), this.keys.seq,
+      // unused placeholders when there is no owner (never written)
+      this.keys.byOwner(owner || '-'), this.keys.ownerActive(owner || '-'),
+    ];
+    const args = [record.id, String(input.maxActive ?? 0), `${this.prefix}:job:`, owner ? '1' : '0', ...Object.entries(fields).flat()];
+    const [ok, n] = (await this.redis.eval(CREATE, keys.length, ...keys, ...args)) as [number, number];
+    if (ok !== 1) throw new JobLimitError(owner, n, input.maxActive ?? 0);
     return record;
   }
 
   /** Removes a record entirely (used when enqueueing failed after the record was written). */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, owner?: string): Promise<void> {
     const multi = this.redis.multi().del(this.keys.record(id), this.keys.metrics(id), this.keys.cancelFlag(id));
     multi.zrem(this.keys.all, id).zrem(this.keys.expiry, id);
+    if (owner) multi.zrem(this.keys.byOwner(owner), id).srem(this.keys.ownerActive(owner), id);
     for (const s of JOB_STATUSES) multi.zrem(this.keys.byStatus(s), id);
     await multi.exec();
   }
@@ -211,8 +277,9 @@ export class JobRecordRepository {
     await this.redis.hset(this.keys.record(id), 'progress', JSON.stringify(progress));
   }
 
-  async list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
+  async list(opts: { status?: JobStatus; owner?: string; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
     await this.prune();
+    if (opts.owner !== undefined) return this.listOwned(opts.owner, opts);
     const set = opts.status ? this.keys.byStatus(opts.status) : this.keys.all;
     const [ids, total] = await Promise.all([
       this.redis.zrevrange(set, opts.offset, opts.offset + opts.limit - 1),
@@ -233,6 +300,15 @@ export class JobRecordRepository {
     const [status, last] = await this.redis.hmget(this.keys.record(id), 'status', 'lastEpoch');
     if (!status) return null;
     return { status: status as JobStatus, ...(last ? { lastEpoch: JSON.parse(last) as EpochMetrics } : {}) };
+  }
+
+  /** One owner's jobs, newest first (the owner's index; entries of expired records are dropped on the way). */
+  private async listOwned(owner: string, opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
+    const [total, ids] = (await this.redis.eval(
+      LIST_OWNED, 1, this.keys.byOwner(owner), `${this.prefix}:job:`, opts.status ?? '', String(opts.offset), String(opts.limit),
+    )) as [number, string[]];
+    const items = (await Promise.all(ids.map((id) => this.getSummary(id)))).filter((r): r is JobSummary => r !== null);
+    return { items, total };
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
@@ -261,6 +337,7 @@ function decode(h: Record<string, string>, metricsHash: Record<string, string>):
     createdAt: h.createdAt,
   };
   if (h.name !== undefined) r.name = h.name;
+  if (h.owner) r.owner = h.owner;
   if (h.modelId) r.modelId = h.modelId;
   if (h.error) r.error = h.error;
   if (h.resumedFromEpoch) r.resumedFromEpoch = Number(h.resumedFromEpoch);

@@ -12,6 +12,8 @@ export type JobProgress = { epoch: number; epochs: number; member?: number; memb
 export type JobRecord = {
   id: string;
   name?: string;
+  /** Name of the API key that submitted it (`anonymous` when the API runs open). */
+  owner?: string;
   status: JobStatus;
   progress: JobProgress;
   /**

@@ -6,13 +6,13 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { EpochMetrics, Experiment } from '../engine/index.ts';
-import { conflict, notFound } from '../errors.ts';
+import { ApiError, conflict, notFound } from '../errors.ts';
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, trainingQueueFor, type QueueName, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { JobEventBus, publishJobEvent } from './job-events.ts';
 import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus, type JobSummary } from './job-record.ts';
-import { JobRecordRepository } from './job-record.repository.ts';
+import { JobLimitError, JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
 
 export type TrainingQueueOptions = {
@@ -85,16 +85,41 @@ export class TrainingQueue {
     this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
   }
 
-  /** Enqueues an already resolved experiment. */
-  async submit(experiment: Experiment, meta: { name?: string } = {}): Promise<JobRecord> {
+  /**
+   * Enqueues an already resolved experiment. `owner` (the submitting key's name) goes into the
+   * record, the payload and so the model; with `maxActive`, an owner who already has that many
+   * queued or running jobs is refused with 429 too_many_jobs.
+   */
+  async submit(experiment: Experiment, meta: { name?: string; owner?: string; maxActive?: number } = {}): Promise<JobRecord> {
     const id = randomUUID();
     const name = meta.name ?? experiment.name;
-    const record = await this.records.create({ id, experiment, ...(name !== undefined ? { name } : {}) });
+    const { owner } = meta;
+    let record: JobRecord;
     try {
-      const payload: TrainPayload = { jobId: id, experiment, ...(name !== undefined ? { name } : {}) };
+      record = await this.records.create({
+        id, experiment,
+        ...(name !== undefined ? { name } : {}),
+        ...(owner !== undefined ? { owner } : {}),
+        ...(meta.maxActive !== undefined ? { maxActive: meta.maxActive } : {}),
+      });
+    } catch (err) {
+      if (err instanceof JobLimitError) {
+        throw new ApiError(
+          429, 'too_many_jobs',
+          `the key "${err.owner}" already has ${err.active} queued or running jobs, the most it may have (MAX_JOBS_PER_KEY=${err.limit}); ` +
+            'wait for one to finish or cancel one',
+          { owner: err.owner, active: err.active, limit: err.limit },
+        );
+      }
+      throw err;
+    }
+    try {
+      const payload: TrainPayload = {
+        jobId: id, experiment, ...(name !== undefined ? { name } : {}), ...(owner !== undefined ? { owner } : {}),
+      };
       await this.queueFor(trainingQueueFor(experiment.backend)).add('train', payload, { jobId: id });
     } catch (err) {
-      await this.records.remove(id).catch(() => {});
+      await this.records.remove(id, owner).catch(() => {});
       throw err;
     }
     return record;
@@ -104,8 +129,8 @@ export class TrainingQueue {
     return this.records.get(id);
   }
 
-  /** Newest first, as summaries (no metric history, no spec). */
-  list(opts: { status?: JobStatus; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
+  /** Newest first, as summaries (no metric history, no spec); with `owner`, only that owner's. */
+  list(opts: { status?: JobStatus; owner?: string; limit: number; offset: number }): Promise<{ items: JobSummary[]; total: number }> {
     return this.records.list(opts);
   }
 

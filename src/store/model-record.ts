@@ -6,6 +6,8 @@ export type ModelRecord = {
   id: string;
   name?: string;
   jobId?: string;
+  /** Name of the API key whose job made it (see the job's owner). */
+  owner?: string;
   createdAt: string; // ISO 8601
   preset?: string;
   experiment: Experiment;
@@ -32,7 +34,7 @@ export function newModelId(): string {
 export function recordFor(
   id: string,
   model: TrainedModel,
-  meta: { jobId?: string; name?: string },
+  meta: { jobId?: string; name?: string; owner?: string },
   createdAt = new Date(),
 ): ModelRecord {
   const bytes = model.members.reduce((s, m) => s + m.params.byteLength, 0);
@@ -52,6 +54,7 @@ export function recordFor(
   const name = meta.name ?? model.experiment.name;
   if (name !== undefined) record.name = name;
   if (meta.jobId !== undefined) record.jobId = meta.jobId;
+  if (meta.owner !== undefined) record.owner = meta.owner;
   if (model.experiment.preset !== undefined) record.preset = model.experiment.preset;
   return record;
 }

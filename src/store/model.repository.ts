@@ -49,7 +49,7 @@ export class ModelRepository {
     return join(this.modelsDir, id);
   }
 
-  async save(model: TrainedModel, meta: { jobId?: string; name?: string } = {}): Promise<ModelRecord> {
+  async save(model: TrainedModel, meta: { jobId?: string; name?: string; owner?: string } = {}): Promise<ModelRecord> {
     const id = newModelId();
     const record = recordFor(id, model, meta);
     const tmp = join(this.modelsDir, TMP_DIR, `${id}-${process.pid}`);

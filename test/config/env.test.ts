@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../../src/config/env.ts';
 test('defaults for every variable', () => {
   const c = loadConfig({});
   assert.equal(c.PORT, 3000);
-  assert.equal(c.HOST, '0.0.0.0');
+  assert.equal(c.HOST, '127.0.0.1'); // loopback: without keys the API is open only to this machine
   assert.equal(c.REDIS_URL, 'redis://127.0.0.1:6379');
   assert.equal(c.QUEUE_PREFIX, 'nndl');
   assert.equal(c.DATA_DIR, './data');
@@ -24,6 +24,33 @@ test('defaults for every variable', () => {
   assert.equal(c.MAX_JOB_SCRATCH_BYTES, 512 * 1024 * 1024);
   assert.equal(c.MAX_JOB_IMAGE_STEPS, 100_000_000);
   assert.equal(c.MNIST_DIR, undefined);
+  assert.equal(c.AUTH, 'keys');
+  assert.equal(c.API_KEYS, undefined);
+  assert.equal(c.API_KEYS_FILE, undefined);
+  assert.deepEqual(c.CORS_ORIGINS, []);
+  assert.equal(c.MAX_JOBS_PER_KEY, 20);
+});
+
+test('API_KEYS: a bad entry stops the boot, named, without echoing any secret', () => {
+  const secret = 'short-secret';
+  try {
+    loadConfig({ API_KEYS: `ok:predict:${'s'.repeat(32)},ci:train+fly:${secret},:admin:${'x'.repeat(40)}` });
+    assert.fail('should throw');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(err.issues.every((i) => i.path === 'API_KEYS'));
+    assert.match(err.message, /entry 2 \(ci\): unknown scope "fly"/);
+    assert.match(err.message, /entry 2 \(ci\): the secret has 12 characters; at least 32/);
+    assert.match(err.message, /entry 3: name ""/);
+    assert.ok(!err.message.includes(secret) && !err.message.includes('x'.repeat(40)), 'no secret in the message');
+  }
+});
+
+test('CORS_ORIGINS: a comma list of origins; anything else is refused', () => {
+  assert.deepEqual(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).CORS_ORIGINS, ['https://a.example', 'http://localhost:5173']);
+  for (const bad of ['*', 'https://a.example/path', 'a.example']) {
+    assert.throws(() => loadConfig({ CORS_ORIGINS: bad }), /CORS_ORIGINS/, bad);
+  }
 });
 
 test('values are coerced from strings; empty strings mean unset', () => {

@@ -6,6 +6,7 @@ import { ALIAS_NAME_PATTERN } from '../../store/alias.repository.ts';
 import type { AppContext } from '../context.ts';
 import { AliasListResponse, AliasPutBody, AliasResponse } from '../schemas/aliases.schemas.ts';
 import { AliasNameParams, errors } from '../schemas/common.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const tags = ['aliases'];
 
@@ -13,13 +14,14 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   app.get('/v1/aliases', {
-    schema: { tags, summary: 'All aliases (name -> model id)', response: { 200: AliasListResponse, ...errors(503) } },
+    schema: { tags, summary: 'All aliases (name -> model id)', security: requireScope('predict'), response: { 200: AliasListResponse, ...errors(503) } },
   }, async () => ctx.aliases.list());
 
   app.put('/v1/aliases/:name', {
     schema: {
       tags,
       summary: 'Point an alias at a model (creates or moves it)',
+      security: requireScope('admin'),
       params: AliasNameParams,
       body: AliasPutBody,
       response: { 200: AliasResponse, ...errors(404, 422, 503) },
@@ -41,6 +43,7 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
     schema: {
       tags,
       summary: 'Remove an alias (the model stays)',
+      security: requireScope('admin'),
       params: AliasNameParams,
       response: { 200: AliasResponse, ...errors(404, 503) },
     },

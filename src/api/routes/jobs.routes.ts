@@ -1,10 +1,15 @@
 // Training jobs over REST: submit, read, list, cancel, and follow as server-sent events.
-import type { FastifyInstance } from 'fastify';
+// A `train` key sees only its own jobs (another key's job is a 404 to it, as if absent);
+// `admin` sees and cancels every job. Each job records its submitter as `owner`.
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireScope } from '../../auth/route-security.ts';
+import { hasScope, principalOf } from '../../auth/scopes.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
 import type { Config } from '../../config/env.ts';
 import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
-import { isEndEvent, isRedisUnavailable, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
+import { isEndEvent, isRedisUnavailable, type JobEvent, type JobRecord, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { callerKey, routeRateLimit } from '../rate-limit.ts';
@@ -17,15 +22,23 @@ export type JobsRoutesOptions = {
   config: Config;
   /** A job whose estimated cost exceeds one of these is refused (422 over_budget); default DEFAULT_BUDGETS. */
   budgets?: JobBudgets;
+  /** Queued + running jobs one key may have (MAX_JOBS_PER_KEY); unlimited when absent. */
+  maxJobsPerKey?: number;
   /** SSE heartbeat comment interval (keeps proxies from closing an idle stream). */
   heartbeatMs?: number;
 };
 
 const tags = ['jobs'];
+const security = requireScope('train');
+
+/** admin sees every job; anyone else only the jobs their key submitted. */
+const seesAll = (req: FastifyRequest) => hasScope(principalOf(req), 'admin');
+const visible = (req: FastifyRequest, rec: JobRecord | null): rec is JobRecord =>
+  rec !== null && (seesAll(req) || rec.owner === principalOf(req).name);
 
 export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { queue } = opts;
+  const { queue, maxJobsPerKey } = opts;
   const budgets = opts.budgets ?? DEFAULT_BUDGETS;
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   // Open event streams never go idle, so closing the server would wait on them forever:
@@ -51,7 +64,9 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'queued; the 202 answer carries the `cost`. An invalid spec is 422 `unprocessable` (details: the fields). A job over one of ' +
         'the server\'s resource budgets is 422 `over_budget`, details `[{ budget, figure, value, limit, message }]`: the setting ' +
         '(e.g. MAX_JOB_SCRATCH_BYTES), the cost figure checked against it (e.g. trainingScratchBytesPerThread), its value and the ' +
-        'limit. `?dryRun=true` does all of that and queues nothing: 200 with the experiment, its cost and the budgets.',
+        'limit. `?dryRun=true` does all of that and queues nothing: 200 with the experiment, its cost and the budgets. ' +
+        'The job belongs to the submitting key (`owner`); a key may have at most MAX_JOBS_PER_KEY queued or running jobs (429 `too_many_jobs` beyond).',
+      security,
       querystring: submitJobQuery,
       body: createJobBody,
       response: { 200: dryRunResult, 202: jobAccepted, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
@@ -66,8 +81,12 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     }
     const cost = assertWithinBudgets(experiment, budgets); // BudgetError → 422 over_budget (error-handler.ts)
     if (req.query.dryRun === 'true' || req.query.dryRun === '1') return reply.code(200).send({ dryRun: true, experiment, cost, budgets });
-    const record = await available(queue.submit(experiment, req.body.name !== undefined ? { name: req.body.name } : {}));
-    req.log.info({ jobId: record.id, preset: experiment.preset, cost }, 'job queued');
+    const record = await available(queue.submit(experiment, {
+      ...(req.body.name !== undefined ? { name: req.body.name } : {}),
+      owner: principalOf(req).name,
+      ...(maxJobsPerKey !== undefined ? { maxActive: maxJobsPerKey } : {}),
+    }));
+    req.log.info({ jobId: record.id, preset: experiment.preset, owner: record.owner, cost }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${record.id}`).send({ ...record, cost });
   });
 
@@ -75,12 +94,15 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'List jobs, newest first',
+      description: 'A `train` key lists only its own jobs; `admin` lists every job.',
+      security,
       querystring: listJobsQuery,
       response: { 200: jobList, 400: errorResponse, 503: errorResponse },
     },
   }, async (req) => {
     const { status, limit, offset } = req.query;
-    const page = await available(queue.list({ ...(status ? { status } : {}), limit, offset }));
+    const owner = seesAll(req) ? {} : { owner: principalOf(req).name };
+    const page = await available(queue.list({ ...(status ? { status } : {}), ...owner, limit, offset }));
     return { ...page, limit, offset };
   });
 
@@ -88,12 +110,14 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'A job: status, progress, metrics per epoch, model when done',
+      description: "Another key's job is 404 to a `train` key; `admin` sees every job.",
+      security,
       params: jobIdParams,
       response: { 200: jobRecord, 404: errorResponse, 503: errorResponse },
     },
   }, async (req) => {
     const record = await available(queue.get(req.params.id));
-    if (!record) throw notFound(`job ${req.params.id} not found`);
+    if (!visible(req, record)) throw notFound(`job ${req.params.id} not found`);
     return record;
   });
 
@@ -101,11 +125,14 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'Cancel a queued or running job',
-      description: 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
+      description: "Another key's job is 404 to a `train` key. " + 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
+      security,
       params: jobIdParams,
       response: { 200: jobRecord, 202: jobRecord, 404: errorResponse, 409: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
+    // the owner is fixed at submit, so checking it first leaves no gap
+    if (!visible(req, await available(queue.get(req.params.id)))) throw notFound(`job ${req.params.id} not found`);
     const record = await available(queue.cancel(req.params.id));
     return reply.code(record.status === 'cancelled' ? 200 : 202).send(record);
   });
@@ -118,13 +145,15 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'Replays the epochs so far, then streams `epoch` events (data: the epoch metrics; id: `<member>.<epoch>`), optional `progress` and `status` events, ' +
         'and ends with one `completed`, `failed` or `cancelled` event (id: `end`) whose data is the final job record. ' +
         'A client that reconnects with `Last-Event-ID` gets only the epochs after it (from the job record), then the live stream. ' +
-        'Lines starting with `:` are heartbeats. Open streams are capped per caller (SSE_MAX_STREAMS_PER_KEY, 429) and per API instance (SSE_MAX_STREAMS, 503).',
+        'Lines starting with `:` are heartbeats. Open streams are capped per caller (SSE_MAX_STREAMS_PER_KEY, 429) and per API instance (SSE_MAX_STREAMS, 503). ' +
+        "Another key's job is 404 to a `train` key. Browsers: EventSource cannot send the key, so the pages read this stream with fetch.",
+      security,
       params: jobIdParams,
       response: { 200: eventStream, 404: errorResponse, 429: errorResponse, 503: errorResponse },
     },
   }, async (req, reply) => {
     const { id } = req.params;
-    if (!(await available(queue.get(id)))) throw notFound(`job ${id} not found`);
+    if (!visible(req, await available(queue.get(id)))) throw notFound(`job ${id} not found`);
     const caller = callerKey(req);
     const refused = slots.take(caller);
     if (refused === 'caller') {
@@ -142,6 +171,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     let heartbeat: NodeJS.Timeout | undefined;
     try {
       res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders), // what the hooks set (CORS, request id) before the stream took over
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         connection: 'keep-alive',

@@ -9,6 +9,7 @@ import { createPredictor, loadMnist, MnistError, type Mnist, type Predictor } fr
 import { ApiError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const PIXELS = 784;
 /** Kept per model: the gallery never shows more. */
@@ -127,6 +128,7 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
     schema: {
       tags: ['models'],
       summary: 'MNIST test digits the model gets wrong, with its answers',
+      security: requireScope('predict'),
       description:
         'Runs the model over the 10,000 MNIST test images (once per model; cached) and returns the first ' +
         '`limit` it misclassifies, each with its pixels, the right label, the predicted digit and the ten ' +

@@ -10,6 +10,7 @@ import { notFound, unprocessable } from '../../errors.ts';
 import { ModelNotFoundError } from '../../store/model.repository.ts';
 import type { AppContext } from '../context.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const ExportQuery = z.object({
   format: z.enum(['tfjs']).default('tfjs').describe('export format; `tfjs`: a TensorFlow.js LayersModel, zipped'),
@@ -22,6 +23,7 @@ export default async function modelExportRoutes(fastify: FastifyInstance, { ctx 
     schema: {
       tags: ['models'],
       summary: 'Download a model as a TensorFlow.js LayersModel (zip)',
+      security: requireScope('predict'),
       description: 'A zip of `model.json` (modelTopology + weightsManifest) and `weights.bin` for '
         + '`tf.loadLayersModel`; an ensemble gives `ensemble.json` plus `member-<i>/model.json` and `member-<i>/weights.bin`. '
         + 'Input [n, 784] floats in [0, 1]; output the network\'s own activations. Models with L2 pooling cannot be '

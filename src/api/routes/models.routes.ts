@@ -6,6 +6,7 @@ import type { ModelRecord } from '../../store/model.repository.ts';
 import type { AppContext } from '../context.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { ModelDeleteResponse, ModelDetailSchema, ModelListQuery, ModelListResponse } from '../schemas/models.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const tags = ['models'];
 
@@ -27,6 +28,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     schema: {
       tags,
       summary: 'List trained models, newest first',
+      security: requireScope('predict'),
       querystring: ModelListQuery,
       response: { 200: ModelListResponse, ...errors(400, 503) },
     },
@@ -45,6 +47,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     schema: {
       tags,
       summary: 'A model: its experiment, training history, test accuracy and confusion matrix',
+      security: requireScope('predict'),
       description: '`id` may also be an alias name such as `default`.',
       params: ModelIdParams,
       response: { 200: ModelDetailSchema, ...errors(404, 503) },
@@ -60,6 +63,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     schema: {
       tags,
       summary: 'Delete a model (by id, not alias); aliases pointing at it are removed too',
+      security: requireScope('admin'),
       params: ModelIdParams,
       response: { 200: ModelDeleteResponse, ...errors(404, 503) },
     },

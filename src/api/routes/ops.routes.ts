@@ -5,6 +5,7 @@ import { Gauge } from 'prom-client';
 import { z } from 'zod';
 import { engineBackendReport, type EngineBackendReport } from '../../engine/index.ts';
 import type { AppContext } from '../context.ts';
+import { PUBLIC, requireScope } from '../../auth/route-security.ts';
 
 const tags = ['ops'];
 const READY_TIMEOUT_MS = 1000;
@@ -44,7 +45,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
   // probes and scrapes are never rate limited
   app.get('/healthz', {
     config: { rateLimit: false },
-    schema: { tags, summary: 'Liveness: the process answers (no I/O)', response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: { tags, summary: 'Liveness: the process answers (no I/O)', security: PUBLIC, response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   // Resolved once per app: with auto and tfjs-node-gpu installed this loads tfjs to look for a GPU.
@@ -66,6 +67,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
     schema: {
       tags,
       summary: 'Readiness: Redis answers and the model store is writable (503 otherwise)',
+      security: PUBLIC,
       response: { 200: ReadyResponse, 503: ReadyResponse },
     },
   }, async (_req, reply) => {
@@ -78,7 +80,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
 
   app.get('/metrics', {
     config: { rateLimit: false },
-    schema: { tags, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+    schema: { tags, summary: 'Prometheus metrics (text exposition format)', security: requireScope('admin'), produces: ['text/plain'] },
   }, async (_req, reply) => {
     const { contentType, body } = await ctx.metrics.render();
     return reply.type(contentType).send(body);

@@ -11,6 +11,7 @@ import { ClientGoneError, createInputReader, IMAGE_TYPES } from '../predict/pred
 import { routeRateLimit } from '../rate-limit.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
+import { requireScope } from '../../auth/route-security.ts';
 
 const tags = ['predict'];
 
@@ -69,6 +70,7 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     schema: {
       tags,
       summary: 'Predict digits with a model (by id or alias)',
+      security: requireScope('predict'),
       description,
       params: ModelIdParams,
       querystring: PredictQuery,
@@ -83,6 +85,7 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     schema: {
       tags,
       summary: 'Predict digits with the `default` model',
+      security: requireScope('predict'),
       description,
       querystring: PredictQuery,
       response: { 200: PredictResponse, ...errors(400, 404, 413, 415, 422, 429, 503) },

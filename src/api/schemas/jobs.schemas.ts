@@ -65,6 +65,7 @@ const jobProgress = z.object({
 const jobCommon = {
   id: z.string(),
   name: z.string().optional(),
+  owner: z.string().optional().describe('name of the API key that submitted it (`anonymous` when the API runs without keys)'),
   status: jobStatus,
   progress: jobProgress,
   lastEpoch: epochMetrics.optional().describe('the latest finished epoch (any member)'),

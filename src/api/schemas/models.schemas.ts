@@ -32,6 +32,7 @@ export const ModelSummarySchema = z.object({
   id: z.string(),
   name: z.string().optional(),
   jobId: z.string().optional(),
+  owner: z.string().optional().describe('name of the API key whose job trained it'),
   createdAt: z.string().describe('ISO 8601'),
   preset: z.string().optional(),
   testAccuracy: num().describe('fraction of the 10,000 MNIST test images classified right'),

@@ -1,5 +1,7 @@
 // The REST API as the pages use it: JSON in and out, the service's one error shape turned
-// into an Error whose message is the server's own sentence.
+// into an Error whose message is the server's own sentence. Requests carry this tab's API key;
+// a 401 asks for one (key-prompt.js).
+import { authFetch } from './key-prompt.js';
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -19,7 +21,7 @@ export async function api(path, { method = 'GET', json, body, headers = {}, sign
   } else if (body !== undefined) {
     init.body = body;
   }
-  const res = await fetch(path, init);
+  const res = await authFetch(path, init);
   const text = await res.text();
   let data = null;
   try {
@@ -32,6 +34,27 @@ export async function api(path, { method = 'GET', json, body, headers = {}, sign
     throw new ApiError(res.status, e ? e.code : 'http_error', e ? e.message : `HTTP ${res.status}`, e && e.details);
   }
   return data;
+}
+
+/** Downloads a file the API serves (a model export) with this tab's key; its own name, else `filename`. */
+export async function download(path, filename) {
+  const res = await authFetch(path);
+  if (!res.ok) {
+    let e = null;
+    try {
+      e = (await res.json()).error;
+    } catch {
+      // not JSON
+    }
+    throw new ApiError(res.status, e ? e.code : 'http_error', e ? e.message : `HTTP ${res.status}`, e && e.details);
+  }
+  const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: named ? named[1] : filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** Details of a 422 (e.g. [{ path, message }]) as readable lines. */

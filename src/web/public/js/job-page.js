@@ -1,6 +1,7 @@
 // One job, live: its record first, then the SSE stream (GET /v1/jobs/:id/events) — epochs
 // grow the charts, progress moves the bar, the end event brings the test results.
 import { api, el, percent } from './api.js';
+import { KeyedEventSource } from './event-stream.js';
 import { JobCharts } from './job-charts.js';
 import { showResults } from './job-results.js';
 
@@ -55,7 +56,9 @@ async function finish(record) {
 }
 
 function follow() {
-  source = new EventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events`);
+  // fetch-based: the stream carries the API key as a header, never in the URL
+  source = new KeyedEventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events`);
+  source.addEventListener('error', (e) => ($('job-error').textContent = `Live updates stopped: ${e.message}`));
   source.addEventListener('epoch', (e) => {
     const m = JSON.parse(e.data);
     addEpoch(m);

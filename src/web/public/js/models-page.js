@@ -1,6 +1,6 @@
 // The models page: accuracy, spec and aliases of each model; make one the default, delete
 // one, export one (the export link only appears once the API documents an export route).
-import { api, el, formatDate, percent } from './api.js';
+import { api, download, el, formatDate, percent } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('models-status');
@@ -69,7 +69,17 @@ function row(m) {
     el('button', { type: 'button', class: 'secondary', disabled: isDefault, 'aria-label': `Make ${label} the default model`, onclick: () => setDefault(m), text: isDefault ? 'Default' : 'Make default' }),
     el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => remove(m), text: 'Delete' }),
     exportFormat
-      ? el('a', { class: 'button', href: `/v1/models/${encodeURIComponent(m.id)}/export?format=${exportFormat}`, download: true, text: `Export (${exportFormat})` })
+      ? el('a', {
+        class: 'button',
+        href: `/v1/models/${encodeURIComponent(m.id)}/export?format=${exportFormat}`,
+        download: true,
+        text: `Export (${exportFormat})`,
+        // a plain link cannot send the API key: fetch it with the key instead
+        onclick: (e) => {
+          e.preventDefault();
+          download(e.currentTarget.href, `${m.id}-${exportFormat}.zip`).catch((err) => (status.textContent = `Could not export: ${err.message}`));
+        },
+      })
       : null,
   );
   return el('tr', { 'data-model-id': m.id },
