@@ -65,6 +65,9 @@ export function createPredictor(model: TrainedModel, options: PredictorOptions =
   const last = layers[layers.length - 1]!;
   const softmax = last.type === 'dense' && last.activation === 'softmax';
   let disposed = false;
+  // The addon refuses a synchronous forward while an asynchronous predict runs on the same network
+  // ("busy"): small batches go inline only when no asynchronous call is in flight.
+  let asyncInFlight = 0;
   // The weights' copies plus each member's scratch cap (tfjs keeps its buffers in its worker: weights twice).
   const weights = nets.length * plan.paramCount * 4;
   const bytes = weights + nets.reduce((sum, net) => sum + (net.inference?.().maxBytes ?? plan.paramCount * 4), 0);
@@ -79,15 +82,28 @@ export function createPredictor(model: TrainedModel, options: PredictorOptions =
         if (!Number.isFinite(input[i])) throw new RangeError(`predict: input value ${i} is not a finite number`);
       }
       const n = input.length / 784;
-      const sync = n <= syncMaxImages;
-      const run = (net: (typeof nets)[number]) => (sync ? net.forward(input) : net.predict(input));
-      if (nets.length === 1) return normaliseOutputs(await run(nets[0]!), softmax);
-      const sum = new Float32Array(n * 10);
-      for (const net of nets) {
-        const p = normaliseOutputs(await run(net), softmax);
-        for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
+      if (n <= syncMaxImages && asyncInFlight === 0) {
+        // no await between the members: nothing else can start on them meanwhile
+        const sum = new Float32Array(n * 10);
+        for (const net of nets) {
+          const p = normaliseOutputs(net.forward(input), softmax);
+          if (nets.length === 1) return p;
+          for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
+        }
+        return sum;
       }
-      return sum;
+      asyncInFlight++;
+      try {
+        if (nets.length === 1) return normaliseOutputs(await nets[0]!.predict(input), softmax);
+        const sum = new Float32Array(n * 10);
+        for (const net of nets) {
+          const p = normaliseOutputs(await net.predict(input), softmax);
+          for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
+        }
+        return sum;
+      } finally {
+        asyncInFlight--;
+      }
     },
     dispose() {
       if (disposed) return;
