@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { firstConvFilters, NoConvLayerError, type ConvFilters } from '../../engine/index.ts';
-import { ApiError, notFound, validationFailed } from '../../errors.ts';
+import { ApiError, notFound } from '../../errors.ts';
 import { ModelNotFoundError } from '../../store/model.repository.ts';
 import type { AppContext } from '../context.ts';
 import { filterGridPng, gridSize, MAX_GRID_PIXELS } from '../filter-grid.ts';
@@ -37,6 +37,10 @@ export const FiltersResponse = z.object({
 }).meta({ id: 'ConvFilters' });
 
 type Kept = { members: ConvFilters[] } | { noConv: string };
+
+/** A query the schema cannot judge alone (it depends on the model): the same 400 as a query that fails the schema. */
+const badQuery = (path: string, message: string, detail: string) =>
+  new ApiError(400, 'validation_failed', message, [{ path, message: detail }]);
 
 export default async function modelFiltersRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -112,14 +116,12 @@ export default async function modelFiltersRoutes(fastify: FastifyInstance, { ctx
     const { member, format, scale } = req.query;
     const filters = kept.members[member];
     if (!filters) {
-      throw validationFailed(`member ${member} does not exist: the model has ${kept.members.length} member(s)`,
-        [{ path: 'member', message: `at most ${kept.members.length - 1}` }]);
+      throw badQuery('member', `member ${member} does not exist: the model has ${kept.members.length} member(s)`, `at most ${kept.members.length - 1}`);
     }
     if (format === 'json') return reply.type('application/json').send({ modelId: id, ...filters });
     const { width, height } = gridSize(filters.filters.length, filters.kernel, scale);
     if (width * height > MAX_GRID_PIXELS) {
-      throw validationFailed(`the grid would be ${width}×${height} pixels, more than ${MAX_GRID_PIXELS}: ask for a smaller scale`,
-        [{ path: 'scale', message: 'too large for this model' }]);
+      throw badQuery('scale', `the grid would be ${width}×${height} pixels, more than ${MAX_GRID_PIXELS}: ask for a smaller scale`, 'too large for this model');
     }
     return reply.type('image/png').header('cache-control', 'private, max-age=60')
       .send(await filterGridPng(filters, scale) as never); // binary: no JSON schema to serialize with
