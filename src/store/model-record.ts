@@ -47,7 +47,7 @@ export function parseModelRecord(json: string, id: string): ModelRecord {
   try {
     value = JSON.parse(json);
   } catch (err) {
-    throw new Error(`record.json is not JSON: ${(err as Error).message}`);
+    throw new Error(`record.json is not JSON: ${(err as Error).message}`, { cause: err });
   }
   const r = value as Partial<ModelRecord> | null;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('record.json is not an object');
