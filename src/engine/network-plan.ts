@@ -116,13 +116,6 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
   return { desc: { inputShape: [...INPUT_SHAPE], layers, cost: network.cost }, segments, paramCount: offset };
 }
 
-/** True for every index of params that is a weight (regularized), false for biases. */
-export function weightMask(plan: NetworkPlan): Uint8Array {
-  const mask = new Uint8Array(plan.paramCount);
-  for (const s of plan.segments) mask.fill(1, s.weightOffset, s.weightOffset + s.weightLength);
-  return mask;
-}
-
 /** The regularization term of the cost: λ/2n Σw² (l2) or λ/n Σ|w| (l1), biases excluded. */
 export function regularizationCost(plan: NetworkPlan, params: Float32Array, kind: 'l2' | 'l1', lambda: number, n: number): number {
   if (lambda === 0) return 0;
