@@ -150,9 +150,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     done();
   });
   app.addHook('onReady', async () => {
-    // repair after a crash: drop old temp dirs, index models saved but never indexed
-    const repaired = await models.reconcile().catch((err) => app.log.warn({ err }, 'store reconcile failed'));
-    if (repaired && (repaired.indexed || repaired.removedTemp)) app.log.info(repaired, 'store reconciled');
+    // repair after a crash: drop old temp dirs and trash, finish interrupted deletes, index models
+    // saved but never indexed; a corrupt model directory is logged and skipped
+    const repaired = await models
+      .reconcile({ log: (msg, extra) => app.log.warn(extra, msg) })
+      .catch((err) => app.log.warn({ err }, 'store reconcile failed'));
+    if (repaired && (repaired.indexed || repaired.removedTemp || repaired.finishedDeletes || repaired.skipped.length || repaired.aliasesRemoved.length)) {
+      app.log.info(repaired, 'store reconciled');
+    }
   });
   app.addHook('onClose', async () => {
     keys.close();
