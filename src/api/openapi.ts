@@ -63,6 +63,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'predict', description: 'Digit predictions' },
         { name: 'presets', description: "The book's experiments" },
         { name: 'ops', description: 'Health, readiness, metrics' },
+        { name: 'inference (v2)', description: 'The Open Inference Protocol (KServe v2, Triton HTTP): errors are `{ "error": "<message>" }`' },
       ],
       components: { securitySchemes },
     },
