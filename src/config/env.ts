@@ -20,6 +20,11 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   MNIST_DIR: z.string().min(1).optional(),
   MNIST_MIRROR: z.string().url().optional(),
+  // A download from MNIST_MIRROR: tries per file, time per try (headers and body), largest file
+  // accepted (compressed, and again uncompressed). A file is verified before it is kept.
+  MNIST_DOWNLOAD_ATTEMPTS: int(3, 1),
+  MNIST_DOWNLOAD_TIMEOUT_S: int(120, 1),
+  MNIST_DOWNLOAD_MAX_BYTES: int(64 * MiB, 1024),
   ENGINE_THREADS: int(os.availableParallelism(), 1),
   // Engine backend for jobs that name none: auto = tfjs when tfjs-node-gpu sees a GPU, else native.
   ENGINE_BACKEND: z.enum(['native', 'tfjs', 'auto']).default('auto'),
