@@ -23,6 +23,7 @@ import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
 import modelExamplesRoutes from './api/routes/model-examples.routes.ts';
 import modelExportRoutes from './api/routes/model-export.routes.ts';
+import modelFiltersRoutes from './api/routes/model-filters.routes.ts';
 import modelsRoutes from './api/routes/models.routes.ts';
 import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
@@ -172,6 +173,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(presetsRoutes);
   await app.register(modelsRoutes, { ctx });
   await app.register(modelExportRoutes, { ctx });
+  await app.register(modelFiltersRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
   await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });

@@ -17,8 +17,8 @@ function aliasesByModel(all: Record<string, string>): Map<string, string[]> {
 }
 
 function summary(r: ModelRecord, aliases: string[]) {
-  const { experiment: _e, confusion: _c, history: _h, ...rest } = r;
-  return { ...rest, aliases };
+  const { experiment, confusion: _c, history: _h, ...rest } = r;
+  return { ...rest, aliases, hasFilters: experiment.network.layers.some((l) => l.type === 'conv') };
 }
 
 export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
