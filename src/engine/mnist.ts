@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { engineEnv } from '../config/engine-env.ts';
 import { downloadMnistFile, type MnistDownloadOptions } from './mnist-download.ts';
 
 export { MNIST_DOWNLOAD_DEFAULTS, type MnistDownloadOptions } from './mnist-download.ts';
@@ -47,8 +48,8 @@ export class MnistError extends Error {
 }
 
 export function defaultMnistDir(): string {
-  if (process.env.MNIST_DIR) return resolve(process.env.MNIST_DIR);
-  return resolve(process.env.DATA_DIR ?? 'data', 'mnist');
+  const env = engineEnv();
+  return env.MNIST_DIR ? resolve(env.MNIST_DIR) : resolve(env.DATA_DIR, 'mnist');
 }
 
 const cache = new Map<string, Promise<Mnist>>();
@@ -71,7 +72,16 @@ async function load(dir: string, options: LoadMnistOptions): Promise<Mnist> {
   const files = Object.values(MNIST_FILES);
   const missing = files.filter((f) => !existsSync(join(dir, f)) && !existsSync(join(dir, `${f}.gz`)));
   if (missing.length > 0) {
-    const mirror = options.mirror ?? process.env.MNIST_MIRROR;
+    const env = engineEnv();
+    const mirror = options.mirror ?? env.MNIST_MIRROR;
+    // MNIST_DOWNLOAD_* unless the caller says otherwise
+    const download: MnistDownloadOptions = {
+      attempts: env.MNIST_DOWNLOAD_ATTEMPTS,
+      timeoutMs: env.MNIST_DOWNLOAD_TIMEOUT_S * 1000,
+      maxBytes: env.MNIST_DOWNLOAD_MAX_BYTES,
+      ...options.download,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    };
     if (!mirror) {
       throw new MnistError(
         `MNIST not found in ${dir}: missing ${missing.join(', ')} (plain or .gz). ` +
@@ -81,7 +91,7 @@ async function load(dir: string, options: LoadMnistOptions): Promise<Mnist> {
     await mkdir(dir, { recursive: true });
     for (const f of missing) {
       try {
-        await downloadMnistFile(mirror, f, dir, checks ? checks[f] : null, { ...options.download, ...(options.fetch ? { fetch: options.fetch } : {}) });
+        await downloadMnistFile(mirror, f, dir, checks ? checks[f] : null, download);
       } catch (err) {
         throw new MnistError((err as Error).message);
       }
