@@ -105,7 +105,8 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
         ...(ctx.payload.owner ? { owner: ctx.payload.owner } : {}),
       });
       if (await aliases.setIfAbsent('default', record.id)) ctx.log('model set as default', { modelId: record.id });
-      await checkpoints.delete(ctx.jobId);
+      // a halving trial keeps its last checkpoint: if promoted, the next rung resumes from it
+      if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
       ctx.log('job completed', { modelId: record.id, testAccuracy: record.testAccuracy });
       return { status: 'completed', modelId: record.id };
     }

@@ -145,6 +145,8 @@ export class TrainingConsumer {
     await this.publish({ type: 'status', jobId: id, status: 'running' });
 
     if (await this.cancels.isRequested(id)) return this.finishCancelled(id);
+    // a trial of a sweep cancelled after this wave was queued (the cancel may have missed it)
+    if (job.data.sweepId && (await this.redis.hget(this.keys.sweep(job.data.sweepId), 'status')) === 'cancelled') return this.finishCancelled(id);
 
     const signal = new Int32Array(new SharedArrayBuffer(4));
     this.active.set(id, signal);
