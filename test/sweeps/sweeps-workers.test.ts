@@ -12,6 +12,7 @@ import { CheckpointRepository } from '../../src/store/checkpoint.repository.ts';
 import {
   cleanup, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, waitForOutput, type WorkerProcess,
 } from '../queue/queue-helpers.ts';
+import { rawText, sseOf } from '../api/jobs-helpers.ts';
 
 type Trial = { jobId: string; params: Record<string, number>; status: string; rung: number; epochs: number; validationAccuracy: number | null; resumedFrom?: string; resumedFromEpoch?: number; modelId?: string };
 type Sweep = { id: string; status: string; trials: Trial[]; best?: { jobId: string; modelId?: string; params: Record<string, number>; validationAccuracy: number }; leaderboard: string[]; plannedTrials: number; waves: number };
@@ -86,6 +87,27 @@ describe('sweeps with two workers', () => {
     assert.equal(alias['sweep-best'], done.best!.modelId);
     const list = (await request(app.server).get('/v1/sweeps').expect(200)).body;
     assert.ok(list.items.some((s: { id: string; status: string }) => s.id === id && s.status === 'completed'));
+  });
+
+  test('events: a sweep streams sweep snapshots and every trial\'s epochs, then ends with completed', async () => {
+    const res = await request(app.server).post('/v1/sweeps').send({
+      base: base(2), space: { 'training.eta': { values: [0.3, 3] } }, concurrency: 1,
+    }).expect(202);
+    const id = res.body.id as string;
+    const stream = await request(app.server).get(`/v1/sweeps/${id}/events`).buffer(true).parse(rawText).expect(200);
+    const events = sseOf(stream);
+    const end = events.at(-1)!;
+    assert.equal(end.event, 'completed', JSON.stringify(events.map((e) => e.event)));
+    const final = end.data as Sweep;
+    assert.equal(final.trials.length, 2);
+    const epochs = events.filter((e) => e.event === 'epoch').map((e) => e.data as { jobId: string; metrics: { epoch: number } });
+    for (const t of final.trials) {
+      assert.deepEqual(epochs.filter((e) => e.jobId === t.jobId).map((e) => e.metrics.epoch), [1, 2], `${t.jobId}'s epochs streamed once each`);
+    }
+    const snapshots = events.filter((e) => e.event === 'sweep').map((e) => e.data as Sweep);
+    const counts = snapshots.map((x) => x.trials.length);
+    assert.deepEqual(counts, [...counts].sort(), 'trials only ever added');
+    assert.equal(counts.at(-1), 2);
   });
 
   test('SIGKILL one worker mid-sweep: the sweep still completes, every trial accounted for', async () => {
