@@ -45,7 +45,6 @@ export type SweepStepPayload = { sweepId: string; step: number };
 export type TrainingJob = { name: 'train'; data: TrainPayload };
 
 export type TrainingJobName = TrainingJob['name'];
-export type PayloadOf<N extends TrainingJobName> = Extract<TrainingJob, { name: N }>['data'];
 
 /** What a finished train job returns to BullMQ (kept small: the record holds the rest). */
 export type TrainResult = { modelId: string } | { cancelled: true };
