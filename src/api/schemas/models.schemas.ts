@@ -42,6 +42,7 @@ export const ModelSummarySchema = z.object({
   trainingSeconds: num(),
   bytes: z.number().int().describe('weights in memory (float32)'),
   aliases: z.array(z.string()).describe('alias names pointing at this model'),
+  hasFilters: z.boolean().describe('true for a conv net: GET /v1/models/{id}/filters shows its first conv layer\'s filters'),
 });
 
 export const ModelDetailSchema = ModelSummarySchema.extend({
