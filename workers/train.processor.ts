@@ -50,7 +50,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
   };
 
   const finishWithEarlierModel = async (ctx: TrainContext, earlier: JobModel): Promise<TrainOutcome> => {
-    await checkpoints.delete(ctx.jobId);
+    if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
     if (earlier.state === 'deleted') {
       ctx.log('this job\'s model was saved by an earlier attempt and deleted since; not training it again', { modelId: earlier.id });
       return { status: 'completed', modelId: earlier.id };
