@@ -15,6 +15,11 @@ export type ModelRecord = {
   testAccuracy: number;
   testCost: number;
   confusion: number[][]; // [actual][predicted]
+  /** Per member, the 1-based epoch whose weights the model holds (training.keep). */
+  keptEpochs: number[];
+  /** Test figures of the last epoch's weights (equal to testAccuracy/testCost when those are the ones kept). */
+  finalTestAccuracy: number;
+  finalTestCost: number;
   history: EpochMetrics[]; // every member's epochs, in member order
   backend: string;
   members: number;
@@ -74,6 +79,10 @@ export function recordFor(
     testAccuracy: model.testAccuracy,
     testCost: model.testCost,
     confusion: model.confusion,
+    // models made before training.keep existed hold their last epoch
+    keptEpochs: model.keptEpochs ?? model.members.map((m) => m.history.length),
+    finalTestAccuracy: model.finalTestAccuracy ?? model.testAccuracy,
+    finalTestCost: model.finalTestCost ?? model.testCost,
     history: model.members.flatMap((m) => m.history),
     backend: model.backend,
     members: model.members.length,
