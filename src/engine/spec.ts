@@ -4,8 +4,24 @@ import { z } from 'zod';
 
 export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'linear'] as const;
 export const OUTPUT_ACTIVATIONS = [...ACTIVATIONS, 'softmax'] as const;
+// The engine's vocabulary, said once for TypeScript (native/src/vocabulary.h holds the addon's
+// tables; test/engine/vocabulary.test.ts fails when they disagree). Adding a cost: a row here, a
+// row in COST_OUTPUT_ACTIVATIONS, its formula in evaluation.ts (exampleCost), tfjs/tfjs-ops.ts
+// (exampleCosts) and native/src/cost.cc, and a row in vocabulary.h.
 export const COSTS = ['quadratic', 'cross-entropy', 'log-likelihood'] as const;
+/** The output activations each cost accepts (the one statement of the allowed pairs). */
+export const COST_OUTPUT_ACTIVATIONS: Record<(typeof COSTS)[number], readonly (typeof OUTPUT_ACTIVATIONS)[number][]> = {
+  quadratic: OUTPUT_ACTIVATIONS,
+  'cross-entropy': ['sigmoid', 'softmax'],
+  'log-likelihood': ['softmax'],
+};
+/** The one floor under every log of a cost (kCostLogFloor in native/src/cost.h): a normal float32, so every backend clamps alike. */
+export const COST_LOG_FLOOR = 1e-30;
 export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
+/** Which weights a trained member keeps: those of its best validation epoch (network3.py) or its last epoch. */
+export const KEEP = ['best-validation', 'final'] as const;
+/** How an ensemble decides: plurality vote of the members' predictions (conv.py) or the mean of their probabilities. */
+export const COMBINE = ['vote', 'mean'] as const;
 /** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
 export const BACKENDS = ['native', 'tfjs'] as const;
 
@@ -79,6 +95,9 @@ export const trainingSchema = z.strictObject({
   earlyStopping: z.strictObject({ patience: int(1, 1000, 'patience') }).nullable(),
   seed: int(0, 0xffff_ffff, 'seed'),
   threads: int(1, LIMITS.threads, 'threads').optional(),
+  // Options added after version 1 of the spec are optional (absent = the behaviour from before), so
+  // experiments stored earlier stay valid; resolveExperiment always writes them out.
+  keep: z.enum(KEEP).optional(),
 });
 
 export const dataSchema = z.strictObject({
@@ -87,7 +106,10 @@ export const dataSchema = z.strictObject({
   expand: z.boolean(),
 });
 
-export const ensembleSchema = z.strictObject({ size: int(1, LIMITS.ensemble, 'ensemble.size') });
+export const ensembleSchema = z.strictObject({
+  size: int(1, LIMITS.ensemble, 'ensemble.size'),
+  combine: z.enum(COMBINE).optional(), // absent = 'mean' (the behaviour before the option existed)
+});
 
 export const experimentSchema = z.strictObject({
   name: z.string().max(200).optional(),
@@ -120,8 +142,20 @@ export type DataSpec = z.infer<typeof dataSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentInputSchema>;
 export type Cost = (typeof COSTS)[number];
+export type PoolKind = (typeof POOL_KINDS)[number];
+
+/** For exhaustive switches: a value the types say cannot exist. */
+export function unreachable(value: never, what: string): never {
+  throw new Error(`unknown ${what}: ${String(value)}`);
+}
 export type EngineBackend = (typeof BACKENDS)[number];
 export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
+export type Keep = (typeof KEEP)[number];
+export type Combine = (typeof COMBINE)[number];
+
+/** The options that may be absent from an experiment stored before they existed, with what absence means. */
+export const keepOf = (e: { training: { keep?: Keep | undefined } }): Keep => e.training.keep ?? 'final';
+export const combineOf = (e: { ensemble?: { combine?: Combine | undefined } | undefined }): Combine => e.ensemble?.combine ?? 'mean';
 
 export type SpecIssue = { path: string; message: string };
 
