@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { engineEnv } from '../config/engine-env.ts';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -41,8 +42,8 @@ export class MnistError extends Error {
 }
 
 export function defaultMnistDir(): string {
-  if (process.env.MNIST_DIR) return resolve(process.env.MNIST_DIR);
-  return resolve(process.env.DATA_DIR ?? 'data', 'mnist');
+  const env = engineEnv();
+  return env.MNIST_DIR ? resolve(env.MNIST_DIR) : resolve(env.DATA_DIR, 'mnist');
 }
 
 const cache = new Map<string, Promise<Mnist>>();
@@ -64,7 +65,7 @@ async function load(dir: string, options: LoadMnistOptions): Promise<Mnist> {
   const files = Object.values(MNIST_FILES);
   const missing = files.filter((f) => !existsSync(join(dir, f)) && !existsSync(join(dir, `${f}.gz`)));
   if (missing.length > 0) {
-    const mirror = options.mirror ?? process.env.MNIST_MIRROR;
+    const mirror = options.mirror ?? engineEnv().MNIST_MIRROR;
     if (!mirror) {
       throw new MnistError(
         `MNIST not found in ${dir}: missing ${missing.join(', ')} (plain or .gz). ` +
