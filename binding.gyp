@@ -11,7 +11,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_ADDON_API_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=<(nndl_march)", "-fno-math-errno", "-fexceptions", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Werror", "-Wswitch", "-march=<(nndl_march)", "-fno-math-errno", "-fexceptions", "-pthread"],
       "ldflags": ["-pthread"],
       "conditions": [
         ["nndl_blas==1", {

@@ -46,7 +46,8 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n)) throw new SpecError([{ path: name, message: `--${name} must be a number, got "${v}"` }]);
     return n;
   };
-  const input: any = a.spec ? JSON.parse(await readFile(a.spec, 'utf8')) : {};
+  // the spec file is validated by resolveExperiment; here it is only merged with the flags
+  const input = (a.spec ? JSON.parse(await readFile(a.spec, 'utf8')) : {}) as Record<string, Record<string, unknown> | string | undefined> & { training?: object; data?: object };
   if (a.preset) input.preset = a.preset;
   const training = Object.fromEntries(Object.entries({
     epochs: num(a.epochs, 'epochs'), miniBatchSize: num(a.batch, 'batch'), eta: num(a.eta, 'eta'), lambda: num(a.lambda, 'lambda'),

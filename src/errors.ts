@@ -27,14 +27,10 @@ export function errorBody(code: string, message: string, details?: unknown): Err
 
 export const badRequest = (message: string, details?: unknown) =>
   new ApiError(400, 'bad_request', message, details);
-export const validationFailed = (message: string, details?: unknown) =>
-  new ApiError(400, 'validation_failed', message, details);
 export const unauthorized = (message: string, details?: unknown) => new ApiError(401, 'unauthorized', message, details);
 export const forbidden = (message: string, details?: unknown) => new ApiError(403, 'forbidden', message, details);
 export const notFound = (message: string, details?: unknown) => new ApiError(404, 'not_found', message, details);
 export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
-export const payloadTooLarge = (message: string, details?: unknown) =>
-  new ApiError(413, 'payload_too_large', message, details);
 export const unsupportedMediaType = (message: string, details?: unknown) =>
   new ApiError(415, 'unsupported_media_type', message, details);
 export const unprocessable = (message: string, details?: unknown) =>
@@ -51,5 +47,3 @@ export const overloaded = (message: string, retryAfterS: number, details?: unkno
 const retryAfter = (s: number | undefined) =>
   s === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(s))) };
 export const internal = (message = 'internal server error') => new ApiError(500, 'internal', message);
-
-export const isApiError = (err: unknown): err is ApiError => err instanceof ApiError;

@@ -1,6 +1,8 @@
 // `npm start`: the whole service on one machine — the API (src/server.ts) and one training
 // worker (workers/train.worker.ts), each its own process so training never shares an event
-// loop with requests. Signals are forwarded; when either process dies the other is stopped.
+// loop with requests. A worker that dies (killed, out of memory) is started again after a
+// backoff while the API keeps answering; only the API dying stops everything. Signals are
+// forwarded once; the children watch their IPC channel, so they go even if we are SIGKILLed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { decideAuth } from './auth/auth-mode.ts';
@@ -9,21 +11,26 @@ import { loadConfigOrExit } from './config/env.ts';
 import { assertRedisReachable } from './queue/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SHUTDOWN_GRACE_MS = 35_000;
+/** Worker restarts wait 1 s, 2 s, 4 s … up to this; a worker that ran a minute resets the wait. */
+const RESTART_MAX_DELAY_MS = 30_000;
+const RESTART_FIRST_DELAY_MS = 1000;
+const STABLE_AFTER_MS = 60_000;
 
 function start(name: string, script: string): ChildProcess {
   // Own process group (detached): a terminal's Ctrl-C reaches only us, and we forward it once —
   // a second SIGINT would make the children skip their graceful shutdown. The IPC channel lets
-  // the worker notice if we die without forwarding anything.
+  // a child notice that we died without forwarding anything (src/process/parent-watch.ts).
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
     env: process.env,
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });
-  child.on('error', (err) => console.error(`${name}: could not start: ${err.message}`));
+  child.on('error', (err) => console.error(`nndl: ${name} could not start: ${err.message}`));
   return child;
 }
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -36,35 +43,62 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const children = new Map<string, ChildProcess>([
-    ['api', start('api', 'src/server.ts')],
-    ['worker', start('worker', 'workers/train.worker.ts')],
-  ]);
   let stopping = false;
   let exitCode = 0;
+  let api: ChildProcess | null = null;
+  let worker: ChildProcess | null = null;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let restartDelay = RESTART_FIRST_DELAY_MS;
+  let workerRestarts = 0;
+
+  const finishIfDone = () => {
+    if (stopping && !api && !worker) process.exit(exitCode);
+  };
 
   const stopAll = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (restartTimer) clearTimeout(restartTimer);
+    for (const child of [api, worker]) if (child && alive(child)) child.kill(signal);
+    // the children have SHUTDOWN_GRACE_MS each to finish; we give them a little more, then kill
     setTimeout(() => {
-      for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }, SHUTDOWN_GRACE_MS).unref();
+      for (const child of [api, worker]) if (child && alive(child)) child.kill('SIGKILL');
+    }, config.SHUTDOWN_GRACE_MS + 5000).unref();
+    finishIfDone();
   };
 
-  for (const [name, child] of children) {
+  const startWorker = () => {
+    restartTimer = null;
+    const startedAt = Date.now();
+    const child = start('worker', 'workers/train.worker.ts');
+    worker = child;
     child.on('exit', (code, signal) => {
-      children.delete(name);
-      if (!stopping) {
-        console.error(`nndl: ${name} exited (${signal ?? `code ${code}`}); stopping the rest`);
-        exitCode = code || 1;
-        stopAll('SIGTERM');
-      }
-      if (children.size === 0) process.exit(exitCode);
+      worker = null;
+      if (stopping) return finishIfDone();
+      // A job that keeps killing its worker is failed by the worker that picks it up after
+      // JOB_MAX_WORKER_DEATHS deaths, so restarting cannot loop forever on one job.
+      if (Date.now() - startedAt >= STABLE_AFTER_MS) restartDelay = RESTART_FIRST_DELAY_MS;
+      workerRestarts++;
+      console.error(`nndl: worker exited (${signal ?? `code ${code}`}); starting another in ${restartDelay / 1000} s (restart ${workerRestarts}); the API keeps running`);
+      restartTimer = setTimeout(startWorker, restartDelay);
+      restartDelay = Math.min(restartDelay * 2, RESTART_MAX_DELAY_MS);
     });
-  }
+  };
+
+  api = start('api', 'src/server.ts');
+  api.on('exit', (code, signal) => {
+    api = null;
+    if (!stopping) {
+      console.error(`nndl: api exited (${signal ?? `code ${code}`}); stopping the worker`);
+      exitCode = code || 1;
+      stopAll('SIGTERM');
+    }
+    finishIfDone();
+  });
+  startWorker();
+
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stopAll(sig));
-  console.log(`nndl: api on http://${config.HOST}:${config.PORT}, one worker; Ctrl-C stops both`);
+  console.log(`nndl: api on http://${config.HOST}:${config.PORT}, one worker (restarted if it dies); Ctrl-C stops both`);
 }
 
 main().catch((err: Error) => {

@@ -6,9 +6,8 @@ import { buildApp } from './app.ts';
 import { ApiKeyError } from './auth/api-keys.ts';
 import { AuthConfigError } from './auth/auth-mode.ts';
 import { loadConfigOrExit } from './config/env.ts';
+import { onParentGone } from './process/parent-watch.ts';
 import { assertRedisReachable } from './queue/index.ts';
-
-const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -38,9 +37,9 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down: draining requests');
     setTimeout(() => {
-      app.log.error('shutdown took too long: exiting');
+      app.log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown took longer than SHUTDOWN_GRACE_MS: exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS).unref();
+    }, config.SHUTDOWN_GRACE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (err) => {
@@ -51,6 +50,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Started by src/main.ts: when it goes (even SIGKILLed), so do we.
+  onParentGone(() => shutdown('parent exited'));
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {

@@ -8,6 +8,7 @@ import { assertRedisReachable, createRedis, redactUrl, TrainingConsumer, WorkerH
 import { AliasRepository } from '../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
+import { onParentGone } from '../src/process/parent-watch.ts';
 import { createTrainProcessor } from './train.processor.ts';
 
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
@@ -43,10 +44,12 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log('shutting down', { signal });
+    // Whatever Redis does (down, retrying forever), we are gone within the grace period: a job
+    // not handed back by then is picked up again once its lock lapses (a worker death).
     const deadline = setTimeout(() => {
-      log('shutdown took too long; exiting');
+      log('shutdown took longer than SHUTDOWN_GRACE_MS; exiting', { graceMs: config.SHUTDOWN_GRACE_MS });
       process.exit(1);
-    }, 30_000);
+    }, config.SHUTDOWN_GRACE_MS);
     deadline.unref();
     consumer
       .shutdown()
@@ -63,8 +66,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // Started by src/main.ts: if it goes away, so do we (after handing our job back).
-  if (process.send) process.on('disconnect', () => stop('parent exited'));
+  // Started by src/main.ts: if it goes away, even SIGKILLed, so do we (after handing our job back).
+  onParentGone(() => stop('parent exited'));
 
   await consumer.start();
   await heartbeat.start();

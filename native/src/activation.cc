@@ -1,30 +1,14 @@
 // Element-wise activations. The loops are written so GCC vectorises them (-O3 -march).
 #include "activation.h"
+#include "vocabulary.h"
 
 #include <cmath>
 
 namespace nndl {
 
-bool parse_act(const std::string& s, Act* out) {
-  if (s == "sigmoid") *out = Act::Sigmoid;
-  else if (s == "tanh") *out = Act::Tanh;
-  else if (s == "relu") *out = Act::Relu;
-  else if (s == "linear") *out = Act::Linear;
-  else if (s == "softmax") *out = Act::Softmax;
-  else return false;
-  return true;
-}
+bool parse_act(const std::string& s, Act* out) { return parse_named(kActivations, s, out); }
 
-const char* act_name(Act a) {
-  switch (a) {
-    case Act::Sigmoid: return "sigmoid";
-    case Act::Tanh: return "tanh";
-    case Act::Relu: return "relu";
-    case Act::Linear: return "linear";
-    case Act::Softmax: return "softmax";
-  }
-  return "?";
-}
+const char* act_name(Act a) { return name_of(kActivations, a); }
 
 void bias_act_forward(Act act, float* z, const float* b, size_t rows, size_t cols) {
   for (size_t r = 0; r < rows; ++r) {

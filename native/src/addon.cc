@@ -1,4 +1,4 @@
-// Module entry: exports only (info, setGemm, Network, kernels, reference).
+// Module entry: exports only (info, vocabulary, setGemm, Network, kernels, reference).
 #include <napi.h>
 
 #include <thread>
@@ -7,6 +7,7 @@
 #include "js_args.h"
 #include "kernels_binding.h"
 #include "network_wrap.h"
+#include "vocabulary.h"
 
 namespace {
 
@@ -37,6 +38,25 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+template <typename E, size_t N>
+Napi::Array names_array(Napi::Env env, const nndl::Named<E> (&table)[N]) {
+  Napi::Array a = Napi::Array::New(env, N);
+  for (size_t i = 0; i < N; ++i) a.Set(static_cast<uint32_t>(i), table[i].name);
+  return a;
+}
+
+// vocabulary(): the names this build knows, from its tables (test/engine/vocabulary.test.ts
+// compares them with the TypeScript tables), and the cost's log floor.
+Napi::Value Vocabulary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("costs", names_array(env, nndl::kCosts));
+  o.Set("activations", names_array(env, nndl::kActivations));
+  o.Set("poolModes", names_array(env, nndl::kPoolModes));
+  o.Set("costLogFloor", Napi::Number::New(env, nndl::kCostLogFloor));
+  return o;
+}
+
 // setGemm('portable' | 'openblas'): process-wide switch (tests compare both in one build).
 Napi::Value SetGemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -54,6 +74,7 @@ Napi::Value SetGemm(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("vocabulary", Napi::Function::New(env, Vocabulary, "vocabulary"));
   exports.Set("setGemm", Napi::Function::New(env, SetGemm, "setGemm"));
   exports.Set("Network", nndl::NetworkWrap::Define(env));
   exports.Set("kernels", nndl::make_kernels(env, false));

@@ -1,22 +1,17 @@
 // Cost values and output-layer deltas. sigmoid+cross-entropy and softmax+log-likelihood use the
 // book's simplified delta a−y; other pairs go through dC/da and the activation's derivative.
 #include "cost.h"
+#include "vocabulary.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace nndl {
 
-bool parse_cost(const std::string& s, Cost* out) {
-  if (s == "quadratic") *out = Cost::Quadratic;
-  else if (s == "cross-entropy") *out = Cost::CrossEntropy;
-  else if (s == "log-likelihood") *out = Cost::LogLikelihood;
-  else return false;
-  return true;
-}
+bool parse_cost(const std::string& s, Cost* out) { return parse_named(kCosts, s, out); }
 
 namespace {
-inline double safe_log(double x) { return std::log(std::max(x, 1e-38)); }
+inline double safe_log(double x) { return std::log(std::max(x, kCostLogFloor)); }
 }  // namespace
 
 CostStats cost_eval(Cost cost, Act act, const float* a, const uint8_t* labels, size_t rows, size_t cols,
@@ -55,10 +50,10 @@ CostStats cost_eval(Cost cost, Act act, const float* a, const uint8_t* labels, s
     } else if (cost == Cost::CrossEntropy) {
       for (size_t c = 0; c < cols; ++c) {
         const float t = c == y ? 1.f : 0.f;
-        dr[c] = (ar[c] - t) / std::max(ar[c] * (1.f - ar[c]), 1e-12f);
+        dr[c] = (ar[c] - t) / std::max(ar[c] * (1.f - ar[c]), kCostDerivativeFloor);
       }
     } else {  // log-likelihood without softmax
-      for (size_t c = 0; c < cols; ++c) dr[c] = c == y ? -1.f / std::max(ar[c], 1e-12f) : 0.f;
+      for (size_t c = 0; c < cols; ++c) dr[c] = c == y ? -1.f / std::max(ar[c], kCostDerivativeFloor) : 0.f;
     }
     // dr holds dC/da; turn it into dC/dz.
     if (act == Act::Softmax) {

@@ -10,6 +10,11 @@
 namespace nndl {
 
 enum class Cost { Quadratic, CrossEntropy, LogLikelihood };
+// The one floor under every log of a cost (the smallest a, or 1 − a, the log sees), the same as
+// COST_LOG_FLOOR in src/engine/spec.ts: 1e-30 is a normal float32, so every backend clamps alike.
+inline constexpr double kCostLogFloor = 1e-30;
+// The floor under the divisions of dC/da for the pairs without the book's simplified delta.
+inline constexpr float kCostDerivativeFloor = 1e-12f;
 
 bool parse_cost(const std::string& s, Cost* out);
 

@@ -14,6 +14,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "js_args.h"
+#include "vocabulary.h"
 #include "pool.h"
 
 namespace nndl {
@@ -112,7 +113,7 @@ Napi::Value ConvBackward(const Napi::CallbackInfo& info, bool reference) {
 PoolMode pool_mode(Napi::Value v) {
   PoolMode m;
   if (!v.IsString() || !parse_pool(v.As<Napi::String>().Utf8Value(), &m))
-    throw RangeErr("mode must be one of max, l2, avg");
+    throw RangeErr("mode must be one of " + names_of(kPoolModes));
   return m;
 }
 

@@ -8,6 +8,7 @@
 #include "async_workers.h"
 #include "augment_args.h"
 #include "js_args.h"
+#include "vocabulary.h"
 
 namespace nndl {
 
@@ -71,18 +72,18 @@ NetDesc parse_desc(Napi::Object d) {
     } else if (kind == "pool") {
       L.kind = LayerKind::Pool;
       if (!parse_pool(get_string(o, "mode", where), &L.pool))
-        throw RangeErr(where + ".mode must be one of max, l2, avg");
+        throw RangeErr(where + ".mode must be one of " + names_of(kPoolModes));
       read_shape(o, "inShape", L.declIn, where);
       read_shape(o, "outShape", L.declOut, where);
     } else {
       throw RangeErr(where + ".kind must be one of dense, conv, pool (got '" + kind + "')");
     }
     if (L.kind != LayerKind::Pool && !parse_act(get_string(o, "activation", where), &L.act))
-      throw RangeErr(where + ".activation must be one of sigmoid, tanh, relu, linear, softmax");
+      throw RangeErr(where + ".activation must be one of " + names_of(kActivations));
     nd.layers.push_back(L);
   }
   if (!parse_cost(get_string(d, "cost", "desc"), &nd.cost))
-    throw RangeErr("desc.cost must be one of quadratic, cross-entropy, log-likelihood");
+    throw RangeErr("desc.cost must be one of " + names_of(kCosts));
   finalize_desc(nd);
   return nd;
 }

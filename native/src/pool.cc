@@ -1,19 +1,14 @@
 // Pooling: the fast versions walk whole channel runs (contiguous in NHWC) so they vectorise;
 // the references go element by element.
 #include "pool.h"
+#include "vocabulary.h"
 
 #include <cmath>
 #include <cstring>
 
 namespace nndl {
 
-bool parse_pool(const std::string& s, PoolMode* out) {
-  if (s == "max") *out = PoolMode::Max;
-  else if (s == "l2") *out = PoolMode::L2;
-  else if (s == "avg") *out = PoolMode::Avg;
-  else return false;
-  return true;
-}
+bool parse_pool(const std::string& s, PoolMode* out) { return parse_named(kPoolModes, s, out); }
 
 void pool_forward(PoolMode mode, const PoolShape& s, const float* x, float* y, int rows) {
   const int OH = s.OH(), OW = s.OW(), C = s.C;

@@ -26,7 +26,17 @@ export const envSchema = z.object({
   // Backends whose dedicated queues (train-native, train-tfjs) this worker consumes.
   WORKER_BACKENDS: z.string().regex(/^(native|tfjs)(,(native|tfjs))*$/, 'a comma list of native, tfjs').default('native,tfjs'),
   WORKER_CONCURRENCY: int(1, 1),
+  // Times a job is tried when training throws (each retry resumes from its checkpoint).
   JOB_ATTEMPTS: int(5, 1),
+  // A job whose worker dies under it (SIGKILL, out of memory) this many times fails
+  // (`worker_died: ...`) instead of taking down every worker that picks it up in turn.
+  JOB_MAX_WORKER_DEATHS: int(2, 1),
+  // Training time one job may take, summed over its attempts (s); past it the job stops at a
+  // mini-batch boundary and fails (`timeout: ...`). 0: no limit. At most ~23 days (a timer's range).
+  JOB_TIMEOUT_S: z.coerce.number().int().min(0).max(2_000_000).default(172_800),
+  // How long a stopping process (API or worker) may take to finish what it is doing; past it
+  // it exits anyway, whatever Redis does. `npm start` waits this long plus 5 s for its children.
+  SHUTDOWN_GRACE_MS: int(30_000, 100),
   JOB_LOCK_MS: int(30_000, 100),
   JOB_STALLED_INTERVAL_MS: int(30_000, 100),
   JOB_RETENTION_AGE_S: int(604_800, 1),

@@ -49,6 +49,7 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
   if (version !== VERSION) throw new CheckpointError(`unsupported checkpoint version ${version}`);
   const h = b.readUInt32LE(12);
   if (16 + h > b.length) throw new CheckpointError('truncated checkpoint header');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated field by field below
   let header: Record<string, any>;
   try {
     header = JSON.parse(b.subarray(16, 16 + h).toString('utf8'));

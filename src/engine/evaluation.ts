@@ -1,7 +1,7 @@
 // Evaluation helpers in TypeScript: the book's costs on output activations, argmax, confusion
 // matrices, output -> probabilities, and bytes -> floats. The native evaluate() covers a single
 // network; these cover ensembles (averaged outputs) and the predictor.
-import type { Cost } from './spec.ts';
+import { COST_LOG_FLOOR, unreachable, type Cost } from './spec.ts';
 
 /** MNIST bytes (n × 784) -> floats in [0, 1], as the addon's predict() takes them. */
 export function toFloatImages(images: Uint8Array): Float32Array {
@@ -12,16 +12,21 @@ export function toFloatImages(images: Uint8Array): Float32Array {
 
 /** Cost of one output vector (10 values at `at`) for label y, as the book defines it. */
 export function exampleCost(cost: Cost, out: Float32Array, at: number, y: number): number {
-  const eps = 1e-12; // network2's np.nan_to_num: keep 0·ln 0 finite
+  // the floor keeps 0·ln 0 finite (network2's np.nan_to_num), as every backend does
+  const log = (x: number) => Math.log(Math.max(x, COST_LOG_FLOOR));
   let c = 0;
-  for (let j = 0; j < 10; j++) {
-    const a = out[at + j]!;
-    const t = j === y ? 1 : 0;
-    if (cost === 'quadratic') c += 0.5 * (a - t) * (a - t);
-    else if (cost === 'cross-entropy') c -= t * Math.log(Math.max(a, eps)) + (1 - t) * Math.log(Math.max(1 - a, eps));
-    else if (t === 1) c -= Math.log(Math.max(a, eps));
+  switch (cost) {
+    case 'quadratic':
+      for (let j = 0; j < 10; j++) c += 0.5 * (out[at + j]! - (j === y ? 1 : 0)) ** 2;
+      return c;
+    case 'cross-entropy':
+      for (let j = 0; j < 10; j++) c -= j === y ? log(out[at + j]!) : log(1 - out[at + j]!);
+      return c;
+    case 'log-likelihood':
+      return -log(out[at + y]!);
+    default:
+      return unreachable(cost, 'cost');
   }
-  return c;
 }
 
 export function argmax10(out: Float32Array, at: number): number {

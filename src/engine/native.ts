@@ -2,10 +2,11 @@
 // API (see native/README.md); native errors are re-thrown as JS errors of the same class, created
 // here so they carry a JS stack (the original is kept as `cause`).
 import { createRequire } from 'node:module';
+import type { Activation, Cost, PoolKind } from './spec.ts';
 
-export type Activation = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
-export type PoolMode = 'max' | 'l2' | 'avg';
-export type CostName = 'quadratic' | 'cross-entropy' | 'log-likelihood';
+export type { Activation };
+export type PoolMode = PoolKind;
+export type CostName = Cost;
 export type Shape3 = [number, number, number];
 
 export type NativeLayer =
@@ -125,8 +126,12 @@ interface RawNetwork {
   forward(input: Float32Array): Float32Array;
 }
 
+/** The names the addon's tables know (native/src/vocabulary.h). */
+export type NativeVocabulary = { costs: string[]; activations: string[]; poolModes: string[]; costLogFloor: number };
+
 interface Addon {
   info(): NativeInfo;
+  vocabulary(): NativeVocabulary;
   setGemm(impl: 'portable' | 'openblas'): string;
   Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number, options?: NetworkOptions) => RawNetwork;
   kernels: Kernels;
@@ -170,6 +175,10 @@ export const reference: Kernels = wrapKernels(addon.reference);
 
 export function nativeInfo(): NativeInfo {
   return addon.info();
+}
+
+export function nativeVocabulary(): NativeVocabulary {
+  return addon.vocabulary();
 }
 
 /** Process-wide GEMM switch; throws RangeError for 'openblas' in a build without it. */

@@ -1,7 +1,7 @@
 // LayerSpec[] -> the native network description (native/README.md): shape inference in NHWC from
 // the 28×28×1 input, the parameter layout (weights then biases per parametric layer), and the
 // structural checks that need shapes (kernel larger than its input, pooling an odd size, ...).
-import { LIMITS, SpecError, type Activation, type Cost, type NetworkSpec, type SpecIssue } from './spec.ts';
+import { COST_OUTPUT_ACTIVATIONS, LIMITS, SpecError, type Activation, type Cost, type NetworkSpec, type PoolKind, type SpecIssue } from './spec.ts';
 
 export const INPUT_SHAPE = [28, 28, 1] as const;
 export const OUTPUT_UNITS = 10;
@@ -10,7 +10,7 @@ type Shape3 = [number, number, number];
 export type NativeConvLayer = {
   kind: 'conv'; inShape: Shape3; outShape: Shape3; filters: number; kernel: number; activation: Activation;
 };
-export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: 'max' | 'l2' | 'avg' };
+export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: PoolKind };
 export type NativeDenseLayer = { kind: 'dense'; inSize: number; outSize: number; activation: Activation; dropout: number };
 export type NativeLayer = NativeConvLayer | NativePoolLayer | NativeDenseLayer;
 export type NativeNetworkDesc = { inputShape: Shape3; layers: NativeLayer[]; cost: Cost };
@@ -102,11 +102,9 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
     issues.push({ path: `network.layers.${last}.units`, message: `the output layer must have 10 units (one per digit), got ${out.units}` });
   }
   if (out && out.type === 'dense') {
-    if (network.cost === 'log-likelihood' && out.activation !== 'softmax') {
-      issues.push({ path: 'network.cost', message: 'log-likelihood cost needs a softmax output layer' });
-    }
-    if (network.cost === 'cross-entropy' && out.activation !== 'sigmoid' && out.activation !== 'softmax') {
-      issues.push({ path: 'network.cost', message: `cross-entropy cost needs a sigmoid or softmax output layer, got ${out.activation}` });
+    const allowed = COST_OUTPUT_ACTIVATIONS[network.cost];
+    if (!allowed.includes(out.activation)) {
+      issues.push({ path: 'network.cost', message: `${network.cost} cost needs a ${allowed.join(' or ')} output layer, got ${out.activation}` });
     }
   }
   if (offset > LIMITS.params) {
@@ -114,13 +112,6 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
   }
   if (issues.length > 0) throw new SpecError(issues);
   return { desc: { inputShape: [...INPUT_SHAPE], layers, cost: network.cost }, segments, paramCount: offset };
-}
-
-/** True for every index of params that is a weight (regularized), false for biases. */
-export function weightMask(plan: NetworkPlan): Uint8Array {
-  const mask = new Uint8Array(plan.paramCount);
-  for (const s of plan.segments) mask.fill(1, s.weightOffset, s.weightOffset + s.weightLength);
-  return mask;
 }
 
 /** The regularization term of the cost: λ/2n Σw² (l2) or λ/n Σ|w| (l1), biases excluded. */

@@ -4,7 +4,19 @@ import { z } from 'zod';
 
 export const ACTIVATIONS = ['sigmoid', 'tanh', 'relu', 'linear'] as const;
 export const OUTPUT_ACTIVATIONS = [...ACTIVATIONS, 'softmax'] as const;
+// The engine's vocabulary, said once for TypeScript (native/src/vocabulary.h holds the addon's
+// tables; test/engine/vocabulary.test.ts fails when they disagree). Adding a cost: a row here, a
+// row in COST_OUTPUT_ACTIVATIONS, its formula in evaluation.ts (exampleCost), tfjs/tfjs-ops.ts
+// (exampleCosts) and native/src/cost.cc, and a row in vocabulary.h.
 export const COSTS = ['quadratic', 'cross-entropy', 'log-likelihood'] as const;
+/** The output activations each cost accepts (the one statement of the allowed pairs). */
+export const COST_OUTPUT_ACTIVATIONS: Record<(typeof COSTS)[number], readonly (typeof OUTPUT_ACTIVATIONS)[number][]> = {
+  quadratic: OUTPUT_ACTIVATIONS,
+  'cross-entropy': ['sigmoid', 'softmax'],
+  'log-likelihood': ['softmax'],
+};
+/** The one floor under every log of a cost (kCostLogFloor in native/src/cost.h): a normal float32, so every backend clamps alike. */
+export const COST_LOG_FLOOR = 1e-30;
 export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
 /** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
 export const BACKENDS = ['native', 'tfjs'] as const;
@@ -153,6 +165,12 @@ export type AugmentSpec = z.infer<typeof augmentSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentInputSchema>;
 export type Cost = (typeof COSTS)[number];
+export type PoolKind = (typeof POOL_KINDS)[number];
+
+/** For exhaustive switches: a value the types say cannot exist. */
+export function unreachable(value: never, what: string): never {
+  throw new Error(`unknown ${what}: ${String(value)}`);
+}
 export type EngineBackend = (typeof BACKENDS)[number];
 export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
 

@@ -82,16 +82,17 @@ export class ServiceMetrics {
         },
       });
     }
-    const self = this;
+    const predictRate = () => this.predictRate();
     this.engineRate = new Gauge({
       name: 'nndl_engine_images_per_second',
       help: 'Engine throughput: training (running jobs, last epoch) and predict (last 10 s)',
       labelNames: ['source'],
       registers,
-      async collect() {
-        self.engineRate.set({ source: 'predict' }, self.predictRate());
+      // prom-client calls collect with the gauge as `this`
+      async collect(this: Gauge<'source'>) {
+        this.set({ source: 'predict' }, predictRate());
         if (sources.trainingImagesPerSecond) {
-          self.engineRate.set({ source: 'training' }, await sources.trainingImagesPerSecond().catch(() => 0));
+          this.set({ source: 'training' }, await sources.trainingImagesPerSecond().catch(() => 0));
         }
       },
     });

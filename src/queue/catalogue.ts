@@ -36,7 +36,6 @@ export type TrainPayload = {
 export type TrainingJob = { name: 'train'; data: TrainPayload };
 
 export type TrainingJobName = TrainingJob['name'];
-export type PayloadOf<N extends TrainingJobName> = Extract<TrainingJob, { name: N }>['data'];
 
 /** What a finished train job returns to BullMQ (kept small: the record holds the rest). */
 export type TrainResult = { modelId: string } | { cancelled: true };

@@ -128,6 +128,8 @@ export type RecordPatch = Partial<{
   backend: string;
   startedAt: string;
   finishedAt: string;
+  /** Seconds this job has trained, summed over its attempts (JOB_TIMEOUT_S is checked against it). */
+  runSeconds: number;
 }>;
 
 export type RetentionOptions = {
@@ -262,6 +264,16 @@ export class JobRecordRepository {
     return this.redis.hincrby(this.keys.record(id), 'attempts', 1);
   }
 
+  /** Counts one more worker that died (or lost its lock) while running the job; returns the total. */
+  async incrementWorkerDeaths(id: string): Promise<number> {
+    return this.redis.hincrby(this.keys.record(id), 'workerDeaths', 1);
+  }
+
+  /** Seconds the job has trained so far, over all its attempts (0 for a new job). */
+  async runSeconds(id: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.record(id), 'runSeconds')) ?? 0) || 0;
+  }
+
   /**
    * Stores one epoch's metrics (replacing a redone epoch), the progress and the last epoch,
    * keeping the history within maxEpochMetrics (see PUT_EPOCH). A missing record stays missing.
@@ -341,6 +353,7 @@ function decode(h: Record<string, string>, metricsHash: Record<string, string>):
   if (h.modelId) r.modelId = h.modelId;
   if (h.error) r.error = h.error;
   if (h.resumedFromEpoch) r.resumedFromEpoch = Number(h.resumedFromEpoch);
+  if (h.workerDeaths && Number(h.workerDeaths) > 0) r.workerDeaths = Number(h.workerDeaths);
   if (h.cancelRequested) r.cancelRequested = true;
   if (h.backend === 'native' || h.backend === 'tfjs') r.backend = h.backend;
   if (h.startedAt) r.startedAt = h.startedAt;

@@ -31,6 +31,11 @@ export type JobRecord = {
   error?: string;
   /** How many times a worker has started this job (resumes included). */
   attempts: number;
+  /**
+   * Workers that stopped without handing the job back (killed, out of memory, lost their lock)
+   * while it ran; at JOB_MAX_WORKER_DEATHS the job fails instead of being tried again.
+   */
+  workerDeaths?: number;
   /** Set when a worker resumed from a checkpoint: the epochs already done then. */
   resumedFromEpoch?: number;
   /** A cancel was asked for while the job was running; it stops at the next mini-batch. */

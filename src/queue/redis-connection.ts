@@ -29,7 +29,7 @@ export async function assertRedisReachable(url: string, timeoutMs = 3000): Promi
   } catch (err) {
     const cause = lastError ?? err;
     const why = cause instanceof Error ? cause.message : String(cause);
-    throw new Error(`cannot reach Redis at ${redactUrl(url)} (${why}). Start Redis (e.g. \`redis-server\` or \`docker compose up redis\`) or set REDIS_URL.`);
+    throw new Error(`cannot reach Redis at ${redactUrl(url)} (${why}). Start Redis (e.g. \`redis-server\` or \`docker compose up redis\`) or set REDIS_URL.`, { cause: err });
   } finally {
     redis.disconnect();
   }

@@ -26,6 +26,9 @@ export class NonRetryableError extends Error {
   }
 }
 
+/** Thrown once the record already says `failed` (timeout, worker deaths): BullMQ fails it, no retry. */
+class JobFailedForGood extends UnrecoverableError {}
+
 export type TrainContext = {
   jobId: string;
   payload: TrainPayload;
@@ -137,6 +140,10 @@ export class TrainingConsumer {
       this.log('job has no live record; skipped', { jobId: id });
       return { cancelled: true };
     }
+    // Still `running` in our record: the worker that had it stopped without handing it back
+    // (SIGKILL, out of memory, a crash, or it lost its lock) — one more death of this job.
+    const deaths = prev === 'running' ? await this.records.incrementWorkerDeaths(id) : (await this.records.get(id))?.workerDeaths ?? 0;
+    if (prev === 'running') this.log('job picked up after its worker died', { jobId: id, workerDeaths: deaths });
     let record = (await this.records.get(id))!;
     if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started });
     const backend = job.data.experiment.backend ?? (await this.defaultBackend());
@@ -144,10 +151,33 @@ export class TrainingConsumer {
     record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
     await this.publish({ type: 'status', jobId: id, status: 'running' });
 
+    // A cancel asked before the worker died still wins over its death count.
     if (await this.cancels.isRequested(id)) return this.finishCancelled(id);
+
+    const { JOB_MAX_WORKER_DEATHS: maxDeaths, JOB_TIMEOUT_S: timeoutS } = this.opts.config;
+    if (deaths >= maxDeaths) {
+      return this.failFinal(id, `worker_died: the worker died while training this job (possibly out of memory): ${deaths} times, the most allowed (JOB_MAX_WORKER_DEATHS=${maxDeaths})`);
+    }
+    const timedOutMessage = () => `timeout: the job trained longer than JOB_TIMEOUT_S (${timeoutS} s) and was stopped`;
+    const ranBefore = await this.records.runSeconds(id);
+    if (timeoutS > 0 && ranBefore >= timeoutS) return this.failFinal(id, timedOutMessage());
 
     const signal = new Int32Array(new SharedArrayBuffer(4));
     this.active.set(id, signal);
+    // Training time is summed over attempts and saved with each epoch and on hand-back, so a job
+    // handed back (or whose worker died) does not get a fresh JOB_TIMEOUT_S on every resume.
+    const attemptStarted = Date.now();
+    const runSeconds = () => Math.round((ranBefore + (Date.now() - attemptStarted) / 1000) * 1000) / 1000;
+    let timedOut = false;
+    const deadline = timeoutS > 0
+      ? setTimeout(() => {
+          // the engine stops at the next mini-batch boundary as for a shutdown; a cancel already on its way wins
+          if (Atomics.compareExchange(signal, 0, 0, SIGNAL_INTERRUPT) === 0) {
+            timedOut = true;
+            this.log('job time limit reached; stopping it', { jobId: id, timeoutS });
+          }
+        }, (timeoutS - ranBefore) * 1000)
+      : null;
     let progress: JobProgress = record.progress;
     let lastProgressAt = 0;
     const ctx: TrainContext = {
@@ -159,6 +189,7 @@ export class TrainingConsumer {
       reportEpoch: async (m) => {
         progress = { ...progress, epoch: m.epoch, epochs: m.epochs, ...(progress.members ? { member: m.member } : {}) };
         await this.records.putEpoch(id, m, progress);
+        await this.records.transition(id, ['running'], null, { runSeconds: runSeconds() });
         await job.updateProgress(progress);
         await this.publish({ type: 'epoch', jobId: id, metrics: m });
       },
@@ -179,14 +210,15 @@ export class TrainingConsumer {
         return { modelId: outcome.modelId };
       }
       if (outcome.status === 'cancelled') return await this.finishCancelled(id);
+      if (timedOut) return await this.failFinal(id, timedOutMessage());
       // Interrupted (shutdown): back to the queue without spending an attempt; the checkpoint
       // the processor saved lets whichever worker takes it next resume mid-epoch.
-      await this.records.transition(id, ['running'], 'queued', {});
+      await this.records.transition(id, ['running'], 'queued', { runSeconds: runSeconds() });
       await this.publish({ type: 'status', jobId: id, status: 'queued' });
       await job.moveToWait(token);
       throw new WaitingError();
     } catch (err) {
-      if (err instanceof WaitingError) throw err;
+      if (err instanceof WaitingError || err instanceof JobFailedForGood) throw err;
       const message = err instanceof Error ? err.message : String(err);
       const final = err instanceof NonRetryableError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.log(final ? 'job failed' : 'job attempt failed; will retry', { jobId: id, error: message });
@@ -196,13 +228,23 @@ export class TrainingConsumer {
         await this.publishEnd(id, 'failed');
         if (err instanceof NonRetryableError) throw new UnrecoverableError(message);
       } else {
-        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}` });
+        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}`, runSeconds: runSeconds() });
         await this.publish({ type: 'status', jobId: id, status: 'queued' });
       }
       throw err;
     } finally {
+      if (deadline) clearTimeout(deadline);
       this.active.delete(id);
     }
+  }
+
+  /** Ends the job as failed for good (no retry): record, checkpoint, end event, then BullMQ. */
+  private async failFinal(id: string, message: string): Promise<never> {
+    this.log('job failed', { jobId: id, error: message });
+    await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() });
+    await this.checkpoints.delete(id).catch(() => {});
+    await this.publishEnd(id, 'failed');
+    throw new JobFailedForGood(message);
   }
 
   private running = 0;

@@ -41,7 +41,7 @@ test('a bad option is reported naming the field, with exit code 2', () => {
 test('a job over a budget is refused before training, naming the budget; --threads is capped by ENGINE_THREADS', () => {
   const r = cli(['--preset', 'ch6-ensemble', '--epochs', '800', '--no-save']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /over budget.*\n  image-steps \(members × epochs × training images\): 1,000,000,000, above MAX_JOB_IMAGE_STEPS = 100,000,000/);
+  assert.match(r.stderr, /over budget.*\n {2}image-steps \(members × epochs × training images\): 1,000,000,000, above MAX_JOB_IMAGE_STEPS = 100,000,000/);
   const t = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/train.ts', '--preset', 'ch1-mlp30', '--epochs', '1', '--train-size', '500',
     '--validation-size', '0', '--threads', '16', '--no-save'], { encoding: 'utf8', env: { ...process.env, ENGINE_THREADS: '1' } });
   assert.equal(t.status, 0, t.stderr);

@@ -38,8 +38,8 @@ describe('worker recovery', () => {
     await cleanup(prefix, dataDir);
   });
 
-  async function launch(): Promise<WorkerProcess> {
-    const w = startWorker(config);
+  async function launch(env: Record<string, string> = {}): Promise<WorkerProcess> {
+    const w = startWorker(config, env);
     workers.push(w);
     await waitForOutput(w, 'worker started');
     return w;
@@ -97,7 +97,9 @@ describe('worker recovery', () => {
   });
 
   test('a job handed back by a stopped worker can be cancelled while queued; its checkpoint goes', async () => {
-    const first = await launch();
+    // Nothing here waits on a lapsed lock: a long one, so that under load the job cannot be
+    // taken for stalled (and moved, or failed on hand-back) while the worker is still training it.
+    const first = await launch({ JOB_LOCK_MS: '30000', JOB_STALLED_INTERVAL_MS: '30000' });
     const job = await queue.submit(recoveryJob(), {});
     await waitFor(async () => (await queue.get(job.id))!.metrics.length >= 1, 60_000, `first epoch\n${output()}`);
     first.child.kill('SIGTERM');

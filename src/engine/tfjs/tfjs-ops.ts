@@ -3,7 +3,7 @@
 // the activations, and the costs. Gradients come from tfjs autodiff, except where a backend lacks a
 // kernel (conv's filter gradient on wasm) or native defines the value at a kink (l2 pool at 0).
 import type { Tf, Tensor } from './tfjs-loader.ts';
-import type { Activation } from '../spec.ts';
+import { COST_LOG_FLOOR, unreachable, type Activation, type Cost, type PoolKind } from '../spec.ts';
 
 /**
  * conv2d(x [n,h,w,c], W in our layout [f,k,k,c]) with a custom gradient: the filter gradient is
@@ -92,10 +92,13 @@ function positionWeights(tf: Tf, h: number, w: number): Tensor {
 
 export type Pools = { max: (x: Tensor) => Tensor; l2: (x: Tensor) => Tensor };
 
-export function pool(tf: Tf, pools: Pools, mode: 'max' | 'l2' | 'avg', x: Tensor): Tensor {
-  if (mode === 'max') return pools.max(x);
-  if (mode === 'avg') return tf.avgPool(x as never, 2, 2, 'valid') as Tensor;
-  return pools.l2(x);
+export function pool(tf: Tf, pools: Pools, mode: PoolKind, x: Tensor): Tensor {
+  switch (mode) {
+    case 'max': return pools.max(x);
+    case 'avg': return tf.avgPool(x as never, 2, 2, 'valid') as Tensor;
+    case 'l2': return pools.l2(x);
+    default: return unreachable(mode, 'pool kind');
+  }
 }
 
 export function activate(tf: Tf, act: Activation, z: Tensor): Tensor {
@@ -113,15 +116,21 @@ export function activate(tf: Tf, act: Activation, z: Tensor): Tensor {
  * sigmoid+cross-entropy and softmax+log-likelihood are computed from z, so autodiff gives the
  * book's δ = a − y exactly; other pairs go through a, with logs clamped as native's safe_log.
  */
-export function exampleCosts(tf: Tf, cost: string, act: Activation, z: Tensor, a: Tensor, y: Tensor): Tensor {
-  if (cost === 'quadratic') return tf.mul(tf.sum(tf.square(tf.sub(a, y)), 1), 0.5);
-  if (cost === 'log-likelihood' && act === 'softmax') return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(z)), 1));
-  if (cost === 'cross-entropy' && act === 'sigmoid') {
-    // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y·z
-    return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z)), 1);
+export function exampleCosts(tf: Tf, cost: Cost, act: Activation, z: Tensor, a: Tensor, y: Tensor): Tensor {
+  const log = (t: Tensor) => tf.log(tf.maximum(t, COST_LOG_FLOOR));
+  switch (cost) {
+    case 'quadratic':
+      return tf.mul(tf.sum(tf.square(tf.sub(a, y)), 1), 0.5);
+    case 'log-likelihood':
+      if (act === 'softmax') return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(z)), 1));
+      return tf.neg(tf.sum(tf.mul(y, log(a)), 1));
+    case 'cross-entropy': {
+      // −[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y·z
+      if (act === 'sigmoid') return tf.sum(tf.sub(tf.softplus(z), tf.mul(y, z)), 1);
+      const one = tf.scalar(1);
+      return tf.neg(tf.sum(tf.add(tf.mul(y, log(a)), tf.mul(tf.sub(one, y), log(tf.sub(one, a)))), 1));
+    }
+    default:
+      return unreachable(cost, 'cost');
   }
-  const log = (t: Tensor) => tf.log(tf.maximum(t, 1e-30));
-  if (cost === 'log-likelihood') return tf.neg(tf.sum(tf.mul(y, log(a)), 1));
-  const one = tf.scalar(1);
-  return tf.neg(tf.sum(tf.add(tf.mul(y, log(a)), tf.mul(tf.sub(one, y), log(tf.sub(one, a)))), 1));
 }
