@@ -134,10 +134,14 @@ async function main(): Promise<number> {
   const model = result.model;
   if (!a['no-save']) await saveModel(outDir, model);
   if (json) {
-    say({ event: 'completed', testAccuracy: model.testAccuracy, testCost: model.testCost, trainingSeconds: model.trainingSeconds,
-      confusion: model.confusion, savedTo: a['no-save'] ? null : outDir });
+    say({ event: 'completed', testAccuracy: model.testAccuracy, testCost: model.testCost, keep: model.experiment.training.keep,
+      keptEpochs: model.keptEpochs, finalTestAccuracy: model.finalTestAccuracy, finalTestCost: model.finalTestCost,
+      trainingSeconds: model.trainingSeconds, confusion: model.confusion, savedTo: a['no-save'] ? null : outDir });
   } else {
-    console.log(`test accuracy ${(model.testAccuracy * 100).toFixed(2)}% (cost ${model.testCost.toFixed(4)}) after ${model.trainingSeconds.toFixed(1)} s`);
+    const kept = model.keptEpochs?.join(', ') ?? '?';
+    console.log(`test accuracy ${(model.testAccuracy * 100).toFixed(2)}% (cost ${model.testCost.toFixed(4)}) with the weights of epoch ${kept} ` +
+      `(keep ${model.experiment.training.keep ?? 'final'}); final epoch ${((model.finalTestAccuracy ?? model.testAccuracy) * 100).toFixed(2)}%; ` +
+      `after ${model.trainingSeconds.toFixed(1)} s`);
     if (!a['no-save']) console.log(`model saved to ${outDir}`);
   }
   return 0;

@@ -22,3 +22,4 @@ export { exportTfjs, toLayersModel, ExportError, type ExportedModel } from './tf
 export { tfjsInfo } from './tfjs/tfjs-handle.ts';
 export type { EngineBackend } from './spec.ts';
 export { resolveEngineBackend, engineBackendReport, type EngineBackendSetting, type EngineBackendReport } from './engine-backend.ts';
+export { firstConvFilters, NoConvLayerError, type ConvFilters } from './conv-filters.ts';

@@ -18,6 +18,10 @@ export const COST_OUTPUT_ACTIVATIONS: Record<(typeof COSTS)[number], readonly (t
 /** The one floor under every log of a cost (kCostLogFloor in native/src/cost.h): a normal float32, so every backend clamps alike. */
 export const COST_LOG_FLOOR = 1e-30;
 export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
+/** Which weights a trained member keeps: those of its best validation epoch (network3.py) or its last epoch. */
+export const KEEP = ['best-validation', 'final'] as const;
+/** How an ensemble decides: plurality vote of the members' predictions (conv.py) or the mean of their probabilities. */
+export const COMBINE = ['vote', 'mean'] as const;
 /** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
 export const BACKENDS = ['native', 'tfjs'] as const;
 
@@ -91,6 +95,9 @@ export const trainingSchema = z.strictObject({
   earlyStopping: z.strictObject({ patience: int(1, 1000, 'patience') }).nullable(),
   seed: int(0, 0xffff_ffff, 'seed'),
   threads: int(1, LIMITS.threads, 'threads').optional(),
+  // Options added after version 1 of the spec are optional (absent = the behaviour from before), so
+  // experiments stored earlier stay valid; resolveExperiment always writes them out.
+  keep: z.enum(KEEP).optional(),
 });
 
 const range = (min: number, max: number, what: string) =>
@@ -131,7 +138,10 @@ export const dataSchema = z.strictObject({
   augment: augmentSchema.nullable().optional(),
 });
 
-export const ensembleSchema = z.strictObject({ size: int(1, LIMITS.ensemble, 'ensemble.size') });
+export const ensembleSchema = z.strictObject({
+  size: int(1, LIMITS.ensemble, 'ensemble.size'),
+  combine: z.enum(COMBINE).optional(), // absent = 'mean' (the behaviour before the option existed)
+});
 
 export const experimentSchema = z.strictObject({
   name: z.string().max(200).optional(),
@@ -173,6 +183,12 @@ export function unreachable(value: never, what: string): never {
 }
 export type EngineBackend = (typeof BACKENDS)[number];
 export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
+export type Keep = (typeof KEEP)[number];
+export type Combine = (typeof COMBINE)[number];
+
+/** The options that may be absent from an experiment stored before they existed, with what absence means. */
+export const keepOf = (e: { training: { keep?: Keep | undefined } }): Keep => e.training.keep ?? 'final';
+export const combineOf = (e: { ensemble?: { combine?: Combine | undefined } | undefined }): Combine => e.ensemble?.combine ?? 'mean';
 
 export type SpecIssue = { path: string; message: string };
 

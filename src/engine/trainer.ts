@@ -8,15 +8,15 @@ import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
-import { SpecError, type EngineBackend, type Experiment } from './spec.ts';
+import { keepOf, SpecError, type EngineBackend, type Experiment } from './spec.ts';
 import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
 import {
-  SIGNAL_INTERRUPT, type Checkpoint, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
+  SIGNAL_INTERRUPT, type BestEpoch, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
 } from './training-types.ts';
 
-type MemberDone = { status: 'completed'; params: Float32Array; history: EpochMetrics[] };
+type MemberDone = { status: 'completed' } & CompletedMember;
 
 export async function train(experiment: Experiment, options: TrainOptions): Promise<TrainResult> {
   const exp = validateExperiment(experiment);
@@ -40,7 +40,7 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
     throw new SpecError([{ path: 'data.augment', message: 'augmentation runs in the native engine: not available on the tfjs backend' }]);
   }
   const size = exp.ensemble?.size ?? 1;
-  const completed = ck ? ck.completed.map((m) => ({ params: m.params, history: m.history })) : [];
+  const completed: CompletedMember[] = ck ? ck.completed.map((m) => ({ ...m })) : [];
   const clock = { seconds: ck?.trainingSeconds ?? 0 };
   for (let member = completed.length; member < size; member++) {
     const resume = ck && ck.member === member ? ck : undefined;
@@ -54,21 +54,30 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
       for (const net of opened) net.dispose();
     }
     if (r.status !== 'completed') return r;
-    completed.push({ params: r.params, history: r.history });
+    const { status: _, ...done } = r;
+    completed.push(done);
   }
   const test = await evaluateTest(exp, plan, completed.map((m) => m.params), options.data, threads, backend);
+  // The last epoch's figure too, when some member keeps other weights (one more test pass).
+  const final = completed.some((m) => m.finalParams)
+    ? await evaluateTest(exp, plan, completed.map((m) => m.finalParams ?? m.params), options.data, threads, backend)
+    : test;
   return {
     status: 'completed',
     model: {
-      format: 'nndl-model', version: 1, experiment: exp, members: completed,
-      ...test, backend, trainingSeconds: clock.seconds,
+      format: 'nndl-model', version: 1, experiment: exp,
+      members: completed.map((m) => ({ params: m.params, history: m.history })),
+      ...test,
+      keptEpochs: completed.map((m) => m.keptEpoch ?? m.history.length),
+      finalTestAccuracy: final.testAccuracy, finalTestCost: final.testCost,
+      backend, trainingSeconds: clock.seconds,
     },
   };
 }
 
 type MemberArgs = {
   exp: Experiment; plan: NetworkPlan; member: number; threads: number; signal: Int32Array; options: TrainOptions;
-  resume: Checkpoint | undefined; completed: { params: Float32Array; history: EpochMetrics[] }[]; clock: { seconds: number };
+  resume: Checkpoint | undefined; completed: CompletedMember[]; clock: { seconds: number };
   backend: EngineBackend;
   /** trainMember puts the network it opens here; the caller disposes of it. */
   opened: NetworkHandle[];
@@ -87,6 +96,10 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   let epoch = resume?.epoch ?? 0;
   let startBatch = resume?.batch ?? 0;
   let partial: PartialEpoch | null = resume?.partial ?? null;
+  // keep 'best-validation' (network3.py): the weights of the best validation epoch so far. Without
+  // validation data there is nothing to choose by, and the last epoch's weights are kept.
+  const keepBest = keepOf(exp) === 'best-validation' && options.data.validation.count > 0;
+  let best: BestEpoch | null = resume?.best ? { ...resume.best, params: resume.best.params.slice() } : null;
   if (resume) {
     rng = Rng.fromState(resume.rng);
     params = resume.params.slice();
@@ -107,7 +120,8 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
     format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
     schedule: { ...schedule }, partial: part, params: params.slice(), velocity: velocity ? velocity.slice() : null,
-    history: [...history], completed: [...completed], threads, trainingSeconds: clock.seconds,
+    history: [...history], best: best && { ...best, params: best.params.slice() }, completed: [...completed], threads,
+    trainingSeconds: clock.seconds,
   });
   const stopKind = () => (signal[0] === SIGNAL_INTERRUPT ? 'interrupted' : 'cancelled') as 'interrupted' | 'cancelled';
 
@@ -157,6 +171,10 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
       gradientNorms: sums.gradNormSum.map((g) => g / batches),
     };
     history.push(metrics);
+    // >= as network3.py: of equally good epochs the later one is kept
+    if (keepBest && validation.accuracy !== null && validation.accuracy >= (best?.validationAccuracy ?? -1)) {
+      best = { epoch: epoch + 1, validationAccuracy: validation.accuracy, params: params.slice() };
+    }
     schedule = updateSchedule(schedule, t, validation.accuracy);
     epoch++;
     startBatch = 0;
@@ -165,7 +183,10 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     await options.onEpoch?.(metrics, checkpoint);
     if (signal[0] !== 0 && (epoch < t.epochs && !schedule.stopped)) return { status: stopKind(), checkpoint };
   }
-  return { status: 'completed', params, history };
+  if (best && best.epoch !== history.length) {
+    return { status: 'completed', params: best.params, history, keptEpoch: best.epoch, finalParams: params };
+  }
+  return { status: 'completed', params, history, keptEpoch: history.length };
 }
 
 async function validate(net: NetworkHandle, v: LabelledImages, reg: number) {

@@ -1,5 +1,6 @@
 // What the registry knows about a stored model: everything GET /v1/models/:id shows,
 // without the weights.
+import { createHash } from 'node:crypto';
 import type { EpochMetrics, Experiment, TrainedModel } from '../engine/index.ts';
 
 export type ModelRecord = {
@@ -14,6 +15,11 @@ export type ModelRecord = {
   testAccuracy: number;
   testCost: number;
   confusion: number[][]; // [actual][predicted]
+  /** Per member, the 1-based epoch whose weights the model holds (training.keep). */
+  keptEpochs: number[];
+  /** Test figures of the last epoch's weights (equal to testAccuracy/testCost when those are the ones kept). */
+  finalTestAccuracy: number;
+  finalTestCost: number;
   history: EpochMetrics[]; // every member's epochs, in member order
   backend: string;
   members: number;
@@ -31,6 +37,34 @@ export function newModelId(): string {
   return `m${t}${Buffer.from(r).toString('hex')}`;
 }
 
+/**
+ * The id of the model a training job saves: derived from the job id, so a redelivered or resumed
+ * job finds the model an earlier attempt saved (and a second save of it is refused by the
+ * filesystem: renaming onto a non-empty directory fails) instead of saving another.
+ */
+export function modelIdForJob(jobId: string): string {
+  return `mj${createHash('sha256').update(jobId, 'utf8').digest('hex').slice(0, 20)}`;
+}
+
+/** Parses a record.json read from a model directory; throws with the reason when it is not one. */
+export function parseModelRecord(json: string, id: string): ModelRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`record.json is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const r = value as Partial<ModelRecord> | null;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('record.json is not an object');
+  if (r.id !== id) throw new Error(`record.json names model ${JSON.stringify(r.id)}, its directory is ${id}`);
+  if (typeof r.createdAt !== 'string' || Number.isNaN(Date.parse(r.createdAt))) throw new Error('record.json has no valid createdAt');
+  if (typeof r.experiment !== 'object' || r.experiment === null) throw new Error('record.json has no experiment');
+  if (typeof r.testAccuracy !== 'number' || typeof r.members !== 'number' || typeof r.bytes !== 'number') {
+    throw new Error('record.json lacks testAccuracy, members or bytes');
+  }
+  return r as ModelRecord;
+}
+
 export function recordFor(
   id: string,
   model: TrainedModel,
@@ -45,6 +79,10 @@ export function recordFor(
     testAccuracy: model.testAccuracy,
     testCost: model.testCost,
     confusion: model.confusion,
+    // models made before training.keep existed hold their last epoch
+    keptEpochs: model.keptEpochs ?? model.members.map((m) => m.history.length),
+    finalTestAccuracy: model.finalTestAccuracy ?? model.testAccuracy,
+    finalTestCost: model.finalTestCost ?? model.testCost,
     history: model.members.flatMap((m) => m.history),
     backend: model.backend,
     members: model.members.length,

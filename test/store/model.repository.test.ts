@@ -56,7 +56,7 @@ test('ids that could escape the store are never used as paths', async () => {
   await dir.remove();
 });
 
-test('a failed save leaves nothing listed and no files', async () => {
+test('a failed save leaves nothing listed and no files (temp files removed)', async () => {
   const dir = await tempDir('store');
   const repo = new ModelRepository({
     dataDir: dir.path,
@@ -78,7 +78,7 @@ test('a process killed mid-save leaves no half model listed; reconcile removes t
   const repo = new ModelRepository({ dataDir: dir.path, redis, prefix: p, files: jsonFiles });
   assert.deepEqual(await repo.list(), []);
   assert.equal((await readdir(join(repo.modelsDir, '.tmp'))).length, 1); // the debris
-  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0 });
+  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
   assert.deepEqual(await readdir(join(repo.modelsDir, '.tmp')), []);
   assert.deepEqual(await repo.list(), []);
   await dir.remove();
@@ -90,7 +90,7 @@ test('reconcile indexes a complete model whose indexing a crash interrupted', as
   const rec = await repo.save(fakeModel(), {});
   await wipePrefix(redis, `${prefix}:e`); // as if Redis never got the index
   assert.deepEqual(await repo.list(), []);
-  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1 });
+  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
   assert.deepEqual(await repo.get(rec.id), rec);
   await dir.remove();
 });

@@ -17,8 +17,8 @@ function aliasesByModel(all: Record<string, string>): Map<string, string[]> {
 }
 
 function summary(r: ModelRecord, aliases: string[]) {
-  const { experiment: _e, confusion: _c, history: _h, ...rest } = r;
-  return { ...rest, aliases };
+  const { experiment, confusion: _c, history: _h, ...rest } = r;
+  return { ...rest, aliases, hasFilters: experiment.network.layers.some((l) => l.type === 'conv') };
 }
 
 export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
@@ -70,11 +70,13 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
   }, async (req) => {
     const { id } = req.params;
     if (!(await ctx.models.exists(id))) throw notFound(`no model ${id} (delete takes a model id, not an alias)`);
-    // aliases first, so no request resolves to a model that is going away
-    const aliasesRemoved = await ctx.aliases.deleteByModel(id);
+    // Unlisted, tombstoned and its aliases removed in one step before any file goes, so no
+    // request resolves to it and a crash before the files are gone cannot bring it back.
+    const { deleted, aliasesRemoved } = await ctx.models.unlist(id);
+    if (!deleted) throw notFound(`no model ${id}`); // a concurrent delete won
     ctx.predict.invalidate();
     ctx.cache.evict(id);
-    await ctx.models.delete(id);
+    await ctx.models.removeFiles(id);
     req.log.info({ modelId: id, aliasesRemoved }, 'model deleted');
     return { id, deleted: true as const, aliasesRemoved };
   });

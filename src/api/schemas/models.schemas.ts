@@ -35,13 +35,19 @@ export const ModelSummarySchema = z.object({
   owner: z.string().optional().describe('name of the API key whose job trained it'),
   createdAt: z.string().describe('ISO 8601'),
   preset: z.string().optional(),
-  testAccuracy: num().describe('fraction of the 10,000 MNIST test images classified right'),
+  testAccuracy: num().describe('fraction of the 10,000 MNIST test images classified right by the weights kept ' +
+    '(training.keep: the best validation epoch\'s or the last epoch\'s), combined as ensemble.combine says'),
   testCost: num(),
+  keptEpochs: z.array(z.number().int()).optional()
+    .describe('per member, the 1-based epoch whose weights the model holds (its best validation epoch under keep "best-validation")'),
+  finalTestAccuracy: num().optional().describe('test accuracy of the last epoch\'s weights (= testAccuracy when those are kept)'),
+  finalTestCost: num().optional(),
   backend: z.string(),
   members: z.number().int().describe('networks in the model (> 1 for an ensemble)'),
   trainingSeconds: num(),
   bytes: z.number().int().describe('weights in memory (float32)'),
   aliases: z.array(z.string()).describe('alias names pointing at this model'),
+  hasFilters: z.boolean().describe('true for a conv net: GET /v1/models/{id}/filters shows its first conv layer\'s filters'),
 });
 
 export const ModelDetailSchema = ModelSummarySchema.extend({
