@@ -113,8 +113,12 @@ export const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
     .pipe(z.array(z.string().regex(/^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, 'each origin is scheme://host[:port], no path'))),
-  // Queued + running jobs one key may have at once (429 beyond).
+  // Queued + running jobs one key may have at once (429 beyond); also the most trials a sweep
+  // may run at once (its concurrency).
   MAX_JOBS_PER_KEY: int(20, 1),
+  // A sweep's total image-steps (epochs × training images, summed over its trials; halving counted
+  // as if each promoted trial started over): above it POST /v1/sweeps is refused (422 over_budget).
+  MAX_SWEEP_IMAGE_STEPS: int(500_000_000, 1),
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
