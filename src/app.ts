@@ -30,6 +30,7 @@ import modelsRoutes from './api/routes/models.routes.ts';
 import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
 import presetsRoutes from './api/routes/presets.routes.ts';
+import sweepsRoutes from './api/routes/sweeps.routes.ts';
 import type { Config } from './config/env.ts';
 import { jobBudgets } from './engine/index.ts';
 import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
@@ -179,6 +180,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
   await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });
+  await app.register(sweepsRoutes, { queue, config, redis });
   await app.register(modelExamplesRoutes, { ctx });
   await app.register(ensemblesRoutes, { ctx });
   await app.register(inferenceV2Routes, { ctx, version: VERSION, prefix: '/v2' });
