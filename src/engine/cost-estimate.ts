@@ -34,7 +34,8 @@ export type JobCost = {
   trainingImages: number;
   /** members × epochs × trainingImages: images pushed through forward and backward. */
   imageSteps: number;
-  /** ≈ 3 × macsPerImage × imageSteps (the forward product and the two of backward). */
+  /** ≈ 3 × macsPerImage × imageSteps (the forward product and the two of backward), 4 × under
+   *  trainingMetrics 'after-epoch' (a forward pass over the training set after each epoch). */
   trainingMacs: number;
   /**
    * The most native scratch the job holds on one engine thread at any moment: a whole mini-batch
@@ -112,7 +113,7 @@ export function estimateCost(experiment: Experiment): JobCost {
     macsPerImage: macs,
     trainingImages,
     imageSteps,
-    trainingMacs: 3 * macs * imageSteps,
+    trainingMacs: (experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs * imageSteps,
     trainingScratchBytesPerThread: Math.max(training, test),
     inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
     weightsBytes: members * plan.paramCount * 4,
