@@ -21,6 +21,7 @@ import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
+import inferenceV2Routes from './api/routes/inference-v2.routes.ts';
 import modelExamplesRoutes from './api/routes/model-examples.routes.ts';
 import modelExportRoutes from './api/routes/model-export.routes.ts';
 import modelFiltersRoutes from './api/routes/model-filters.routes.ts';
@@ -28,6 +29,7 @@ import modelsRoutes from './api/routes/models.routes.ts';
 import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
 import presetsRoutes from './api/routes/presets.routes.ts';
+import sweepsRoutes from './api/routes/sweeps.routes.ts';
 import type { Config } from './config/env.ts';
 import { jobBudgets } from './engine/index.ts';
 import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
@@ -177,7 +179,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
   await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });
+  await app.register(sweepsRoutes, { queue, config, redis });
   await app.register(modelExamplesRoutes, { ctx });
+  await app.register(inferenceV2Routes, { ctx, version: VERSION, prefix: '/v2' });
   await app.register(pagesRoutes);
   return app;
 }

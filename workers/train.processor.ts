@@ -42,6 +42,11 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     mnist ??= loadMnist({
       ...(config.MNIST_DIR ? { dir: config.MNIST_DIR } : {}),
       ...(config.MNIST_MIRROR ? { mirror: config.MNIST_MIRROR } : {}),
+      download: {
+        attempts: config.MNIST_DOWNLOAD_ATTEMPTS,
+        timeoutMs: config.MNIST_DOWNLOAD_TIMEOUT_S * 1000,
+        maxBytes: config.MNIST_DOWNLOAD_MAX_BYTES,
+      },
     }).catch((err: unknown) => {
       mnist = null; // a later job may find the data (e.g. after a mirror came back)
       throw err;
@@ -50,7 +55,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
   };
 
   const finishWithEarlierModel = async (ctx: TrainContext, earlier: JobModel): Promise<TrainOutcome> => {
-    await checkpoints.delete(ctx.jobId);
+    if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
     if (earlier.state === 'deleted') {
       ctx.log('this job\'s model was saved by an earlier attempt and deleted since; not training it again', { modelId: earlier.id });
       return { status: 'completed', modelId: earlier.id };
@@ -130,7 +135,8 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
       }
       // only ever set to a registered model (checked atomically): never to an orphan
       if (await aliases.setIfAbsent('default', record.id)) ctx.log('model set as default', { modelId: record.id });
-      await checkpoints.delete(ctx.jobId);
+      // a halving trial keeps its last checkpoint: if promoted, the next rung resumes from it
+      if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
       ctx.log('job completed', { modelId: record.id, testAccuracy: record.testAccuracy });
       return { status: 'completed', modelId: record.id };
     }

@@ -3,6 +3,7 @@
 // here so they carry a JS stack (the original is kept as `cause`).
 import { createRequire } from 'node:module';
 import type { Activation, Cost, PoolKind } from './spec.ts';
+import { engineEnv } from '../config/engine-env.ts';
 
 export type { Activation };
 export type PoolMode = PoolKind;
@@ -121,7 +122,7 @@ interface Addon {
 }
 
 // NNDL_ADDON_PATH points at another build of the addon (e.g. a portable-ISA build under test).
-const addonPath = process.env.NNDL_ADDON_PATH || '../../build/Release/nndl.node';
+const addonPath = engineEnv().NNDL_ADDON_PATH ?? '../../build/Release/nndl.node';
 const addon = createRequire(import.meta.url)(addonPath) as Addon;
 
 function rethrow(e: unknown): never {

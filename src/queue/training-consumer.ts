@@ -153,6 +153,8 @@ export class TrainingConsumer {
 
     // A cancel asked before the worker died still wins over its death count.
     if (await this.cancels.isRequested(id)) return this.finishCancelled(id);
+    // a trial of a sweep cancelled after this wave was queued (the cancel may have missed it)
+    if (job.data.sweepId && (await this.redis.hget(this.keys.sweep(job.data.sweepId), 'status')) === 'cancelled') return this.finishCancelled(id);
 
     const { JOB_MAX_WORKER_DEATHS: maxDeaths, JOB_TIMEOUT_S: timeoutS } = this.opts.config;
     if (deaths >= maxDeaths) {
