@@ -56,7 +56,10 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     const id = await ctx.predict.resolve(req.params.id, { fresh: true });
     const [record, aliases] = await Promise.all([ctx.models.get(id), ctx.aliases.list()]);
     if (!record) throw notFound(`no model ${req.params.id}`);
-    return { ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history };
+    return {
+      ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history,
+      ...(record.card ? { card: record.card } : {}),
+    };
   });
 
   app.delete('/v1/models/:id', {
