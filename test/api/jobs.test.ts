@@ -56,7 +56,7 @@ describe('jobs API (no worker)', () => {
       const before = await total();
       const res = await send();
       assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.match(res.headers['content-type'], /application\/json/);
+      assert.match(res.headers['content-type'] ?? '', /application\/json/);
       assert.equal(typeof res.body.error?.code, 'string');
       assert.equal(typeof res.body.error?.message, 'string');
       assert.ok(!JSON.stringify(res.body).includes('    at '), 'no stack trace');
@@ -96,10 +96,10 @@ describe('jobs API (no worker)', () => {
 
     // The stream of a finished job replays its end and closes.
     const stream = await request(app.server).get(`/v1/jobs/${id}/events`).buffer(true).parse(rawText).expect(200);
-    assert.match(stream.headers['content-type'], /text\/event-stream/);
+    assert.match(stream.headers['content-type'] ?? '', /text\/event-stream/);
     const events = sseOf(stream);
     assert.deepEqual(events.map((e) => e.event), ['cancelled']);
-    assert.equal((events[0].data as { id: string }).id, id);
+    assert.equal((events[0]!.data as { id: string }).id, id);
   });
 
   test('a job over a budget is refused with 422 over_budget naming the budget, the figure and the limit; nothing is queued', async () => {

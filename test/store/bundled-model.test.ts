@@ -36,7 +36,8 @@ async function corruptedCopy(file: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nndl-bundle-'));
   for (const f of ['model.json', 'weights.bin', 'card.json', 'SHA256SUMS']) await copyFile(join(BUNDLE, f), join(dir, f));
   const bytes = await readFile(join(dir, file));
-  bytes[Math.floor(bytes.length / 2)] ^= 0x01; // one bit
+  const at = Math.floor(bytes.length / 2);
+  bytes[at] = bytes[at]! ^ 0x01; // one bit
   await writeFile(join(dir, file), bytes);
   return dir;
 }

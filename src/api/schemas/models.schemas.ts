@@ -70,9 +70,21 @@ export const ModelCardSchema = z.object({
   sha256: z.string().optional().describe('SHA-256 of its weights.bin, verified before it was installed'),
 }).describe('what a model that did not come from a training job says about itself');
 
+export const EnsembleInfoSchema = z.object({
+  combine: z.enum(['vote', 'mean']).describe("mean: the members' mean probabilities; vote: one vote per member, ties to the smallest digit"),
+  members: z.array(z.object({
+    modelId: z.string().describe('the model it was copied from (which may since have been deleted)'),
+    name: z.string().optional(),
+    testAccuracy: num(),
+    members: z.number().int().describe('networks in this member'),
+    experiment: ExperimentSchema,
+  })),
+}).describe('an ensemble made from trained models (POST /v1/ensembles)');
+
 export const ModelDetailSchema = ModelSummarySchema.extend({
   card: ModelCardSchema.optional(),
-  experiment: ExperimentSchema,
+  experiment: ExperimentSchema.optional().describe('the complete, resolved experiment the model was trained with (absent for an ensemble of models: see `ensemble`)'),
+  ensemble: EnsembleInfoSchema.optional(),
   confusion: z.array(z.array(z.number().int())).describe('10×10 test confusion matrix, [actual][predicted]'),
   history: z.array(EpochMetricsSchema).describe('per-epoch training metrics of every member'),
 });
