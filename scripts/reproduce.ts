@@ -9,12 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.ts';
 import {
-  engineInfo, estimateCost, jobBudgets, listPresets, resolveExperiment, SIGNAL_INTERRUPT, type ExperimentInput, type PresetInfo,
+  engineInfo, estimateCost, jobBudgets, listPresets, resolveExperiment, SIGNAL_INTERRUPT, type Experiment, type ExperimentInput, type PresetInfo,
 } from '../src/engine/index.ts';
 import { bookFigure } from './reproduce/book-figure.ts';
 import { completedEntry, inProgressEntry, notRunEntry, bestValidation, type ReproductionEntry } from './reproduce/entry.ts';
 import { TARGET_POINTS, writeReport, type ReproductionReport } from './reproduce/report.ts';
-import { runPreset } from './reproduce/run-preset.ts';
+import { runPreset, sameExperiment } from './reproduce/run-preset.ts';
 import { PresetState, atomicWrite } from './reproduce/state.ts';
 import { accuracyCurveSvg } from './reproduce/svg-curve.ts';
 import type { TrainedModel } from '../src/engine/index.ts';
@@ -95,9 +95,10 @@ async function main(): Promise<number> {
   // `input` carries the overrides only for the presets this command runs; the others are described as the book's runs
   const common = (p: PresetInfo, input: ExperimentInput, wallSeconds: number | null, sessions: number, curve: string | null) => {
     const sliced = 'training' in input || 'data' in input;
-    const imageSteps = estimateCost(resolveExperiment(input)).imageSteps;
+    const experiment = resolveExperiment(input);
+    const imageSteps = estimateCost(experiment).imageSteps;
     return {
-      preset: p, book: bookFigure(p), command: commandFor(p.name, sliced), overrides: sliced ? overrides : null, curve, wallSeconds,
+      preset: p, experiment, book: bookFigure(p), command: commandFor(p.name, sliced), overrides: sliced ? overrides : null, curve, wallSeconds,
       sessions, threads, engine, imageSteps,
       note: `${(imageSteps / 1e6).toLocaleString('en-US', { maximumFractionDigits: 2 })} million image-steps (members × epochs × training images); \`${commandFor(p.name, sliced)}\` runs it.`,
     };
@@ -131,16 +132,25 @@ async function main(): Promise<number> {
         console.log(`${p.name}: stopped after epoch ${outcome.epoch} of member ${outcome.member}; run the same command again to go on`);
       }
     }
-    // the saved state is the newest word; else what the report said before (e.g. a run made elsewhere); else not run
-    entries.set(p.name, await entryFromState(p, state, input) ?? entries.get(p.name) ?? notRunEntry(common(p, input, null, 0, null)));
+    // the saved state is the newest word; else what the report said before (e.g. a run made elsewhere) if it is of
+    // this experiment; else not run
+    const earlier = entries.get(p.name);
+    const current = resolveExperiment(input);
+    const stale = earlier && !(earlier.experiment && sameExperiment(earlier.experiment, current));
+    entries.set(p.name, await entryFromState(p, state, input, current)
+      ?? (earlier && !stale ? earlier : notRunEntry({
+        ...common(p, input, null, 0, null),
+        ...(earlier?.completed ? { note: `the preset changed since its last run (${pctOf(earlier.accuracy)} then): not run again yet; \`${commandFor(p.name, false)}\` runs it.` } : {}),
+      })));
   }
 
-  async function entryFromState(p: PresetInfo, state: PresetState, input: ExperimentInput): Promise<ReproductionEntry | null> {
+  async function entryFromState(p: PresetInfo, state: PresetState, input: ExperimentInput, current: Experiment): Promise<ReproductionEntry | null> {
+    const book = await state.readRunBook();
+    if (!book || !sameExperiment(book.experiment, current)) return null; // none, or a run of what the preset was before
     const done = await state.readResult<ReproductionEntry>();
     if (done) return done;
-    const book = await state.readRunBook();
-    const ck = book ? await state.readCheckpoint() : null;
-    if (!book || !ck) return null;
+    const ck = await state.readCheckpoint();
+    if (!ck) return null;
     const epochs = ck.experiment.training.epochs;
     const members = [...ck.completed.map((m) => m.history), ck.history];
     const best = bestValidation(ck.history);
@@ -162,6 +172,8 @@ async function main(): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+const pctOf = (v: number | null) => (v === null ? 'no figure' : `${(v * 100).toFixed(2)}%`);
 
 main().then((code) => process.exit(code), (err) => {
   console.error(err instanceof UsageError ? `${err.message}\n\n${HELP}` : `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

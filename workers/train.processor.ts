@@ -42,6 +42,11 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     mnist ??= loadMnist({
       ...(config.MNIST_DIR ? { dir: config.MNIST_DIR } : {}),
       ...(config.MNIST_MIRROR ? { mirror: config.MNIST_MIRROR } : {}),
+      download: {
+        attempts: config.MNIST_DOWNLOAD_ATTEMPTS,
+        timeoutMs: config.MNIST_DOWNLOAD_TIMEOUT_S * 1000,
+        maxBytes: config.MNIST_DOWNLOAD_MAX_BYTES,
+      },
     }).catch((err: unknown) => {
       mnist = null; // a later job may find the data (e.g. after a mirror came back)
       throw err;

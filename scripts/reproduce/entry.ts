@@ -1,6 +1,6 @@
 // One preset's line in docs/reproduction.json: the book's figure, ours on the same data set, the
 // difference, the epoch it comes from, the time it took, and the other figures worth comparing.
-import type { EpochMetrics, PresetInfo, TrainedModel } from '../../src/engine/index.ts';
+import type { EpochMetrics, Experiment, PresetInfo, TrainedModel } from '../../src/engine/index.ts';
 import type { BookFigure, Metric } from './book-figure.ts';
 
 export type ReproductionEntry = {
@@ -44,6 +44,8 @@ export type ReproductionEntry = {
   imageSteps: number;
   /** Why a preset has no figure, in words. */
   note: string | null;
+  /** The resolved experiment the figure belongs to (a preset that changed since makes an entry stale). */
+  experiment: Experiment;
 };
 
 /** Best validation accuracy and its epoch; ties go to the later epoch (network3.py's >=). */
@@ -59,7 +61,7 @@ export function bestValidation(history: EpochMetrics[]): { accuracy: number; epo
 const points = (v: number | null, book: number) => (v === null ? null : Math.round((v - book) * 1e6) / 1e4);
 
 type Common = {
-  preset: PresetInfo; imageSteps: number; note?: string | null; book: BookFigure; command: string; overrides: Record<string, unknown> | null;
+  preset: PresetInfo; experiment: Experiment; imageSteps: number; note?: string | null; book: BookFigure; command: string; overrides: Record<string, unknown> | null;
   curve: string | null; wallSeconds: number | null; sessions: number; threads: number | null; engine: string | null;
 };
 
@@ -70,7 +72,7 @@ function base(c: Common, epochs: number, members: number): ReproductionEntry {
     epochs, members, epochsDone: 0, trainingSeconds: null, sessions: c.sessions,
     testAccuracy: null, finalTestAccuracy: null, bestValidationAccuracy: null, bestValidationEpoch: null,
     finalValidationAccuracy: null, keptEpochs: null, command: c.command, curve: c.curve, overrides: c.overrides,
-    threads: c.threads, engine: c.engine, finishedAt: null, imageSteps: c.imageSteps, note: null,
+    threads: c.threads, engine: c.engine, finishedAt: null, imageSteps: c.imageSteps, note: null, experiment: c.experiment,
   };
 }
 

@@ -27,21 +27,23 @@ export type RunOptions = {
 
 export async function runPreset(o: RunOptions): Promise<RunOutcome> {
   const { state, log } = o;
-  if (await state.readResult()) return { status: 'already-done' };
-  const started = performance.now();
-  const previous = await state.readRunBook();
-  if (previous && JSON.stringify(previous.input) !== JSON.stringify(o.input)) {
-    throw new Error(`${state.dir} holds a run of ${JSON.stringify(previous.input)}, not of ${JSON.stringify(o.input)}: `
-      + 'run with --fresh to start this one over (the saved run is then lost)');
+  const resolved = resolveExperiment(o.input);
+  let previous = await state.readRunBook();
+  if (previous && !sameExperiment(previous.experiment, resolved)) {
+    const to = await state.retire();
+    log(`${state.preset}: the saved run was of another experiment (the preset changed since): moved to ${to}; starting over`);
+    previous = null;
   }
+  if (previous && (await state.readResult())) return { status: 'already-done' };
+  const started = performance.now();
   const book: RunBook = previous
     ? { ...previous, sessions: previous.sessions + 1 }
-    : { input: o.input, wallSeconds: 0, sessions: 1, startedAt: new Date().toISOString() };
+    : { input: o.input, experiment: resolved, wallSeconds: 0, sessions: 1, startedAt: new Date().toISOString() };
   const spentBefore = book.wallSeconds;
   const spent = () => spentBefore + (performance.now() - started) / 1000;
 
   const checkpoint = previous ? await state.readCheckpoint() : null;
-  const experiment = checkpoint?.experiment ?? resolveExperiment(o.input);
+  const experiment = checkpoint?.experiment ?? resolved;
   assertWithinBudgets(experiment, o.budgets);
   if (checkpoint) log(`${state.preset}: resuming member ${checkpoint.member} after epoch ${checkpoint.epoch} (batch ${checkpoint.batch})`);
   const data = await splitDataAsync(await loadMnist(), experiment.data);
@@ -70,4 +72,15 @@ export async function runPreset(o: RunOptions): Promise<RunOutcome> {
   book.wallSeconds = spent();
   await state.writeRunBook(book);
   return { status: 'completed', model: result.model, book, resumedFrom: checkpoint ? checkpoint.member * experiment.training.epochs + checkpoint.epoch : null };
+}
+
+/** The same experiment, whatever the key order. */
+export function sameExperiment(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([p], [q]) => p.localeCompare(q)))
+    : x));
 }

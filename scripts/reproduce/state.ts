@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/engine/index.ts';
 
 export type RunBook = {
-  /** The experiment input this run was started with (preset + overrides): a resume must match it. */
+  /** The experiment input this run was started with (preset + overrides). */
   input: object;
+  /** The resolved experiment: a preset changed since (the engine's presets evolve) makes this run stale. */
+  experiment: object;
   /** Wall seconds spent on this preset over all invocations (loading, training, evaluation). */
   wallSeconds: number;
   /** Invocations that worked on it (1 = never resumed). */
@@ -52,6 +54,13 @@ export class PresetState {
   async finish(result: object): Promise<void> {
     await atomicWrite(this.resultFile, JSON.stringify(result, null, 2));
     await rm(this.checkpointFile, { force: true });
+  }
+
+  /** A run of another experiment (the preset changed): moved aside, not deleted, and a fresh one starts. */
+  async retire(): Promise<string> {
+    const to = `${this.dir}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.dir, to);
+    return to;
   }
 
   /** Forget everything (a fresh run). */

@@ -9,6 +9,11 @@ export const engineEnvShape = {
   // Directory holding the four MNIST IDX files; unset: DATA_DIR/mnist (where downloads go).
   MNIST_DIR: z.string().min(1).optional(),
   MNIST_MIRROR: z.string().url().optional(),
+  // A download from MNIST_MIRROR: tries per file, time per try (headers and body), largest file
+  // accepted (compressed, and again uncompressed). A file is verified before it is kept.
+  MNIST_DOWNLOAD_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  MNIST_DOWNLOAD_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
+  MNIST_DOWNLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   // Another build of the native addon (e.g. a portable-ISA build under test); path relative to src/engine/.
   NNDL_ADDON_PATH: z.string().min(1).optional(),
   // Forces a pure-JS TensorFlow.js backend (tests, benchmarks) instead of tfjs-node(-gpu).

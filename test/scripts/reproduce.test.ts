@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listPresets, loadModel } from '../../src/engine/index.ts';
@@ -119,6 +119,29 @@ test('killed outright mid-run (SIGKILL): the command resumes from the last epoch
     assert.equal(e.status, 'in-progress');
     assert.equal(e.epochsDone, from + 1);
     assert.equal(e.sessions, 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a saved run of what the preset was before (it changed since) is moved aside, and the preset starts over', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nndl-reproduce-'));
+  try {
+    const args = [...SLICE, '--out', join(dir, 'docs'), '--state', join(dir, 'state'), '--stop-after', '1'];
+    assert.equal(reproduce(args).status, 130);
+    // as if the engine's preset had been another experiment when this run started
+    const runFile = join(dir, 'state', 'ch3-mlp30-ce', 'run.json');
+    const run = JSON.parse(await readFile(runFile, 'utf8'));
+    run.experiment.training.eta = 0.25;
+    await writeFile(runFile, JSON.stringify(run));
+    const again = reproduce(args);
+    assert.equal(again.status, 130, again.stderr);
+    assert.match(again.stdout, /the saved run was of another experiment \(the preset changed since\): moved to .*replaced-.*; starting over/);
+    assert.match(again.stdout, /epoch 1\/3/);
+    const e = entry(await report(join(dir, 'docs')), 'ch3-mlp30-ce');
+    assert.equal(e.sessions, 1);
+    assert.equal(e.epochsDone, 1);
+    assert.equal((e.experiment as { training: { eta: number } }).training.eta, 0.5);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
