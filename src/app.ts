@@ -21,6 +21,7 @@ import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
+import ensemblesRoutes from './api/routes/ensembles.routes.ts';
 import inferenceV2Routes from './api/routes/inference-v2.routes.ts';
 import modelExamplesRoutes from './api/routes/model-examples.routes.ts';
 import modelExportRoutes from './api/routes/model-export.routes.ts';
@@ -181,6 +182,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });
   await app.register(sweepsRoutes, { queue, config, redis });
   await app.register(modelExamplesRoutes, { ctx });
+  await app.register(ensemblesRoutes, { ctx });
   await app.register(inferenceV2Routes, { ctx, version: VERSION, prefix: '/v2' });
   await app.register(pagesRoutes);
   return app;

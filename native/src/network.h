@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "activation.h"
+#include "augment.h"
 #include "conv.h"
 #include "cost.h"
 #include "pool.h"
@@ -62,6 +63,7 @@ struct TrainJob {
   int64_t startBatch = 0;
   float eta = 0, momentum = 0, l2 = 0, l1 = 0;
   uint32_t dropoutSeed = 0;
+  AugmentSpec augment;          // off unless augment.on; example i of a batch sits at its order position
   int32_t* cancel = nullptr;    // shared memory flag, may be null
   int32_t* progress = nullptr;  // shared memory counter, may be null
 };

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "async_workers.h"
+#include "augment_args.h"
 #include "js_args.h"
 #include "vocabulary.h"
 
@@ -263,6 +264,8 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     job.l2 = static_cast<float>(get_number(o, "l2", false, 0));
     job.l1 = static_cast<float>(get_number(o, "l1", false, 0));
     job.dropoutSeed = static_cast<uint32_t>(get_int(o, "dropoutSeed", false, 0, 0, 0xFFFFFFFFLL));
+    job.augment = parse_augment(o.Get("augment"));
+    if (job.augment.on && d.inC != 1) throw RangeErr("augment needs a single-channel input (inputShape [H, W, 1])");
     if (job.eta < 0) throw RangeErr("eta must be >= 0");
     if (job.momentum < 0 || job.momentum >= 1) throw RangeErr("momentum must be in [0, 1)");
     if (job.l2 < 0 || job.l1 < 0) throw RangeErr("l2 and l1 must be >= 0");

@@ -14,6 +14,7 @@ import {
   type Combine, type Experiment, type ExperimentInput, type LayerSpec, type TrainingSpec,
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
+import { isActive } from './augment.ts';
 
 export type PresetInfo = { name: string; description: string; bookAccuracy: number; experiment: Experiment };
 
@@ -124,6 +125,9 @@ function checkExperiment(e: Experiment): void {
     if (e.training.earlyStopping) {
       issues.push({ path: 'training.earlyStopping', message: 'early stopping watches validation accuracy: data.validationSize must be > 0' });
     }
+  }
+  if (e.backend === 'tfjs' && e.data.augment && isActive(e.data.augment)) {
+    issues.push({ path: 'data.augment', message: 'augmentation runs in the native engine: not available with backend "tfjs"' });
   }
   if (issues.length > 0) throw new SpecError(issues);
 }

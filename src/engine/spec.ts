@@ -100,10 +100,42 @@ export const trainingSchema = z.strictObject({
   keep: z.enum(KEEP).optional(),
 });
 
+const range = (min: number, max: number, what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .min(min, { error: `${what} must be between ${min} and ${max}` })
+    .max(max, { error: `${what} must be between ${min} and ${max}` });
+
+// On-the-fly distortions of each training image, redrawn every epoch inside the native epoch loop
+// (native/src/augment.h): no copies of the data set, deterministic for a seed whatever the threads.
+export const augmentSchema = z
+  .strictObject({
+    probability: range(0, 1, 'augment.probability').default(1)
+      .describe('chance that an image is distorted at all in an epoch (the rest are trained as they are)'),
+    rotation: range(0, 90, 'augment.rotation').default(0).describe('degrees: rotation uniform in [-rotation, rotation]'),
+    scale: range(0, 0.5, 'augment.scale').default(0).describe('scale factor uniform in [1 - scale, 1 + scale]'),
+    shear: range(0, 45, 'augment.shear').default(0).describe('degrees: horizontal shear (slant) uniform in [-shear, shear]'),
+    translate: range(0, 7, 'augment.translate').default(0).describe('pixels: each of dx, dy uniform in [-translate, translate]'),
+    elastic: z
+      .strictObject({
+        alpha: range(0, 100, 'augment.elastic.alpha').describe('displacement scale (Simard et al. 2003: 34)'),
+        sigma: range(1, 10, 'augment.elastic.sigma').describe('smoothing of the random field, in pixels (Simard et al.: 4)'),
+      })
+      .nullable()
+      .default(null)
+      .describe('elastic distortion as Simard, Steinkraus & Platt (2003); null: none'),
+    thickness: range(0, 1, 'augment.thickness').default(0)
+      .describe('chance of a stroke-thickness change: grey erosion or dilation (even odds) by a 3×3 cross, blended by a random amount'),
+    bookShifts: z.boolean().default(false)
+      .describe("the book's expansion drawn on the fly: each image replaced by one of itself and its four 1-pixel shifts, uniformly"),
+  })
+  .describe('on-the-fly augmentation inside the engine (native backend only); null or absent: none');
+
 export const dataSchema = z.strictObject({
   trainSize: int(1, LIMITS.trainSize, 'trainSize'),
   validationSize: int(0, LIMITS.validationSize, 'validationSize'),
   expand: z.boolean(),
+  augment: augmentSchema.nullable().optional(),
 });
 
 export const ensembleSchema = z.strictObject({
@@ -139,6 +171,7 @@ export type PoolLayerSpec = z.infer<typeof poolLayerSchema>;
 export type NetworkSpec = z.infer<typeof networkSchema>;
 export type TrainingSpec = z.infer<typeof trainingSchema>;
 export type DataSpec = z.infer<typeof dataSchema>;
+export type AugmentSpec = z.infer<typeof augmentSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentInputSchema>;
 export type Cost = (typeof COSTS)[number];

@@ -3,11 +3,12 @@
 // cancel/interrupt with a checkpoint at the mini-batch boundary, resume, ensembles, and the final
 // test evaluation. The arithmetic is all in the addon.
 import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
+import { nativeAugment } from './augment.ts';
 import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
-import { keepOf, type EngineBackend, type Experiment } from './spec.ts';
+import { keepOf, SpecError, type EngineBackend, type Experiment } from './spec.ts';
 import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
@@ -35,6 +36,9 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
   if (options.data.training.count < 1) throw new RangeError('no training data');
 
   const backend = exp.backend ?? options.backend ?? 'native';
+  if (backend === 'tfjs' && nativeAugment(exp.data.augment, 0)) {
+    throw new SpecError([{ path: 'data.augment', message: 'augmentation runs in the native engine: not available on the tfjs backend' }]);
+  }
   const size = exp.ensemble?.size ?? 1;
   const completed: CompletedMember[] = ck ? ck.completed.map((m) => ({ ...m })) : [];
   const clock = { seconds: ck?.trainingSeconds ?? 0 };
@@ -111,6 +115,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
   const l1 = t.regularization === 'l1' ? t.lambda / n : 0;
   const layers = plan.segments.length;
+  const augment = nativeAugment(exp.data.augment, 0) !== undefined;
 
   const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
     format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
@@ -135,6 +140,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
       r = await net.trainEpoch({
         images: data.images, labels: data.labels, order, batchSize: t.miniBatchSize, startBatch,
         eta: schedule.eta, momentum: t.momentum, l2, l1, dropoutSeed, cancel: signal, progress,
+        ...(augment ? { augment: nativeAugment(exp.data.augment, dropoutSeed) } : {}),
       });
     } finally {
       if (timer) clearInterval(timer);

@@ -8,7 +8,7 @@ import { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { Experiment } from '../engine/index.ts';
-import { CheckpointRepository } from '../store/checkpoint.repository.ts';
+import { CheckpointCorruptError, CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { QUEUES, trainingQueueFor, type SweepStepPayload, type TrainPayload } from './catalogue.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
@@ -52,8 +52,13 @@ export class SweepFlow {
         await this.records.create({ id: t.jobId, experiment: t.experiment, name: t.name, ...(owner !== undefined ? { owner } : {}) });
       }
       // a promoted trial "resumes" from where its previous rung stopped: that checkpoint, under its own id
-      if (t.resumeFrom && !(await this.checkpoints.load(t.jobId))) {
-        const saved = await this.checkpoints.load(t.resumeFrom);
+      // (a checkpoint that fails its checksum counts as none: the trial then trains from the start)
+      const usable = (id: string) => this.checkpoints.load(id).catch((err: unknown) => {
+        if (err instanceof CheckpointCorruptError) return null;
+        throw err;
+      });
+      if (t.resumeFrom && !(await usable(t.jobId))) {
+        const saved = await usable(t.resumeFrom);
         if (saved) await this.checkpoints.save(t.jobId, saved);
       }
     }

@@ -1,7 +1,7 @@
 // What the registry knows about a stored model: everything GET /v1/models/:id shows,
 // without the weights.
 import { createHash } from 'node:crypto';
-import type { EpochMetrics, Experiment, TrainedModel } from '../engine/index.ts';
+import type { Combine, EpochMetrics, Experiment, ModelEnsemble, StoredModel, TrainedModel } from '../engine/index.ts';
 
 export type ModelRecord = {
   id: string;
@@ -11,7 +11,10 @@ export type ModelRecord = {
   owner?: string;
   createdAt: string; // ISO 8601
   preset?: string;
-  experiment: Experiment;
+  /** What it was trained with; absent for an ensemble of models (each member has its own: `ensemble`). */
+  experiment?: Experiment;
+  /** An ensemble made from trained models (POST /v1/ensembles): how it combines and its members. */
+  ensemble?: EnsembleInfo;
   testAccuracy: number;
   testCost: number;
   confusion: number[][]; // [actual][predicted]
@@ -25,6 +28,11 @@ export type ModelRecord = {
   members: number;
   trainingSeconds: number;
   bytes: number; // weights in memory (float32), what the model cache counts
+};
+
+export type EnsembleInfo = {
+  combine: Combine;
+  members: { modelId: string; name?: string; testAccuracy: number; members: number; experiment: Experiment }[];
 };
 
 /** Model ids are generated here and also what route params accept: no path tricks possible. */
@@ -58,7 +66,8 @@ export function parseModelRecord(json: string, id: string): ModelRecord {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new Error('record.json is not an object');
   if (r.id !== id) throw new Error(`record.json names model ${JSON.stringify(r.id)}, its directory is ${id}`);
   if (typeof r.createdAt !== 'string' || Number.isNaN(Date.parse(r.createdAt))) throw new Error('record.json has no valid createdAt');
-  if (typeof r.experiment !== 'object' || r.experiment === null) throw new Error('record.json has no experiment');
+  const described = (v: unknown) => typeof v === 'object' && v !== null;
+  if (!described(r.experiment) && !described(r.ensemble)) throw new Error('record.json has no experiment (nor ensemble)');
   if (typeof r.testAccuracy !== 'number' || typeof r.members !== 'number' || typeof r.bytes !== 'number') {
     throw new Error('record.json lacks testAccuracy, members or bytes');
   }
@@ -67,10 +76,11 @@ export function parseModelRecord(json: string, id: string): ModelRecord {
 
 export function recordFor(
   id: string,
-  model: TrainedModel,
+  model: StoredModel,
   meta: { jobId?: string; name?: string; owner?: string },
   createdAt = new Date(),
 ): ModelRecord {
+  if (model.format === 'nndl-ensemble') return ensembleRecordFor(id, model, meta, createdAt);
   const bytes = model.members.reduce((s, m) => s + m.params.byteLength, 0);
   const record: ModelRecord = {
     id,
@@ -94,5 +104,41 @@ export function recordFor(
   if (meta.jobId !== undefined) record.jobId = meta.jobId;
   if (meta.owner !== undefined) record.owner = meta.owner;
   if (model.experiment.preset !== undefined) record.preset = model.experiment.preset;
+  return record;
+}
+
+/**
+ * An ensemble of trained models: no experiment or history of its own (its members' are in
+ * `ensemble.members`); members = networks in all; trainingSeconds and bytes summed over members.
+ */
+function ensembleRecordFor(id: string, e: ModelEnsemble, meta: { name?: string; owner?: string }, createdAt: Date): ModelRecord {
+  const all: TrainedModel[] = e.members.map((m) => m.model);
+  const record: ModelRecord = {
+    id,
+    createdAt: createdAt.toISOString(),
+    ensemble: {
+      combine: e.combine,
+      members: e.members.map(({ modelId, model }) => ({
+        modelId,
+        ...(model.experiment.name !== undefined ? { name: model.experiment.name } : {}),
+        testAccuracy: model.testAccuracy,
+        members: model.members.length,
+        experiment: model.experiment,
+      })),
+    },
+    testAccuracy: e.testAccuracy,
+    testCost: e.testCost,
+    confusion: e.confusion,
+    keptEpochs: [],
+    finalTestAccuracy: e.testAccuracy,
+    finalTestCost: e.testCost,
+    history: [],
+    backend: [...new Set(all.map((m) => m.backend))].join('+'),
+    members: all.reduce((s, m) => s + m.members.length, 0),
+    trainingSeconds: all.reduce((s, m) => s + m.trainingSeconds, 0),
+    bytes: all.reduce((s, m) => s + m.members.reduce((b, x) => b + x.params.byteLength, 0), 0),
+  };
+  if (meta.name !== undefined) record.name = meta.name;
+  if (meta.owner !== undefined) record.owner = meta.owner;
   return record;
 }

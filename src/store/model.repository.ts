@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { TrainedModel } from '../engine/index.ts';
+import type { StoredModel } from '../engine/index.ts';
 import { fsyncPath, fsyncTree, isNoSpace, StoreFullError, writeFileSynced } from './durable-fs.ts';
 import { MODEL_ID_PATTERN, modelIdForJob, newModelId, parseModelRecord, recordFor, type ModelRecord } from './model-record.ts';
 import { storeKeys } from './store-keys.ts';
@@ -18,14 +18,14 @@ export { StoreFullError } from './durable-fs.ts';
 
 /** How model files are written and read; the engine's saveModel/loadModel unless a test injects others. */
 export type ModelFiles = {
-  save(dir: string, model: TrainedModel): Promise<void>;
-  load(dir: string): Promise<TrainedModel>;
+  save(dir: string, model: StoredModel): Promise<void>;
+  load(dir: string): Promise<StoredModel>;
 };
 
 async function engineFiles(): Promise<ModelFiles> {
   // Loaded lazily so the registry (list/get/delete) works without the native addon.
   const engine = await import('../engine/index.ts');
-  return { save: engine.saveModel, load: engine.loadModel };
+  return { save: engine.saveStoredModel, load: engine.loadStoredModel };
 }
 
 const RECORD_FILE = 'record.json';
@@ -110,7 +110,7 @@ export class ModelRepository {
    * saved one is returned and nothing is written; when it was deleted, ModelDeletedError.
    * Disk full: StoreFullError, with no temp files left and nothing indexed.
    */
-  async save(model: TrainedModel, meta: { jobId?: string; name?: string; owner?: string } = {}): Promise<ModelRecord> {
+  async save(model: StoredModel, meta: { jobId?: string; name?: string; owner?: string } = {}): Promise<ModelRecord> {
     const forJob = meta.jobId !== undefined;
     const id = forJob ? modelIdForJob(meta.jobId!) : newModelId();
     if (forJob) {
@@ -245,7 +245,7 @@ export class ModelRepository {
     await rm(trash, { recursive: true, force: true });
   }
 
-  async load(id: string): Promise<TrainedModel> {
+  async load(id: string): Promise<StoredModel> {
     if (!(await this.exists(id))) throw new ModelNotFoundError(id);
     const dir = this.dir(id);
     // deleted meanwhile (the index is dropped first, the files right after)

@@ -60,7 +60,7 @@ test('saveModel/loadModel round trip: model.json + weights.bin, checked on load'
     const back = await loadModel(dir);
     assert.deepEqual(back, model);
     const w = await readFile(join(dir, 'weights.bin'));
-    w[100] ^= 1;
+    w[100]! ^= 1;
     await writeFile(join(dir, 'weights.bin'), w);
     await assert.rejects(loadModel(dir), (e: unknown) => e instanceof ModelFormatError && /checksum/.test(e.message));
     await writeFile(join(dir, 'weights.bin'), w.subarray(0, 12));

@@ -13,6 +13,7 @@ import { modelIdForJob } from '../../src/store/model-record.ts';
 import { ModelDeletedError, ModelRepository, StoreFullError } from '../../src/store/model.repository.ts';
 import { fakeModel, jsonFiles } from '../fixtures/fake-model.ts';
 import { connectRedis, tempDir, uniquePrefix, wipePrefix } from '../fixtures/redis.ts';
+import type { TrainedModel } from '../../src/engine/index.ts';
 
 let redis: Redis;
 const prefix = uniquePrefix('lifecycle');
@@ -184,7 +185,7 @@ test('disk full for real (a 64 KiB tmpfs): model and checkpoint saves fail clean
     assert.deepEqual((await repo.list()).map((r) => r.id), [first.id]);
     assert.deepEqual(await modelDirs(repo), [first.id]);
     assert.deepEqual(await hidden(repo, '.tmp'), []);
-    assert.deepEqual((await repo.load(first.id)).members[0]!.params.length, 7850, 'the saved model still loads');
+    assert.deepEqual(((await repo.load(first.id)) as TrainedModel).members[0]!.params.length, 7850, 'the saved model still loads');
 
     const ckpts = new CheckpointRepository({ dataDir: dir.path });
     await ckpts.save('job-c', Buffer.alloc(1000, 7));

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { ModelRepository } from '../../src/store/model.repository.ts';
 import { fakeModel, jsonFiles } from '../fixtures/fake-model.ts';
 import { connectRedis, REDIS_URL, tempDir, uniquePrefix, wipePrefix } from '../fixtures/redis.ts';
+import type { TrainedModel } from '../../src/engine/index.ts';
 
 let redis: Redis;
 const prefix = uniquePrefix('models');
@@ -35,7 +36,7 @@ test('save, get, list (newest first), load round-trips the weights, delete', asy
   assert.deepEqual((await repo.list()).map((r) => r.id), [r2.id, r1.id]);
   assert.deepEqual((await repo.list({ limit: 1, offset: 1 })).map((r) => r.id), [r1.id]);
   assert.equal(await repo.count(), 2);
-  const loaded = await repo.load(r1.id);
+  const loaded = (await repo.load(r1.id)) as TrainedModel;
   assert.deepEqual(Array.from(loaded.members[0]!.params.slice(0, 5)), Array.from(m1.members[0]!.params.slice(0, 5)));
   assert.equal(await repo.delete(r1.id), true);
   assert.equal(await repo.delete(r1.id), false);

@@ -68,7 +68,7 @@ describe('sweeps with two workers', () => {
     const done = await ended(id);
     assert.equal(done.status, 'completed', JSON.stringify(done));
     assert.equal(done.trials.length, 4);
-    assert.deepEqual(done.trials.map((t) => t.params['training.eta']).sort((a, b) => a - b), etas);
+    assert.deepEqual(done.trials.map((t) => t.params['training.eta']).sort((a, b) => a! - b!), etas);
     assert.ok(done.trials.every((t) => t.status === 'completed' && t.epochs === 1 && t.modelId));
     const byId = new Map(done.trials.map((t) => [t.jobId, t]));
     const accs = done.leaderboard.map((j) => byId.get(j)!.validationAccuracy!);

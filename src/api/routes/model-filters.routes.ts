@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { firstConvFilters, NoConvLayerError, type ConvFilters } from '../../engine/index.ts';
+import { firstConvFilters, isModelEnsemble, NoConvLayerError, type ConvFilters } from '../../engine/index.ts';
 import { ApiError, notFound } from '../../errors.ts';
 import { ModelNotFoundError } from '../../store/model.repository.ts';
 import type { AppContext } from '../context.ts';
@@ -51,10 +51,14 @@ export default async function modelFiltersRoutes(fastify: FastifyInstance, { ctx
     const record = await ctx.models.get(id);
     if (!record) throw new ModelNotFoundError(id);
     // the record's experiment says whether there is a conv layer: no weights loaded to refuse
+    if (!record.experiment) {
+      return { noConv: 'the model is an ensemble of models: it has no filters of its own (ask for its members\' filters)' };
+    }
     if (!record.experiment.network.layers.some((l) => l.type === 'conv')) {
       return { noConv: 'the model has no convolutional layer: it has no filters to show (chapter 6\'s conv presets have)' };
     }
     const model = await ctx.models.load(id);
+    if (isModelEnsemble(model)) return { noConv: 'the model is an ensemble of models: it has no filters of its own' };
     try {
       return { members: model.members.map((_, m) => firstConvFilters(model, m)) };
     } catch (e) {

@@ -17,8 +17,9 @@ function aliasesByModel(all: Record<string, string>): Map<string, string[]> {
 }
 
 function summary(r: ModelRecord, aliases: string[]) {
-  const { experiment, confusion: _c, history: _h, ...rest } = r;
-  return { ...rest, aliases, hasFilters: experiment.network.layers.some((l) => l.type === 'conv') };
+  const { experiment, ensemble: _e, confusion: _c, history: _h, ...rest } = r;
+  // an ensemble of models has no filters of its own (its members may)
+  return { ...rest, aliases, hasFilters: experiment?.network.layers.some((l) => l.type === 'conv') ?? false };
 }
 
 export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
@@ -46,7 +47,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
   app.get('/v1/models/:id', {
     schema: {
       tags,
-      summary: 'A model: its experiment, training history, test accuracy and confusion matrix',
+      summary: 'A model: its experiment (or ensemble members), training history, test accuracy and confusion matrix',
       security: requireScope('predict'),
       description: '`id` may also be an alias name such as `default`.',
       params: ModelIdParams,
@@ -56,7 +57,13 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     const id = await ctx.predict.resolve(req.params.id, { fresh: true });
     const [record, aliases] = await Promise.all([ctx.models.get(id), ctx.aliases.list()]);
     if (!record) throw notFound(`no model ${req.params.id}`);
-    return { ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history };
+    return {
+      ...summary(record, aliasesByModel(aliases).get(id) ?? []),
+      ...(record.experiment ? { experiment: record.experiment } : {}),
+      ...(record.ensemble ? { ensemble: record.ensemble } : {}),
+      confusion: record.confusion,
+      history: record.history,
+    };
   });
 
   app.delete('/v1/models/:id', {

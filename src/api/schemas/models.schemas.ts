@@ -50,8 +50,20 @@ export const ModelSummarySchema = z.object({
   hasFilters: z.boolean().describe('true for a conv net: GET /v1/models/{id}/filters shows its first conv layer\'s filters'),
 });
 
+export const EnsembleInfoSchema = z.object({
+  combine: z.enum(['vote', 'mean']).describe("mean: the members' mean probabilities; vote: one vote per member, ties to the smallest digit"),
+  members: z.array(z.object({
+    modelId: z.string().describe('the model it was copied from (which may since have been deleted)'),
+    name: z.string().optional(),
+    testAccuracy: num(),
+    members: z.number().int().describe('networks in this member'),
+    experiment: ExperimentSchema,
+  })),
+}).describe('an ensemble made from trained models (POST /v1/ensembles)');
+
 export const ModelDetailSchema = ModelSummarySchema.extend({
-  experiment: ExperimentSchema,
+  experiment: ExperimentSchema.optional().describe('the complete, resolved experiment the model was trained with (absent for an ensemble of models: see `ensemble`)'),
+  ensemble: EnsembleInfoSchema.optional(),
   confusion: z.array(z.array(z.number().int())).describe('10×10 test confusion matrix, [actual][predicted]'),
   history: z.array(EpochMetricsSchema).describe('per-epoch training metrics of every member'),
 });

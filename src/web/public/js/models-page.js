@@ -29,7 +29,13 @@ function specDetails(m) {
     if (!details.open || loaded) return;
     loaded = true;
     try {
-      const { experiment: e } = await api(`/v1/models/${encodeURIComponent(m.id)}`);
+      const { experiment: e, ensemble } = await api(`/v1/models/${encodeURIComponent(m.id)}`);
+      if (ensemble) { // an ensemble of trained models (POST /v1/ensembles): its members, each with its own spec
+        details.querySelector('summary').textContent =
+          `ensemble of ${ensemble.members.length} models (${ensemble.combine})`;
+        pre.textContent = JSON.stringify(ensemble, null, 2);
+        return;
+      }
       const layers = e.network.layers.length;
       details.querySelector('summary').textContent =
         `${layers} layers, ${e.network.cost}, η ${e.training.eta}, λ ${e.training.lambda}, ${e.training.epochs} epochs`;
