@@ -24,7 +24,12 @@ struct LayerDesc {
   int inSize = 0, outSize = 0;  // per example
   Act act = Act::Linear;
   PoolMode pool = PoolMode::Max;
-  float dropout = 0.f;  // dense only: inverted dropout on the layer's input while training
+  float dropout = 0.f;  // dense only: dropout on the layer's input while training
+  // Dense only. Inverted (default): kept inputs scaled by 1/(1−p) in training, nothing at inference.
+  // network3.py's: kept inputs unscaled in training, the layer's W·x scaled by (1−p) at inference.
+  bool dropoutNetwork3 = false;
+  float dropout_train_scale() const { return dropoutNetwork3 ? 1.f : 1.f / (1.f - dropout); }
+  float dropout_infer_alpha() const { return dropoutNetwork3 ? 1.f - dropout : 1.f; }
   ConvShape conv{};
   PoolShape poolShape{};
   size_t wOff = 0, wCount = 0, bOff = 0, bCount = 0;

@@ -63,6 +63,12 @@ NetDesc parse_desc(Napi::Object d) {
       const double p = get_number(o, "dropout", false, 0.0);
       if (p < 0 || p >= 1) throw RangeErr(where + ".dropout must be in [0, 1)");
       L.dropout = static_cast<float>(p);
+      const Napi::Value style = o.Get("dropoutStyle");
+      if (!style.IsUndefined()) {
+        const std::string s = get_string(o, "dropoutStyle", where);
+        if (s != "inverted" && s != "network3") throw RangeErr(where + ".dropoutStyle must be one of inverted, network3");
+        L.dropoutNetwork3 = s == "network3";
+      }
     } else if (kind == "conv") {
       L.kind = LayerKind::Conv;
       L.filters = get_layer_int(o, "filters", where, true);

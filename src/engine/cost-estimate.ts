@@ -40,7 +40,8 @@ export type JobCost = {
    * do not grow; a rough count, dominated by the elastic field's smoothing). 0 without augmentation.
    */
   augmentMacsPerImage: number;
-  /** ≈ (3 × macsPerImage + augmentMacsPerImage) × imageSteps (the forward product, the two of backward, the distortion). */
+  /** ≈ (3 × macsPerImage + augmentMacsPerImage) × imageSteps (the forward product, the two of backward, the distortion);
+   *  4 × macsPerImage under trainingMetrics 'after-epoch' (a forward pass over the training set after each epoch). */
   trainingMacs: number;
   /**
    * The most native scratch the job holds on one engine thread at any moment: a whole mini-batch
@@ -120,7 +121,7 @@ export function estimateCost(experiment: Experiment): JobCost {
     trainingImages,
     imageSteps,
     augmentMacsPerImage: augmentMacs,
-    trainingMacs: (3 * macs + augmentMacs) * imageSteps,
+    trainingMacs: ((experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs + augmentMacs) * imageSteps,
     trainingScratchBytesPerThread: Math.max(training, test),
     inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
     weightsBytes: members * plan.paramCount * 4,

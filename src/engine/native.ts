@@ -11,7 +11,7 @@ export type CostName = Cost;
 export type Shape3 = [number, number, number];
 
 export type NativeLayer =
-  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number }
+  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number; dropoutStyle?: 'inverted' | 'network3' }
   | { kind: 'conv'; inShape?: Shape3; outShape?: Shape3; filters: number; kernel: number; activation: Activation }
   | { kind: 'pool'; inShape?: Shape3; outShape?: Shape3; mode: PoolMode };
 

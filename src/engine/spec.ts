@@ -22,6 +22,18 @@ export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
 export const KEEP = ['best-validation', 'final'] as const;
 /** How an ensemble decides: plurality vote of the members' predictions (conv.py) or the mean of their probabilities. */
 export const COMBINE = ['vote', 'mean'] as const;
+/** Weight initialisations: network2's default (fan-in), network.py's large, network3.py's (fan-out). */
+export const INITS = ['default', 'large', 'network3'] as const;
+/** Dropout: inverted (kept inputs ×1/(1−p) in training) or network3.py's (W·x ×(1−p) at inference). */
+export const DROPOUT_STYLES = ['inverted', 'network3'] as const;
+/** The n of the regularization term: the training images (network2: λ/2n·Σw²) or network3's mini-batches per epoch. */
+export const REGULARIZATION_SCALES = ['n', 'batches'] as const;
+/** Training order: a new shuffle every epoch, or one shuffle used for every epoch (network3.py). */
+export const ORDERS = ['reshuffle', 'shuffle-once'] as const;
+/** Training cost/accuracy: from the epoch's own forward passes, or a pass after the epoch (network2.py). */
+export const TRAINING_METRICS = ['during-epoch', 'after-epoch'] as const;
+/** The n in a reported validation/test cost's regularization term: the training set's, or the evaluated set's (network2). */
+export const EVALUATION_COST_N = ['training', 'evaluated'] as const;
 /** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
 export const BACKENDS = ['native', 'tfjs'] as const;
 
@@ -72,7 +84,8 @@ export const layerSchema = z.discriminatedUnion('type', [denseLayerSchema, convL
 export const networkSchema = z.strictObject({
   layers: z.array(layerSchema).min(1, { error: 'a network needs at least one layer' }).max(LIMITS.layers),
   cost: z.enum(COSTS),
-  init: z.enum(['default', 'large']),
+  init: z.enum(INITS),
+  dropoutStyle: z.enum(DROPOUT_STYLES).optional(), // absent = inverted
 });
 
 export const scheduleSchema = z.discriminatedUnion('type', [
@@ -98,6 +111,10 @@ export const trainingSchema = z.strictObject({
   // Options added after version 1 of the spec are optional (absent = the behaviour from before), so
   // experiments stored earlier stay valid; resolveExperiment always writes them out.
   keep: z.enum(KEEP).optional(),
+  regularizationScale: z.enum(REGULARIZATION_SCALES).optional(),
+  order: z.enum(ORDERS).optional(),
+  trainingMetrics: z.enum(TRAINING_METRICS).optional(),
+  evaluationCostN: z.enum(EVALUATION_COST_N).optional(),
 });
 
 const range = (min: number, max: number, what: string) =>
@@ -188,6 +205,20 @@ export type Combine = (typeof COMBINE)[number];
 
 /** The options that may be absent from an experiment stored before they existed, with what absence means. */
 export const keepOf = (e: { training: { keep?: Keep | undefined } }): Keep => e.training.keep ?? 'final';
+/** The training options that may be absent, with their defaults filled in. */
+export function trainingOptionsOf(t: TrainingSpec) {
+  return {
+    keep: t.keep ?? 'final',
+    regularizationScale: t.regularizationScale ?? 'n',
+    order: t.order ?? 'reshuffle',
+    trainingMetrics: t.trainingMetrics ?? 'during-epoch',
+    evaluationCostN: t.evaluationCostN ?? 'training',
+  } as const;
+}
+export type Init = (typeof INITS)[number];
+export type DropoutStyle = (typeof DROPOUT_STYLES)[number];
+export type RegularizationScale = (typeof REGULARIZATION_SCALES)[number];
+export const dropoutStyleOf = (n: { dropoutStyle?: DropoutStyle | undefined }): DropoutStyle => n.dropoutStyle ?? 'inverted';
 export const combineOf = (e: { ensemble?: { combine?: Combine | undefined } | undefined }): Combine => e.ensemble?.combine ?? 'mean';
 
 export type SpecIssue = { path: string; message: string };

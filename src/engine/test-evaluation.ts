@@ -3,7 +3,7 @@
 // an ensemble combines its members as ensemble.combine says (mean probabilities or plurality vote).
 import { openNetwork } from './backend.ts';
 import { addMember, confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
-import { regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
+import { regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { combineOf, type Combine, type Cost, type EngineBackend, type Experiment } from './spec.ts';
 import type { DataSplit } from './split.ts';
 
@@ -40,7 +40,8 @@ export async function evaluateTest(
   const test = data.test;
   if (test.count === 0) return { testAccuracy: 0, testCost: 0, confusion: confusionRows(new Uint32Array(100)) };
   const t = exp.training;
-  const n = data.training.count;
+  // the training set's n (as training), or the test set's under evaluationCostN 'evaluated' (network2's total_cost)
+  const n = regularizationN(t, t.evaluationCostN === 'evaluated' ? test.count : data.training.count);
   let reg = 0;
   for (const p of members) reg += (await regularizationCostAsync(plan, p, t.regularization, t.lambda, n)) / members.length;
   const nets = members.map((p) => openNetwork(plan.desc, p.slice(), null, threads, backend));

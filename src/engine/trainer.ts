@@ -5,10 +5,10 @@
 import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
 import { nativeAugment } from './augment.ts';
 import { initParamsAsync } from './init.ts';
-import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
+import { planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
-import { keepOf, SpecError, type EngineBackend, type Experiment } from './spec.ts';
+import { SpecError, trainingOptionsOf, type EngineBackend, type Experiment } from './spec.ts';
 import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
@@ -98,7 +98,8 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   let partial: PartialEpoch | null = resume?.partial ?? null;
   // keep 'best-validation' (network3.py): the weights of the best validation epoch so far. Without
   // validation data there is nothing to choose by, and the last epoch's weights are kept.
-  const keepBest = keepOf(exp) === 'best-validation' && options.data.validation.count > 0;
+  const opts = trainingOptionsOf(t);
+  const keepBest = opts.keep === 'best-validation' && options.data.validation.count > 0;
   let best: BestEpoch | null = resume?.best ? { ...resume.best, params: resume.best.params.slice() } : null;
   if (resume) {
     rng = Rng.fromState(resume.rng);
@@ -112,8 +113,13 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const net = openNetwork(plan.desc, params, velocity, threads, backend);
   a.opened.push(net);
   const batches = Math.ceil(n / t.miniBatchSize);
-  const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
-  const l1 = t.regularization === 'l1' ? t.lambda / n : 0;
+  // g = ∇C + λ/n'·w per step: n' = n (network2) or the mini-batches per epoch (network3, regularizationScale)
+  const regN = regularizationN(t, n);
+  const l2 = t.regularization === 'l2' ? t.lambda / regN : 0;
+  const l1 = t.regularization === 'l1' ? t.lambda / regN : 0;
+  // order 'shuffle-once' (network3.py trains every epoch in one order): one permutation per member,
+  // from its own seed, so a resume redraws the same one; the per-epoch Rng then draws only the dropout seed.
+  const fixedOrder = opts.order === 'shuffle-once' ? await Rng.fromSeed(shuffleOnceSeed(t.seed, member)).permutationAsync(n) : null;
   const layers = plan.segments.length;
   const augment = nativeAugment(exp.data.augment, 0) !== undefined;
 
@@ -128,7 +134,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   while (epoch < t.epochs && !schedule.stopped) {
     if (signal[0] !== 0) return { status: stopKind(), checkpoint: snapshot(startBatch, rng.state(), partial) };
     const epochRng = rng.state(); // the shuffle and dropout seed are redrawn from here on resume
-    const order = await rng.permutationAsync(n); // in chunks, so the event loop keeps turning
+    const order = fixedOrder ?? await rng.permutationAsync(n); // in chunks, so the event loop keeps turning
     const dropoutSeed = rng.nextU32();
     const started = performance.now();
     const progress = new Int32Array(new SharedArrayBuffer(4));
@@ -158,14 +164,22 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     if (r.batchesDone < batches) return { status: stopKind(), checkpoint: snapshot(r.batchesDone, epochRng, sums) };
     report();
 
-    const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, n);
-    const validation = await validate(net, options.data.validation, reg);
-    const seconds = sums.seconds + validation.seconds;
-    clock.seconds += validation.seconds;
+    const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, regN);
+    // evaluationCostN 'evaluated' (network2's total_cost): the validation cost's term uses the validation set's n
+    const vCount = options.data.validation.count;
+    const vReg = opts.evaluationCostN === 'evaluated' && vCount > 0
+      ? await regularizationCostAsync(plan, params, t.regularization, t.lambda, regularizationN(t, vCount))
+      : reg;
+    const validation = await validate(net, options.data.validation, vReg);
+    // trainingMetrics 'after-epoch' (network2's monitor_training_*): a pass over the training set with
+    // the epoch's final weights and dropout off, instead of the epoch's own forward passes
+    const after = opts.trainingMetrics === 'after-epoch' ? await validate(net, data, reg) : null;
+    const seconds = sums.seconds + validation.seconds + (after?.seconds ?? 0);
+    clock.seconds += validation.seconds + (after?.seconds ?? 0);
     const metrics: EpochMetrics = {
       member, epoch: epoch + 1, epochs: t.epochs,
-      trainingCost: sums.costSum / sums.examples + reg,
-      trainingAccuracy: sums.correct / sums.examples,
+      trainingCost: after ? after.cost! : sums.costSum / sums.examples + reg,
+      trainingAccuracy: after ? after.accuracy! : sums.correct / sums.examples,
       validationCost: validation.cost, validationAccuracy: validation.accuracy,
       eta: schedule.eta, seconds, imagesPerSecond: sums.examples / Math.max(sums.seconds, 1e-9),
       gradientNorms: sums.gradNormSum.map((g) => g / batches),
@@ -187,6 +201,11 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     return { status: 'completed', params: best.params, history, keptEpoch: best.epoch, finalParams: params };
   }
   return { status: 'completed', params, history, keptEpoch: history.length };
+}
+
+/** The seed of a member's one training order (order 'shuffle-once'): apart from its init/epoch stream. */
+export function shuffleOnceSeed(seed: number, member: number): number {
+  return ((seed + member) ^ 0x5bd1e995) >>> 0;
 }
 
 async function validate(net: NetworkHandle, v: LabelledImages, reg: number) {

@@ -33,9 +33,9 @@ test('an ensemble of different architectures: saved, loaded, predicted as the na
       assert.deepEqual(Array.from(loaded.members[1]!.model.members[0]!.params), Array.from(b.members[0]!.params));
       const mnist = await loadMnist({ dir: process.env.MNIST_DIR });
       const input = Float32Array.from(mnist.test.images.subarray(0, 50 * 784), (v) => v / 255);
-      const got = await createModelPredictor(loaded, { threads: 1 }).predict(input);
-      const pa = await createPredictor(a).predict(input);
-      const pb = await createPredictor(b).predict(input);
+      const predictors = [createModelPredictor(loaded, { threads: 1 }), createPredictor(a), createPredictor(b)];
+      const [got, pa, pb] = await Promise.all(predictors.map((p) => p.predict(input))) as [Float32Array, Float32Array, Float32Array];
+      for (const p of predictors) p.dispose();
       for (let i = 0; i < 50; i++) {
         for (let d = 0; d < 10; d++) {
           const at = i * 10;
