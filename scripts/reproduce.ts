@@ -123,7 +123,8 @@ async function main(): Promise<number> {
       if (outcome.status === 'completed') {
         const b = bookFigure(p);
         const e0 = completedEntry(common(p, input, outcome.book.wallSeconds, outcome.book.sessions, null), outcome.model);
-        const mark = e0.epoch !== null ? { epoch: e0.epoch, accuracy: b.metric === 'validation' ? e0.accuracy! : e0.bestValidationAccuracy ?? e0.accuracy!, label: `epoch ${e0.epoch}` } : null;
+        const keptValidation = e0.epoch !== null ? outcome.model.members[0]!.history.find((m) => m.epoch === e0.epoch)?.validationAccuracy ?? null : null;
+        const mark = e0.epoch !== null && keptValidation !== null ? { epoch: e0.epoch, accuracy: keptValidation, label: `epoch ${e0.epoch} (kept)` } : null;
         const curve = await writeCurve(p, outcome.model.members.map((m) => m.history), outcome.model.experiment.training.epochs, mark);
         await state.finish({ ...e0, curve });
         console.log(`${p.name}: ${(e0.accuracy! * 100).toFixed(2)}% on ${b.metric} (book ${(b.accuracy * 100).toFixed(2)}%) in ${e0.seconds!.toFixed(1)} s`);

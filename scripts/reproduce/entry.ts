@@ -9,7 +9,7 @@ export type ReproductionEntry = {
   /** The book's figure, quoted on `metric`'s data set. */
   bookAccuracy: number;
   metric: Metric;
-  /** nndl's figure on the same set: test accuracy of the model's kept weights, or the best validation accuracy. */
+  /** nndl's figure on the same set: test accuracy of the model's kept weights, or the validation accuracy of the kept epoch. */
   accuracy: number | null;
   /** accuracy − bookAccuracy, in percentage points. */
   difference: number | null;
@@ -99,8 +99,10 @@ export function completedEntry(c: Common, model: TrainedModel): ReproductionEntr
   const best = bestValidation(first);
   const single = model.members.length === 1;
   const kept = extra.keptEpochs ?? model.members.map((m) => m.history.at(-1)?.epoch ?? epochs);
-  const accuracy = c.book.metric === 'validation' ? best?.accuracy ?? null : model.testAccuracy;
-  const epoch = c.book.metric === 'validation' ? best?.epoch ?? null : single ? kept[0]! : null;
+  // like with like (presets.ts): a validation figure is the validation accuracy of the kept epoch
+  const keptValidation = first.find((m) => m.epoch === kept[0])?.validationAccuracy ?? null;
+  const accuracy = c.book.metric === 'validation' ? keptValidation : model.testAccuracy;
+  const epoch = c.book.metric === 'validation' || single ? kept[0]! : null;
   return {
     ...base(c, epochs, model.members.length), status: 'completed', completed: true,
     accuracy, difference: points(accuracy, c.book.accuracy), epoch,

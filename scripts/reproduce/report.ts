@@ -40,8 +40,8 @@ export function renderMarkdown(r: ReproductionReport): string {
     + ' directly (not through the HTTP API), on the book\'s split (50,000 training, 10,000 validation, 10,000 test images).'
     + ` Machine: ${r.machine}.`, '');
   lines.push('Each figure is compared with the book\'s on the data set the book quotes it on (`on`): test accuracy of the weights the'
-    + ' preset keeps (its best validation epoch, as network3.py reports, where the preset says so), or the best validation'
-    + ` accuracy (chapter 3's runs). Target: no more than ${TARGET_POINTS} points below the book. Wall time covers loading the data,`
+    + ' preset keeps (its best validation epoch, as network3.py reports, where the preset says so), or the validation'
+    + ` accuracy of that kept epoch (chapters 3 and 5: their last epoch). Target: no more than ${TARGET_POINTS} points below the book. Wall time covers loading the data,`
     + ' training and the test evaluation, summed over every session of a resumed run. `npm run reproduce -- --preset NAME` runs one;'
     + ' re-running a command that was cut off resumes it from its last epoch.', '');
   lines.push('| preset | book | on | nndl | difference (points) | epoch | wall time | status |');
