@@ -44,6 +44,8 @@ export type ReproductionEntry = {
   imageSteps: number;
   /** Why a preset has no figure, in words. */
   note: string | null;
+  /** Chapter 5's speed of learning: ‖∂C/∂b‖ of each hidden layer at initialisation and after the last epoch (null when not measured). */
+  biasGradientNorms: { atInit: number[] | null; last: number[] | null } | null;
   /** The resolved experiment the figure belongs to (a preset that changed since makes an entry stale). */
   experiment: Experiment;
 };
@@ -72,7 +74,7 @@ function base(c: Common, epochs: number, members: number): ReproductionEntry {
     epochs, members, epochsDone: 0, trainingSeconds: null, sessions: c.sessions,
     testAccuracy: null, finalTestAccuracy: null, bestValidationAccuracy: null, bestValidationEpoch: null,
     finalValidationAccuracy: null, keptEpochs: null, command: c.command, curve: c.curve, overrides: c.overrides,
-    threads: c.threads, engine: c.engine, finishedAt: null, imageSteps: c.imageSteps, note: null, experiment: c.experiment,
+    threads: c.threads, engine: c.engine, finishedAt: null, imageSteps: c.imageSteps, note: null, biasGradientNorms: null, experiment: c.experiment,
   };
 }
 
@@ -111,5 +113,8 @@ export function completedEntry(c: Common, model: TrainedModel): ReproductionEntr
     bestValidationAccuracy: best?.accuracy ?? null, bestValidationEpoch: best?.epoch ?? null,
     finalValidationAccuracy: first.at(-1)?.validationAccuracy ?? null, keptEpochs: kept,
     finishedAt: new Date().toISOString(),
+    biasGradientNorms: first[0]?.biasGradientNorms
+      ? { atInit: first[0].initialBiasGradientNorms ?? null, last: first.at(-1)!.biasGradientNorms ?? null }
+      : null,
   };
 }

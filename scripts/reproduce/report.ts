@@ -56,6 +56,10 @@ export function renderMarkdown(r: ReproductionReport): string {
       lines.push(`- book ${pct(e.bookAccuracy)} (${e.metric}); nndl ${pct(e.accuracy)} (${e.metric}${e.epoch !== null ? `, epoch ${e.epoch}` : ''}); difference ${signed(e.difference)} points`);
       lines.push(`- test accuracy ${pct(e.testAccuracy)} with the kept weights${e.keptEpochs ? ` (epoch${e.keptEpochs.length > 1 ? 's' : ''} ${e.keptEpochs.join(', ')})` : ''}, ${pct(e.finalTestAccuracy)} with the last epoch's`);
       lines.push(`- validation accuracy: best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}, last epoch ${pct(e.finalValidationAccuracy)}${e.members > 1 ? ' (member 0)' : ''}`);
+      if (e.biasGradientNorms) {
+        const v = (xs: number[] | null) => (xs ? xs.map((x) => x.toFixed(4)).join(', ') : '–');
+        lines.push(`- speed of learning, ‖∂C/∂b‖ of hidden layers 1…${e.biasGradientNorms.last?.length ?? '?'} over 1,000 training images: at initialisation ${v(e.biasGradientNorms.atInit)}; after the last epoch ${v(e.biasGradientNorms.last)}`);
+      }
       lines.push(`- wall time ${duration(e.seconds)} (training ${duration(e.trainingSeconds)}) over ${e.sessions} session${e.sessions > 1 ? 's' : ''}, ${e.threads ?? '?'} thread${e.threads === 1 ? '' : 's'}, ${e.engine ?? 'native'}; finished ${e.finishedAt}`);
     } else if (e.status === 'in-progress') {
       lines.push(`- in progress: ${e.epochsDone} of ${e.epochs * e.members} epochs done (${duration(e.seconds)} so far); best validation so far ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}`);
