@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.ts';
 import {
-  engineInfo, estimateCost, jobBudgets, listPresets, resolveExperiment, SIGNAL_INTERRUPT, type Experiment, type ExperimentInput, type PresetInfo,
+  engineInfo, estimateCost, jobBudgets, listPresets, loadModel, resolveExperiment, SIGNAL_INTERRUPT, type Experiment, type ExperimentInput, type PresetInfo,
 } from '../src/engine/index.ts';
 import { bookFigure } from './reproduce/book-figure.ts';
 import { completedEntry, inProgressEntry, notRunEntry, bestValidation, type ReproductionEntry } from './reproduce/entry.ts';
@@ -149,6 +149,13 @@ async function main(): Promise<number> {
     const book = await state.readRunBook();
     if (!book || !sameExperiment(book.experiment, current)) return null; // none, or a run of what the preset was before
     const done = await state.readResult<ReproductionEntry>();
+    if (done && a['report-only']) {
+      // figures derived again from the saved model (a report written by an older version of this script)
+      const model = await loadModel(state.modelDir).catch(() => null);
+      if (!model) return done;
+      const again = completedEntry(common(p, input, done.seconds, done.sessions, done.curve), model);
+      return { ...again, finishedAt: done.finishedAt, threads: done.threads, engine: done.engine };
+    }
     if (done) return done;
     const ck = await state.readCheckpoint();
     if (!ck) return null;
