@@ -72,7 +72,7 @@ test('every preset resolves, validates and matches the book table', () => {
   const presets = listPresets();
   const names = presets.map((p) => p.name);
   assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch3-mlp100-l2-60', 'ch6-shallow', 'ch6-conv1',
-    'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble']);
+    'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble', 'beyond-book']);
   for (const p of presets) {
     const e = resolveExperiment({ preset: p.name });
     assert.deepEqual(e, p.experiment, p.name);
