@@ -3,6 +3,7 @@
 //   npm run bench:engine [-- --only <name substring>] [--threads N] [--backend native,tfjs]
 // --backend: the engine workloads once per backend (default native), each line with its `backend`
 // (tfjs: also `tfjs`, the TensorFlow.js backend that loaded: tfjs-node-gpu, tfjs-node, wasm or cpu).
+// `augment`: ch6-relu training without and with on-the-fly augmentation, and the augmentation kernel alone.
 // Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
 // inference, ch6-dropout on the expanded data (and its projected 40 epochs), the naive TypeScript
 // network.py of ch1 (a slice, projected to an epoch, with the ratio), and PyTorch beside it when
@@ -19,6 +20,7 @@ import { initParams } from '../src/engine/init.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { ReferenceNetwork } from '../src/engine/reference-network.ts';
 import { toFloatImages } from '../src/engine/evaluation.ts';
+import { kernels, type NativeAugment } from '../src/engine/native.ts';
 import type { LabelledImages } from '../src/engine/mnist.ts';
 
 const { values: args } = parseArgs({
@@ -42,7 +44,7 @@ const mnist = await loadMnist();
 const full = splitData(mnist, { trainSize: 50000, validationSize: 10000, expand: false });
 
 /** Trains `count` images (one pass, batch size from the preset) and returns seconds. */
-async function timeTraining(e: Experiment, data: LabelledImages, count: number, seed = 1): Promise<number> {
+async function timeTraining(e: Experiment, data: LabelledImages, count: number, seed = 1, augment?: NativeAugment): Promise<number> {
   const plan = planNetwork(e.network);
   const rng = Rng.fromSeed(seed);
   const params = initParams(plan, e.network.init, rng);
@@ -54,7 +56,7 @@ async function timeTraining(e: Experiment, data: LabelledImages, count: number, 
   await net.trainEpoch({
     images: data.images, labels: data.labels, order, batchSize: t.miniBatchSize, startBatch: 0, eta: t.eta,
     momentum: t.momentum, l2: t.regularization === 'l2' ? t.lambda / n : 0, l1: t.regularization === 'l1' ? t.lambda / n : 0,
-    dropoutSeed: rng.nextU32(),
+    dropoutSeed: rng.nextU32(), ...(augment ? { augment } : {}),
   });
   return (performance.now() - started) / 1000;
 }
@@ -80,6 +82,49 @@ for (const b of backends) {
     const n = 10000;
     const s = Math.min(await timeTraining(e, full.training, n, 1), await timeTraining(e, full.training, n, 2));
     emit({ name: 'ch6-relu-train', ...base, batch: 10, images: n, imagesPerSecond: n / s, epochSeconds: (50000 * s) / n });
+  }
+
+  // Augmentation's cost: ch6-relu training without and with on-the-fly distortions (alternating runs,
+  // best of each), and the kernel alone. Native only (tfjs jobs refuse data.augment).
+  if (wanted('augment') && b === 'native') {
+    const e = resolveExperiment({ preset: 'ch6-relu' });
+    const settings: Record<string, NativeAugment> = {
+      'affine': { seed: 1, rotation: 12, scale: 0.12, shear: 15, translate: 2 },
+      'affine+elastic+thickness': { seed: 1, rotation: 12, scale: 0.12, shear: 15, translate: 2, elasticAlpha: 34, elasticSigma: 4, thickness: 0.5 },
+      'book-shifts': { seed: 1, bookShifts: true },
+    };
+    await timeTraining(e, full.training, 500);
+    const n = 5000;
+    // wall and process CPU time of each run (CPU time is the steadier figure on a shared machine)
+    const timed = async (r: number, a?: NativeAugment) => {
+      const cpu0 = process.cpuUsage();
+      const wall = await timeTraining(e, full.training, n, r + 1, a);
+      const cpu = process.cpuUsage(cpu0);
+      return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
+    };
+    const runs: Record<string, { wall: number; cpu: number }[]> = { plain: [] };
+    for (let r = 0; r < 2; r++) {
+      runs.plain!.push(await timed(r));
+      for (const [k, a] of Object.entries(settings)) (runs[k] ??= []).push(await timed(r, a));
+    }
+    const best = (k: string) => ({ ips: n / Math.min(...runs[k]!.map((x) => x.wall)), cpuUs: (Math.min(...runs[k]!.map((x) => x.cpu)) / n) * 1e6 });
+    const p0 = best('plain');
+    emit({ name: 'ch6-relu-train-no-augment', ...base, batch: 10, images: n, imagesPerSecond: p0.ips, cpuMicrosecondsPerImage: p0.cpuUs });
+    for (const k of Object.keys(settings)) {
+      const b = best(k);
+      emit({ name: `ch6-relu-train-augment-${k}`, ...base, batch: 10, images: n, imagesPerSecond: b.ips, cpuMicrosecondsPerImage: b.cpuUs,
+        wallRelativeToPlain: b.ips / p0.ips, cpuRelativeToPlain: b.cpuUs / p0.cpuUs });
+    }
+    const x = toFloatImages(full.training.images.subarray(0, 10000 * 784));
+    for (const [k, a] of Object.entries(settings)) {
+      // synchronous on this thread: its CPU time is the kernel's, whatever else the machine runs
+      const cpu0 = process.cpuUsage(), started = performance.now();
+      kernels.augment!(a, x, 10000, 28, 28, 0);
+      const sec = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpu0), cpuSec = (cpu.user + cpu.system) / 1e6;
+      emit({ name: `augment-kernel-${k}`, threads: 1, images: 10000, imagesPerSecond: 10000 / sec,
+        cpuMicrosecondsPerImage: (cpuSec / 10000) * 1e6 });
+    }
   }
 
   if (wanted('ch6-relu-infer')) {

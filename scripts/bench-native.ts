@@ -10,14 +10,14 @@ import { paramLayout } from '../src/engine/layout.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
 }
 
 function loadIdx(file: string): Uint8Array {
   const dir = process.env.MNIST_DIR ?? join(process.cwd(), '..', 'shared', 'mnist');
   const buf = gunzipSync(readFileSync(join(dir, file)));
   const dims = buf[3];
-  return new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * dims, buf.length - 4 - 4 * dims);
+  return new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * dims!, buf.length - 4 - 4 * dims!);
 }
 
 // Deterministic N(0, σ) weights (xorshift + Box-Muller), biases N(0, 1): the book's default init.
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   for (let i = N - 1; i > 0; i--) {
     s = (s * 1103515245 + 12345) >>> 0;
     const j = s % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
   for (const c of cases.filter((x) => only.includes(x.name))) {
     for (const gemm of gemms) {
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
         if (c.infer) {
           const n = 10000;
           const input = new Float32Array(n * 784);
-          for (let i = 0; i < n * 784; i++) input[i] = images[i] / 255;
+          for (let i = 0; i < n * 784; i++) input[i] = images[i]! / 255;
           await net.predict(input.subarray(0, 1000 * 784));
           let bestI = Infinity;
           let bestCpuI = Infinity;

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     for (const t of targets) {
       const ratio = round(t.reqPerSec / bare.reqPerSec, 3);
       const goal = goals[t.name];
+      if (!goal) throw new Error(`no goal for ${t.name}`);
       const met = ratio >= goal.ratio && (goal.p99 === undefined || t.p99Ms <= goal.p99);
       log({ ...t, ratioToBare: ratio, target: goal, met });
     }

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/env.ts';
-import { createPredictor, loadModel } from '../src/engine/index.ts';
-import type { TrainedModel } from '../src/engine/training-types.ts';
+import { createModelPredictor, isModelEnsemble, loadStoredModel as loadModel } from '../src/engine/index.ts';
+import type { StoredModel } from '../src/engine/index.ts';
 import { decodeDigit } from '../src/api/predict/decode-image.ts';
 import { DEFAULT_STAGES, PREPROCESS_STAGES, setPreprocessStages, type PreprocessStage } from '../src/api/predict/normalize-image.ts';
 import { parseStages } from '../src/api/predict/stages/stage-names.ts';
@@ -41,8 +41,8 @@ try {
 }
 setPreprocessStages(stages);
 
-async function findModel(ref: string): Promise<{ model: TrainedModel; name: string }> {
-  if (await stat(join(ref, 'model.json')).catch(() => null)) return { model: await loadModel(resolve(ref)), name: resolve(ref) };
+async function findModel(ref: string): Promise<{ model: StoredModel; name: string }> {
+  if (await stat(join(ref, 'model.json')).then((s) => s, () => stat(join(ref, 'ensemble.json'))).catch(() => null)) return { model: await loadModel(resolve(ref)), name: resolve(ref) };
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
@@ -62,15 +62,16 @@ const manifest = await readManifest(dir);
 const started = performance.now();
 const inputs = await preprocessSet(manifest, dir, (b) => decodeDigit(b, { maxPixels: config.MAX_IMAGE_PIXELS }));
 const preprocessMs = performance.now() - started;
-const predictor = createPredictor(model, { threads: 1 });
+const presetOf = isModelEnsemble(model) ? undefined : model.experiment.preset;
+const predictor = createModelPredictor(model, { threads: 1 });
 const result = await evaluateRealWorld(predictor, { dir, manifest, inputs });
 predictor.dispose();
 
 if (a.json) {
-  console.log(JSON.stringify({ model: name, stages, preset: model.experiment.preset ?? null, testAccuracy: model.testAccuracy ?? null, preprocessMs, ...result, misses: a.misses ? result.misses : undefined }));
+  console.log(JSON.stringify({ model: name, stages, preset: presetOf ?? null, testAccuracy: model.testAccuracy ?? null, preprocessMs, ...result, misses: a.misses ? result.misses : undefined }));
 } else {
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
-  console.log(`model ${name} (${model.experiment.preset ?? 'custom'}, MNIST test ${model.testAccuracy !== undefined ? pct(model.testAccuracy) : 'n/a'})`);
+  console.log(`model ${name} (${presetOf ?? (isModelEnsemble(model) ? 'ensemble' : 'custom')}, MNIST test ${model.testAccuracy !== undefined ? pct(model.testAccuracy) : 'n/a'})`);
   console.log(`set ${dir} (${result.count} images), stages: ${stages.join(', ') || 'none'}, preprocessing ${(preprocessMs / result.count).toFixed(2)} ms/image`);
   console.log(`${'category'.padEnd(18)} ${'n'.padStart(4)}  accuracy  no digit`);
   for (const c of result.categories) console.log(`${c.category.padEnd(18)} ${String(c.count).padStart(4)}  ${pct(c.accuracy)}    ${String(c.noDigit).padStart(4)}`);

@@ -2,7 +2,7 @@
 // Shows per-epoch progress (a progress bar on a terminal, JSON lines with --json), then the test
 // accuracy, and saves the model under DATA_DIR/models/<name> (or --out). Ctrl-C interrupts at the
 // next mini-batch boundary and writes a checkpoint that --resume continues bit-identically.
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -20,7 +20,8 @@ const HELP = `usage: npm run train -- [options]
   --json                 JSON lines (one per epoch, then a summary) instead of a progress bar
   --out DIR              where to save the model (default DATA_DIR/models/<name>-<time>)
   --no-save              do not save the model
-  --resume FILE          continue from a checkpoint written by an interrupted run
+  --resume FILE          continue from a checkpoint written by an interrupted run (or by --checkpoint)
+  --checkpoint FILE      write a checkpoint to FILE after every epoch (a long run survives being killed)
   --list                 list the presets and exit`;
 
 async function main(): Promise<number> {
@@ -30,7 +31,7 @@ async function main(): Promise<number> {
       eta: { type: 'string' }, lambda: { type: 'string' }, momentum: { type: 'string' }, seed: { type: 'string' },
       threads: { type: 'string' }, 'train-size': { type: 'string' }, 'validation-size': { type: 'string' },
       expand: { type: 'boolean' }, json: { type: 'boolean' }, out: { type: 'string' }, 'no-save': { type: 'boolean' },
-      resume: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      resume: { type: 'string' }, checkpoint: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (a.help) return console.log(HELP), 0;
@@ -106,7 +107,12 @@ async function main(): Promise<number> {
         barEpoch = p.epoch;
       } else bar.update(p.batch);
     } : undefined,
-    onEpoch: (m) => {
+    onEpoch: async (m, ck) => {
+      if (a.checkpoint) {
+        // written beside, then renamed: a kill mid-write leaves the previous checkpoint whole
+        await writeFile(`${a.checkpoint}.tmp`, encodeCheckpoint(ck));
+        await rename(`${a.checkpoint}.tmp`, a.checkpoint);
+      }
       if (bar) {
         bar.stop();
         barEpoch = -1;
@@ -128,10 +134,14 @@ async function main(): Promise<number> {
   const model = result.model;
   if (!a['no-save']) await saveModel(outDir, model);
   if (json) {
-    say({ event: 'completed', testAccuracy: model.testAccuracy, testCost: model.testCost, trainingSeconds: model.trainingSeconds,
-      confusion: model.confusion, savedTo: a['no-save'] ? null : outDir });
+    say({ event: 'completed', testAccuracy: model.testAccuracy, testCost: model.testCost, keep: model.experiment.training.keep,
+      keptEpochs: model.keptEpochs, finalTestAccuracy: model.finalTestAccuracy, finalTestCost: model.finalTestCost,
+      trainingSeconds: model.trainingSeconds, confusion: model.confusion, savedTo: a['no-save'] ? null : outDir });
   } else {
-    console.log(`test accuracy ${(model.testAccuracy * 100).toFixed(2)}% (cost ${model.testCost.toFixed(4)}) after ${model.trainingSeconds.toFixed(1)} s`);
+    const kept = model.keptEpochs?.join(', ') ?? '?';
+    console.log(`test accuracy ${(model.testAccuracy * 100).toFixed(2)}% (cost ${model.testCost.toFixed(4)}) with the weights of epoch ${kept} ` +
+      `(keep ${model.experiment.training.keep ?? 'final'}); final epoch ${((model.finalTestAccuracy ?? model.testAccuracy) * 100).toFixed(2)}%; ` +
+      `after ${model.trainingSeconds.toFixed(1)} s`);
     if (!a['no-save']) console.log(`model saved to ${outDir}`);
   }
   return 0;

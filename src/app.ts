@@ -22,12 +22,16 @@ import { PredictAdmission } from './api/predict/predict-admission.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
+import ensemblesRoutes from './api/routes/ensembles.routes.ts';
+import inferenceV2Routes from './api/routes/inference-v2.routes.ts';
 import modelExamplesRoutes from './api/routes/model-examples.routes.ts';
 import modelExportRoutes from './api/routes/model-export.routes.ts';
+import modelFiltersRoutes from './api/routes/model-filters.routes.ts';
 import modelsRoutes from './api/routes/models.routes.ts';
 import opsRoutes from './api/routes/ops.routes.ts';
 import predictRoutes from './api/routes/predict.routes.ts';
 import presetsRoutes from './api/routes/presets.routes.ts';
+import sweepsRoutes from './api/routes/sweeps.routes.ts';
 import type { Config } from './config/env.ts';
 import { jobBudgets } from './engine/index.ts';
 import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
@@ -152,9 +156,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     done();
   });
   app.addHook('onReady', async () => {
-    // repair after a crash: drop old temp dirs, index models saved but never indexed
-    const repaired = await models.reconcile().catch((err) => app.log.warn({ err }, 'store reconcile failed'));
-    if (repaired && (repaired.indexed || repaired.removedTemp)) app.log.info(repaired, 'store reconciled');
+    // repair after a crash: drop old temp dirs and trash, finish interrupted deletes, index models
+    // saved but never indexed; a corrupt model directory is logged and skipped
+    const repaired = await models
+      .reconcile({ log: (msg, extra) => app.log.warn(extra, msg) })
+      .catch((err) => app.log.warn({ err }, 'store reconcile failed'));
+    if (repaired && (repaired.indexed || repaired.removedTemp || repaired.finishedDeletes || repaired.skipped.length || repaired.aliasesRemoved.length)) {
+      app.log.info(repaired, 'store reconciled');
+    }
   });
   app.addHook('onClose', async () => {
     keys.close();
@@ -169,10 +178,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(presetsRoutes);
   await app.register(modelsRoutes, { ctx });
   await app.register(modelExportRoutes, { ctx });
+  await app.register(modelFiltersRoutes, { ctx });
   await app.register(aliasesRoutes, { ctx });
   await app.register(predictRoutes, { ctx });
   await app.register(jobsRoutes, { queue, config, budgets: jobBudgets(config), maxJobsPerKey: config.MAX_JOBS_PER_KEY });
+  await app.register(sweepsRoutes, { queue, config, redis });
   await app.register(modelExamplesRoutes, { ctx });
+  await app.register(ensemblesRoutes, { ctx });
+  await app.register(inferenceV2Routes, { ctx, version: VERSION, prefix: '/v2' });
   await app.register(pagesRoutes);
   return app;
 }

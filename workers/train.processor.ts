@@ -19,7 +19,8 @@ import {
 import { NonRetryableError, type TrainContext, type TrainOutcome } from '../src/queue/index.ts';
 import type { AliasRepository } from '../src/store/alias.repository.ts';
 import type { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
-import type { ModelRepository } from '../src/store/model.repository.ts';
+import { StoreFullError } from '../src/store/durable-fs.ts';
+import { ModelDeletedError, type JobModel, type ModelRecord, type ModelRepository } from '../src/store/model.repository.ts';
 
 export type TrainProcessorDeps = {
   config: Config;
@@ -41,11 +42,27 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     mnist ??= loadMnist({
       ...(config.MNIST_DIR ? { dir: config.MNIST_DIR } : {}),
       ...(config.MNIST_MIRROR ? { mirror: config.MNIST_MIRROR } : {}),
+      download: {
+        attempts: config.MNIST_DOWNLOAD_ATTEMPTS,
+        timeoutMs: config.MNIST_DOWNLOAD_TIMEOUT_S * 1000,
+        maxBytes: config.MNIST_DOWNLOAD_MAX_BYTES,
+      },
     }).catch((err: unknown) => {
       mnist = null; // a later job may find the data (e.g. after a mirror came back)
       throw err;
     });
     return mnist;
+  };
+
+  const finishWithEarlierModel = async (ctx: TrainContext, earlier: JobModel): Promise<TrainOutcome> => {
+    if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
+    if (earlier.state === 'deleted') {
+      ctx.log('this job\'s model was saved by an earlier attempt and deleted since; not training it again', { modelId: earlier.id });
+      return { status: 'completed', modelId: earlier.id };
+    }
+    if (await aliases.setIfAbsent('default', earlier.record.id)) ctx.log('model set as default', { modelId: earlier.record.id });
+    ctx.log('model already saved by an earlier attempt of this job; completing without a second one', { modelId: earlier.record.id });
+    return { status: 'completed', modelId: earlier.record.id };
   };
 
   const processor = async (ctx: TrainContext): Promise<TrainOutcome> => {
@@ -66,14 +83,19 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
       experiment = { ...experiment, training: { ...experiment.training, threads } };
     }
 
+    // One model per job: an earlier attempt that saved it and died before the job was marked
+    // completed (a redelivery) has nothing left to train.
+    const earlier = await models.findForJob(ctx.jobId);
+    if (earlier) return finishWithEarlierModel(ctx, earlier);
+
     let checkpoint: Checkpoint | undefined;
-    const saved = await checkpoints.load(ctx.jobId);
-    if (saved) {
-      try {
-        checkpoint = decodeCheckpoint(saved);
-      } catch (err) {
-        ctx.log('checkpoint unreadable; starting over', { error: (err as Error).message });
-      }
+    try {
+      const saved = await checkpoints.load(ctx.jobId);
+      if (saved) checkpoint = decodeCheckpoint(saved);
+    } catch (err) {
+      // damaged on disk (checksum), cut short, or unreadable: never resumed, the job starts over
+      ctx.log('checkpoint corrupt or unreadable; restarting the job from the start', { error: (err as Error).message });
+      await checkpoints.delete(ctx.jobId).catch(() => {});
     }
     if (checkpoint) {
       const fromEpoch = epochsDone(checkpoint, experiment);
@@ -93,19 +115,28 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
         // Metrics first, then the checkpoint: a kill in between redoes the epoch, and the
         // redone epoch's metrics replace these (they are keyed by member and epoch).
         await ctx.reportEpoch(metrics);
-        await checkpoints.save(ctx.jobId, encodeCheckpoint(ckpt));
+        await failCleanlyWhenFull(checkpoints.save(ctx.jobId, encodeCheckpoint(ckpt)));
       },
       onProgress: (p) => ctx.reportProgress(p),
     });
 
     if (result.status === 'completed') {
-      const record = await models.save(result.model, {
-        jobId: ctx.jobId,
-        ...(ctx.payload.name ? { name: ctx.payload.name } : {}),
-        ...(ctx.payload.owner ? { owner: ctx.payload.owner } : {}),
-      });
+      let record: ModelRecord;
+      try {
+        // keyed by the job: a second attempt that got here too gets the first one's model back
+        record = await failCleanlyWhenFull(models.save(result.model, {
+          jobId: ctx.jobId,
+          ...(ctx.payload.name ? { name: ctx.payload.name } : {}),
+          ...(ctx.payload.owner ? { owner: ctx.payload.owner } : {}),
+        }));
+      } catch (err) {
+        if (err instanceof ModelDeletedError) return finishWithEarlierModel(ctx, { state: 'deleted', id: err.id });
+        throw err;
+      }
+      // only ever set to a registered model (checked atomically): never to an orphan
       if (await aliases.setIfAbsent('default', record.id)) ctx.log('model set as default', { modelId: record.id });
-      await checkpoints.delete(ctx.jobId);
+      // a halving trial keeps its last checkpoint: if promoted, the next rung resumes from it
+      if (!ctx.payload.keepCheckpoint) await checkpoints.delete(ctx.jobId);
       ctx.log('job completed', { modelId: record.id, testAccuracy: record.testAccuracy });
       return { status: 'completed', modelId: record.id };
     }
@@ -114,11 +145,21 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
       ctx.log('job cancelled');
       return { status: 'cancelled' };
     }
-    await checkpoints.save(ctx.jobId, encodeCheckpoint(result.checkpoint));
+    await failCleanlyWhenFull(checkpoints.save(ctx.jobId, encodeCheckpoint(result.checkpoint)));
     ctx.log('job interrupted; checkpoint saved for the next worker');
     return { status: 'interrupted' };
   };
   return Object.assign(processor, { warm: () => data().then(() => true, () => false) });
+}
+
+/** Disk full is not worth a retry: the job fails at once with the reason (the store stays as it was). */
+async function failCleanlyWhenFull<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof StoreFullError) throw new NonRetryableError(err.message);
+    throw err;
+  }
 }
 
 /** Whole epochs (over all ensemble members) a checkpoint has behind it. */

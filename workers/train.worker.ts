@@ -5,6 +5,11 @@
 import { mkdir } from 'node:fs/promises';
 import { loadConfigOrExit } from '../src/config/env.ts';
 import { assertRedisReachable, createRedis, redactUrl, TrainingConsumer, WorkerHeartbeat } from '../src/queue/index.ts';
+import { JobRecordRepository } from '../src/queue/job-record.repository.ts';
+import { SweepConsumer } from '../src/queue/sweep-consumer.ts';
+import { SweepFlow } from '../src/queue/sweep-flow.ts';
+import { SweepCoordinator } from '../src/sweeps/sweep-coordinator.ts';
+import { SweepRepository } from '../src/sweeps/sweep.repository.ts';
 import { AliasRepository } from '../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
@@ -26,13 +31,23 @@ async function main(): Promise<void> {
   const redis = createRedis(config.REDIS_URL, 'worker', 'nndl-store');
   redis.on('error', (e: Error) => log('redis error', { error: e.message }));
   const prefix = config.QUEUE_PREFIX;
+  const aliases = new AliasRepository({ redis, prefix });
+  const checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
   const processor = createTrainProcessor({
     config,
     models: new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix }),
-    aliases: new AliasRepository({ redis, prefix }),
-    checkpoints: new CheckpointRepository({ dataDir: config.DATA_DIR }),
+    aliases,
+    checkpoints,
   });
   const consumer = new TrainingConsumer({ config, process: processor, log });
+  // sweeps: whichever worker takes a finished wave plans the next one
+  const flow = new SweepFlow(config);
+  const coordinator = new SweepCoordinator({
+    redis, prefix, flow, aliases, checkpoints, log,
+    sweeps: new SweepRepository(redis, prefix, config.JOB_RETENTION_AGE_S),
+    records: new JobRecordRepository(redis, prefix, { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS }),
+  });
+  const sweepConsumer = new SweepConsumer({ config, advance: (step) => coordinator.advance(step), log });
   // what the container healthcheck (scripts/worker-health.ts) looks for
   const heartbeat = new WorkerHeartbeat(redis, prefix, { service: 'worker', backends: config.WORKER_BACKENDS });
 
@@ -51,8 +66,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     deadline.unref();
-    consumer
-      .shutdown()
+    Promise.all([consumer.shutdown(), sweepConsumer.shutdown()])
+      .then(() => flow.close())
       .then(() => heartbeat.stop())
       .then(() => redis.quit())
       .then(() => {
@@ -70,6 +85,7 @@ async function main(): Promise<void> {
   onParentGone(() => stop('parent exited'));
 
   await consumer.start();
+  await sweepConsumer.start();
   await heartbeat.start();
   void processor.warm().then((ok) => log(ok ? 'MNIST loaded' : 'MNIST not loaded yet; the first job will retry'));
   log('worker started', { redis: redactUrl(config.REDIS_URL), prefix, dataDir: config.DATA_DIR, threads: config.ENGINE_THREADS });

@@ -7,23 +7,24 @@
 
 namespace nndl {
 
-void dense_forward(const float* x, const float* W, const float* b, float* a, int rows, int in, int out, Act act) {
-  // a[rows][out] = x[rows][in] · W[out][in]ᵀ
-  sgemm(false, true, rows, out, in, 1.f, x, in, W, in, 0.f, a, out);
+void dense_forward(const float* x, const float* W, const float* b, float* a, int rows, int in, int out, Act act,
+                   float alpha) {
+  // a[rows][out] = alpha · x[rows][in] · W[out][in]ᵀ
+  sgemm(false, true, rows, out, in, alpha, x, in, W, in, 0.f, a, out);
   bias_act_forward(act, a, b, rows, out);
 }
 
 void dense_backward(const float* x, const float* W, const float* dz, float* dW, float* db, float* dx, int rows,
-                    int in, int out) {
-  // dW[out][in] = dz[rows][out]ᵀ · x[rows][in]
-  sgemm(true, false, out, in, rows, 1.f, dz, out, x, in, 0.f, dW, in);
+                    int in, int out, float alpha) {
+  // dW[out][in] = alpha · dz[rows][out]ᵀ · x[rows][in]
+  sgemm(true, false, out, in, rows, alpha, dz, out, x, in, 0.f, dW, in);
   std::memset(db, 0, sizeof(float) * out);
   for (int r = 0; r < rows; ++r) {
     const float* d = dz + static_cast<size_t>(r) * out;
     for (int o = 0; o < out; ++o) db[o] += d[o];
   }
-  // dx[rows][in] = dz[rows][out] · W[out][in]
-  if (dx) sgemm(false, false, rows, in, out, 1.f, dz, out, W, in, 0.f, dx, in);
+  // dx[rows][in] = alpha · dz[rows][out] · W[out][in]
+  if (dx) sgemm(false, false, rows, in, out, alpha, dz, out, W, in, 0.f, dx, in);
 }
 
 void dense_backward_partial(const float* W, const float* dz, float* db, float* dx, int rows, int in, int out) {

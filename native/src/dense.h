@@ -4,12 +4,14 @@
 
 namespace nndl {
 
-// x[rows][in], W[out][in], b[out] -> a[rows][out].
-void dense_forward(const float* x, const float* W, const float* b, float* a, int rows, int in, int out, Act act);
-// dz[rows][out] = dC/dz. Writes dW[out][in] = dzᵀ·x and db[out] = Σ_rows dz (both overwritten);
-// when dx is not null writes dx[rows][in] = dz·W.
+// x[rows][in], W[out][in], b[out] -> a[rows][out] = f(alpha·x·Wᵀ + b) (alpha ≠ 1: network3's
+// dropout scaling at inference).
+void dense_forward(const float* x, const float* W, const float* b, float* a, int rows, int in, int out, Act act,
+                   float alpha = 1.f);
+// dz[rows][out] = dC/dz. Writes dW[out][in] = alpha·dzᵀ·x and db[out] = Σ_rows dz (both overwritten);
+// when dx is not null writes dx[rows][in] = alpha·dz·W.
 void dense_backward(const float* x, const float* W, const float* dz, float* dW, float* db, float* dx, int rows,
-                    int in, int out);
+                    int in, int out, float alpha = 1.f);
 
 // Plain SGD for big dense layers without materialising dW (saves two passes over the weights).
 // First each thread's slice: db (overwritten) and, when dx is not null, dx = dz·W with the old W.

@@ -6,8 +6,11 @@
 //   poolForward(mode, {H,W,C}, x, rows) -> y;  poolBackward(mode, {H,W,C}, x, y, dy, rows) -> dx
 #include "kernels_binding.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
+#include "augment_args.h"
 #include "conv.h"
 #include "gemm.h"
 #include "js_args.h"
@@ -149,6 +152,23 @@ Napi::Value PoolBackward(const Napi::CallbackInfo& info, bool reference) {
   return dx;
 }
 
+// augment(spec, images, rows, H, W, posBase) -> a distorted copy of images (rows × H × W floats).
+// Only under kernels: its naive reference is the TypeScript one in test/native/augment-reference.ts.
+Napi::Value Augment(const Napi::CallbackInfo& info, bool) {
+  const AugmentSpec s = parse_augment(info[0]);
+  const int rows = static_cast<int>(to_int(info[2], "rows", 0, 1 << 20));
+  const int H = static_cast<int>(to_int(info[3], "H", 1, 4096));
+  const int W = static_cast<int>(to_int(info[4], "W", 1, 4096));
+  const double pos = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : -1;
+  if (!(pos >= 0 && pos <= 9007199254740991.0 && pos == std::floor(pos))) throw RangeErr("posBase must be a non-negative integer");
+  auto x = get_array<float>(info[1], "images");
+  need(x.length, static_cast<size_t>(rows) * H * W, "images");
+  auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * H * W);
+  std::copy(x.data, x.data + static_cast<size_t>(rows) * H * W, out.Data());
+  augment_rows(s, out.Data(), rows, H, W, static_cast<uint64_t>(pos));
+  return out;
+}
+
 template <Napi::Value (*F)(const Napi::CallbackInfo&, bool), bool R>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&] { return F(info, R); });
@@ -162,6 +182,7 @@ Napi::Object make(Napi::Env env) {
   o.Set("convBackward", Napi::Function::New(env, Guarded<ConvBackward, R>, "convBackward"));
   o.Set("poolForward", Napi::Function::New(env, Guarded<PoolForward, R>, "poolForward"));
   o.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward, R>, "poolBackward"));
+  if (!R) o.Set("augment", Napi::Function::New(env, Guarded<Augment, R>, "augment"));
   return o;
 }
 

@@ -150,11 +150,12 @@ void NetworkCore::forward(Workspace& ws, const float* params, const float* input
     switch (L.kind) {
       case LayerKind::Dense:
         if (train && L.dropout > 0.f) {
-          dropout_forward(x, ws.xdrop[l].data(), ws.mask[l].data(), rows, L.inSize, L.dropout, seed, posBase,
-                          static_cast<uint32_t>(l));
+          dropout_forward(x, ws.xdrop[l].data(), ws.mask[l].data(), rows, L.inSize, L.dropout, L.dropout_train_scale(),
+                          seed, posBase, static_cast<uint32_t>(l));
           x = ws.xdrop[l].data();
         }
-        dense_forward(x, params + L.wOff, params + L.bOff, y, rows, L.inSize, L.outSize, L.act);
+        dense_forward(x, params + L.wOff, params + L.bOff, y, rows, L.inSize, L.outSize, L.act,
+                      train ? 1.f : L.dropout_infer_alpha());
         break;
       case LayerKind::Conv:
         conv_forward(L.conv, x, params + L.wOff, params + L.bOff, ws.col[l].data(), y, rows, L.act);
@@ -194,9 +195,9 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
           }
         } else
           dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
-                         L.inSize, L.outSize);
+                         L.inSize, L.outSize, train ? 1.f : L.dropout_infer_alpha());
         if (dx && train && L.dropout > 0.f)
-          dropout_backward(dx, ws.mask[l].data(), static_cast<size_t>(rows) * L.inSize, L.dropout);
+          dropout_backward(dx, ws.mask[l].data(), static_cast<size_t>(rows) * L.inSize, L.dropout_train_scale());
         break;
       case LayerKind::Conv:
         conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "activation.h"
+#include "augment.h"
 #include "conv.h"
 #include "cost.h"
 #include "pool.h"
@@ -23,7 +24,12 @@ struct LayerDesc {
   int inSize = 0, outSize = 0;  // per example
   Act act = Act::Linear;
   PoolMode pool = PoolMode::Max;
-  float dropout = 0.f;  // dense only: inverted dropout on the layer's input while training
+  float dropout = 0.f;  // dense only: dropout on the layer's input while training
+  // Dense only. Inverted (default): kept inputs scaled by 1/(1−p) in training, nothing at inference.
+  // network3.py's: kept inputs unscaled in training, the layer's W·x scaled by (1−p) at inference.
+  bool dropoutNetwork3 = false;
+  float dropout_train_scale() const { return dropoutNetwork3 ? 1.f : 1.f / (1.f - dropout); }
+  float dropout_infer_alpha() const { return dropoutNetwork3 ? 1.f - dropout : 1.f; }
   ConvShape conv{};
   PoolShape poolShape{};
   size_t wOff = 0, wCount = 0, bOff = 0, bCount = 0;
@@ -62,6 +68,7 @@ struct TrainJob {
   int64_t startBatch = 0;
   float eta = 0, momentum = 0, l2 = 0, l1 = 0;
   uint32_t dropoutSeed = 0;
+  AugmentSpec augment;          // off unless augment.on; example i of a batch sits at its order position
   int32_t* cancel = nullptr;    // shared memory flag, may be null
   int32_t* progress = nullptr;  // shared memory counter, may be null
 };

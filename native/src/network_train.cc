@@ -83,6 +83,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
       const int r0 = t * s, rows = std::max(0, std::min(bm, r0 + s) - r0);
       if (rows > 0) {
         load_images(ws, job.images, job.order, first + r0, rows);
+        augment_rows(job.augment, ws.x0.data(), rows, desc_.inH, desc_.inW, first + r0);
         for (int r = 0; r < rows; ++r) ws.labels[r] = job.labels[job.order[first + r0 + r]];
         forward(ws, params, ws.x0.data(), rows, true, job.dropoutSeed, first + r0);
         const CostStats st = cost_eval(desc_.cost, last.act, ws.out.back().data(), ws.labels.data(), rows,

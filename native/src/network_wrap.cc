@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "async_workers.h"
+#include "augment_args.h"
 #include "js_args.h"
 #include "vocabulary.h"
 
@@ -62,6 +63,12 @@ NetDesc parse_desc(Napi::Object d) {
       const double p = get_number(o, "dropout", false, 0.0);
       if (p < 0 || p >= 1) throw RangeErr(where + ".dropout must be in [0, 1)");
       L.dropout = static_cast<float>(p);
+      const Napi::Value style = o.Get("dropoutStyle");
+      if (!style.IsUndefined()) {
+        const std::string s = get_string(o, "dropoutStyle", where);
+        if (s != "inverted" && s != "network3") throw RangeErr(where + ".dropoutStyle must be one of inverted, network3");
+        L.dropoutNetwork3 = s == "network3";
+      }
     } else if (kind == "conv") {
       L.kind = LayerKind::Conv;
       L.filters = get_layer_int(o, "filters", where, true);
@@ -263,6 +270,8 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     job.l2 = static_cast<float>(get_number(o, "l2", false, 0));
     job.l1 = static_cast<float>(get_number(o, "l1", false, 0));
     job.dropoutSeed = static_cast<uint32_t>(get_int(o, "dropoutSeed", false, 0, 0, 0xFFFFFFFFLL));
+    job.augment = parse_augment(o.Get("augment"));
+    if (job.augment.on && d.inC != 1) throw RangeErr("augment needs a single-channel input (inputShape [H, W, 1])");
     if (job.eta < 0) throw RangeErr("eta must be >= 0");
     if (job.momentum < 0 || job.momentum >= 1) throw RangeErr("momentum must be in [0, 1)");
     if (job.l2 < 0 || job.l1 < 0) throw RangeErr("l2 and l1 must be >= 0");

@@ -1,15 +1,14 @@
-// Inverted dropout with hashed masks (see rng.h).
+// Dropout with hashed masks (see rng.h): inverted (scale 1/(1−p)) or network3.py's (scale 1).
 #include "rng.h"
 
 #include <cmath>
 
 namespace nndl {
 
-void dropout_forward(const float* x, float* xd, uint8_t* mask, int rows, int n, float p, uint32_t seed,
+void dropout_forward(const float* x, float* xd, uint8_t* mask, int rows, int n, float p, float scale, uint32_t seed,
                      uint64_t posBase, uint32_t layer) {
   // keep a unit when its 32-bit hash is at or above p·2³²
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(static_cast<double>(p), 32));
-  const float scale = 1.f / (1.f - p);
   for (int r = 0; r < rows; ++r) {
     const uint64_t key = dropout_row_key(seed, posBase + r, layer);
     const float* xr = x + static_cast<size_t>(r) * n;
@@ -23,8 +22,7 @@ void dropout_forward(const float* x, float* xd, uint8_t* mask, int rows, int n, 
   }
 }
 
-void dropout_backward(float* d, const uint8_t* mask, size_t count, float p) {
-  const float scale = 1.f / (1.f - p);
+void dropout_backward(float* d, const uint8_t* mask, size_t count, float scale) {
   for (size_t i = 0; i < count; ++i) d[i] = mask[i] ? d[i] * scale : 0.f;
 }
 

@@ -27,6 +27,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+// Start-up on a machine loaded by others (and under `nice`) takes minutes, not seconds.
+const START_TIMEOUT_MS = 180_000;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnProc(name: string, cmd: string, args: string[], env: Record<string, string>): Proc {
@@ -87,7 +90,12 @@ export class Cluster {
 
   static async start(opts: ClusterOptions): Promise<Cluster> {
     const c = new Cluster();
-    await c.init(opts);
+    try {
+      await c.init(opts);
+    } catch (err) {
+      await c.stop().catch(() => {}); // a half-started cluster leaves no Redis or API behind
+      throw err;
+    }
     return c;
   }
 
@@ -115,7 +123,7 @@ export class Cluster {
       ...opts.env,
     };
     this.api = spawnProc('api', process.execPath, ['--import', 'tsx', 'src/server.ts'], this.env);
-    await waitFor(async () => (await fetch(`${this.apiUrl}/healthz`)).ok, 30_000, `the API to answer\n${this.api.output()}`);
+    await waitFor(async () => (await fetch(`${this.apiUrl}/healthz`)).ok, START_TIMEOUT_MS, `the API to answer\n${this.api.output()}`);
     for (let i = 0; i < opts.workers; i++) await this.addWorker();
   }
 
@@ -124,14 +132,14 @@ export class Cluster {
       '--port', String(this.redisPort), '--bind', '127.0.0.1', '--dir', join(this.root, 'redis'),
       '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction',
     ], {});
-    await waitFor(async () => this.redis.output().includes('Ready to accept connections'), 10_000, `redis to start\n${this.redis.output()}`, 50);
+    await waitFor(async () => this.redis.output().includes('Ready to accept connections'), 30_000, `redis to start\n${this.redis.output()}`, 50);
   }
 
   /** A new worker process; resolves once it consumes the queue. */
   async addWorker(): Promise<Proc> {
     const w = spawnProc(`worker-${this.workers.length}`, process.execPath, ['--import', 'tsx', 'workers/train.worker.ts'], this.env);
     this.workers.push(w);
-    await waitFor(async () => w.output().includes('worker started'), 60_000, `a worker to start\n${w.output()}`);
+    await waitFor(async () => w.output().includes('worker started'), START_TIMEOUT_MS, `a worker to start\n${w.output()}`);
     return w;
   }
 
@@ -170,8 +178,8 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.workers, this.api].map((p) => kill(p, 'SIGTERM')));
-    await kill(this.redis, 'SIGKILL');
+    await Promise.all([...this.workers, this.api].filter((p) => p !== undefined).map((p) => kill(p, 'SIGTERM')));
+    if (this.redis) await kill(this.redis, 'SIGKILL');
     await rm(this.root, { recursive: true, force: true });
   }
 }

@@ -12,10 +12,25 @@ type TransformInput = Parameters<ReturnType<typeof createJsonSchemaTransform>>[0
 
 const zodTransform = createJsonSchemaTransform({});
 
+/**
+ * A stable operationId from the method and path, for clients generated from the document:
+ * `GET /v1/models/{id}/predict` -> `getModelsByIdPredict` (a route may set its own).
+ */
+export function operationIdOf(method: string, url: string): string {
+  const words = url.split('/').filter((s) => s !== '' && !/^v\d+$/.test(s)).map((s) => {
+    const param = /^[{:](\w+)}?$/.exec(s);
+    const word = (param ? `by-${param[1]}` : s).replace(/[^A-Za-z0-9]+(.)/g, (_, c: string) => c.toUpperCase());
+    return word.charAt(0).toUpperCase() + word.slice(1);
+  });
+  return method.toLowerCase() + words.join('');
+}
+
 function transform(doc: TransformInput) {
   const { requestBodyContent, ...schema } = (doc.schema ?? {}) as Record<string, unknown> & {
     requestBodyContent?: Record<string, Record<string, unknown>>;
   };
+  const method = Array.isArray(doc.route.method) ? doc.route.method[0]! : doc.route.method;
+  schema.operationId ??= operationIdOf(String(method), doc.url);
   const out = zodTransform({ ...doc, schema } as TransformInput) as { schema: Record<string, unknown>; url: string };
   if (requestBodyContent && !out.schema.hide) {
     const content = Object.fromEntries(
@@ -39,6 +54,8 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
           'without keys configured (the default, on a loopback address only) the API is open.',
         version,
       },
+      // relative: the document describes whichever host serves it
+      servers: [{ url: '/', description: 'this server' }],
       tags: [
         { name: 'jobs', description: 'Training jobs' },
         { name: 'models', description: 'Trained models' },
@@ -46,6 +63,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'predict', description: 'Digit predictions' },
         { name: 'presets', description: "The book's experiments" },
         { name: 'ops', description: 'Health, readiness, metrics' },
+        { name: 'inference (v2)', description: 'The Open Inference Protocol (KServe v2, Triton HTTP): errors are `{ "error": "<message>" }`' },
       ],
       components: { securitySchemes },
     },

@@ -1,6 +1,7 @@
 // One schema over process.env: validated once at boot, typed everywhere else.
 import os from 'node:os';
 import { z } from 'zod';
+import { engineEnvShape } from './engine-env.ts';
 import { DEFAULT_BUDGETS } from '../engine/budget.ts';
 import { ApiKeyError, parseApiKeysEnv } from '../auth/api-keys.ts';
 import { parseStages } from '../api/predict/stages/stage-names.ts';
@@ -18,9 +19,8 @@ export const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   // Prefix for every Redis key (queues and the model index); tests use a unique one each.
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only').default('nndl'),
-  DATA_DIR: z.string().min(1).default('./data'),
-  MNIST_DIR: z.string().min(1).optional(),
-  MNIST_MIRROR: z.string().url().optional(),
+  // DATA_DIR, MNIST_DIR, MNIST_MIRROR, NNDL_ADDON_PATH, NNDL_TFJS_BACKEND: read by the engine too
+  ...engineEnvShape,
   ENGINE_THREADS: int(os.availableParallelism(), 1),
   // Engine backend for jobs that name none: auto = tfjs when tfjs-node-gpu sees a GPU, else native.
   ENGINE_BACKEND: z.enum(['native', 'tfjs', 'auto']).default('auto'),
@@ -127,8 +127,12 @@ export const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
     .pipe(z.array(z.string().regex(/^https?:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, 'each origin is scheme://host[:port], no path'))),
-  // Queued + running jobs one key may have at once (429 beyond).
+  // Queued + running jobs one key may have at once (429 beyond); also the most trials a sweep
+  // may run at once (its concurrency).
   MAX_JOBS_PER_KEY: int(20, 1),
+  // A sweep's total image-steps (epochs × training images, summed over its trials; halving counted
+  // as if each promoted trial started over): above it POST /v1/sweeps is refused (422 over_budget).
+  MAX_SWEEP_IMAGE_STEPS: int(500_000_000, 1),
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });

@@ -9,6 +9,8 @@ import { openTfjsNetwork } from './tfjs/tfjs-handle.ts';
 export type TrainEpochJob = {
   images: Uint8Array; labels: Uint8Array; order: Uint32Array; batchSize: number; startBatch: number;
   eta: number; momentum: number; l2: number; l1: number; dropoutSeed: number;
+  /** Native only (the trainer refuses data.augment on tfjs). */
+  augment?: native.NativeAugment;
   cancel?: Int32Array; progress?: Int32Array;
 };
 export type TrainEpochResult = {

@@ -3,9 +3,12 @@
 //   8   u32      format version (1)
 //   12  u32      H = byte length of the JSON header
 //   16  H bytes  UTF-8 JSON: every Checkpoint field except the Float32Arrays, plus their lengths
-//                (paramsLength, velocityLength|null, completed[i].paramsLength)
+//                (paramsLength, velocityLength|null, completed[i].paramsLength, and since keep:
+//                best: {epoch, validationAccuracy, paramsLength}|null, completed[i].keptEpoch,
+//                completed[i].finalParamsLength|null; absent in older checkpoints = none)
 //   ..  0–3 zero bytes of padding to a multiple of 4
-//   ..  float32 LE arrays, in order: params, velocity (if any), completed[i].params
+//   ..  float32 LE arrays, in order: params, velocity (if any), completed[i].params, then best.params
+//       (if any) and completed[i].finalParams (those that have one)
 // Floats are stored bit-exactly, so a resumed run continues from the very same weights.
 import { SpecError } from './spec.ts';
 import { validateExperiment } from './presets.ts';
@@ -27,19 +30,27 @@ const floatsToBuffer = (a: Float32Array) => {
 };
 
 export function encodeCheckpoint(c: Checkpoint): Buffer {
-  const { params, velocity, completed, ...rest } = c;
+  const { params, velocity, completed, best, ...rest } = c;
   const header = Buffer.from(JSON.stringify({
     ...rest,
     paramsLength: params.length,
     velocityLength: velocity ? velocity.length : null,
-    completed: completed.map((m) => ({ history: m.history, paramsLength: m.params.length })),
+    completed: completed.map((m) => ({
+      history: m.history, paramsLength: m.params.length,
+      ...(m.keptEpoch !== undefined ? { keptEpoch: m.keptEpoch } : {}),
+      finalParamsLength: m.finalParams ? m.finalParams.length : null,
+    })),
+    best: best ? { epoch: best.epoch, validationAccuracy: best.validationAccuracy, paramsLength: best.params.length } : null,
   }), 'utf8');
   const fixed = Buffer.alloc(16);
   MAGIC.copy(fixed, 0);
   fixed.writeUInt32LE(VERSION, 8);
   fixed.writeUInt32LE(header.length, 12);
   const pad = Buffer.alloc((4 - ((16 + header.length) % 4)) % 4);
-  const arrays = [params, ...(velocity ? [velocity] : []), ...completed.map((m) => m.params)].map(floatsToBuffer);
+  const arrays = [
+    params, ...(velocity ? [velocity] : []), ...completed.map((m) => m.params),
+    ...(best ? [best.params] : []), ...completed.flatMap((m) => (m.finalParams ? [m.finalParams] : [])),
+  ].map(floatsToBuffer);
   return Buffer.concat([fixed, header, pad, ...arrays]);
 }
 
@@ -66,14 +77,23 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
     at += bytes;
     return out;
   };
-  const { paramsLength, velocityLength, completed, ...rest } = header;
+  const { paramsLength, velocityLength, completed, best, ...rest } = header;
   if (rest.format !== 'nndl-checkpoint') throw new CheckpointError('corrupt checkpoint: wrong format field');
+  if (!Array.isArray(completed)) throw new CheckpointError('corrupt checkpoint: completed is not a list');
   const params = take(paramsLength);
   const velocity = velocityLength === null ? null : take(velocityLength);
-  const members = (completed as { history: unknown; paramsLength: number }[]).map((m) => ({
+  type MemberHeader = { history: unknown; paramsLength: number; keptEpoch?: number; finalParamsLength?: number | null };
+  const members: Checkpoint['completed'] = (completed as MemberHeader[]).map((m) => ({
     history: m.history as Checkpoint['history'],
     params: take(m.paramsLength),
+    ...(Number.isInteger(m.keptEpoch) ? { keptEpoch: m.keptEpoch } : {}),
   }));
+  const bestEpoch: Checkpoint['best'] = best
+    ? { epoch: Number(best.epoch), validationAccuracy: Number(best.validationAccuracy), params: take(best.paramsLength) }
+    : null;
+  (completed as MemberHeader[]).forEach((m, i) => {
+    if (m.finalParamsLength !== undefined && m.finalParamsLength !== null) members[i]!.finalParams = take(m.finalParamsLength);
+  });
   if (at !== b.length) throw new CheckpointError(`corrupt checkpoint: ${b.length - at} trailing bytes`);
   try {
     validateExperiment(rest.experiment);
@@ -81,5 +101,5 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
     if (err instanceof SpecError) throw new CheckpointError(`checkpoint holds an invalid experiment: ${err.message}`);
     throw err;
   }
-  return { ...(rest as Omit<Checkpoint, 'params' | 'velocity' | 'completed'>), params, velocity, completed: members };
+  return { ...(rest as Omit<Checkpoint, 'params' | 'velocity' | 'completed' | 'best'>), params, velocity, best: bestEpoch, completed: members };
 }

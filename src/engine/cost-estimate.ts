@@ -3,6 +3,7 @@
 // trains. The scratch figures mirror what the addon allocates (native/src/network.cc ensure() and
 // plan_inference(); keep them in step): test/engine/cost-estimate.test.ts checks them against the
 // addon's own scratchBytes.
+import { augmentMacsPerImage } from './augment.ts';
 import { type NativeNetworkDesc, planNetwork } from './network-plan.ts';
 import type { Experiment } from './spec.ts';
 
@@ -34,7 +35,13 @@ export type JobCost = {
   trainingImages: number;
   /** members × epochs × trainingImages: images pushed through forward and backward. */
   imageSteps: number;
-  /** ≈ 3 × macsPerImage × imageSteps (the forward product and the two of backward). */
+  /**
+   * Arithmetic data.augment adds per training image (distorted on the fly, so imageSteps and memory
+   * do not grow; a rough count, dominated by the elastic field's smoothing). 0 without augmentation.
+   */
+  augmentMacsPerImage: number;
+  /** ≈ (3 × macsPerImage + augmentMacsPerImage) × imageSteps (the forward product, the two of backward, the distortion);
+   *  4 × macsPerImage under trainingMetrics 'after-epoch' (a forward pass over the training set after each epoch). */
   trainingMacs: number;
   /**
    * The most native scratch the job holds on one engine thread at any moment: a whole mini-batch
@@ -102,6 +109,7 @@ export function estimateCost(experiment: Experiment): JobCost {
   const trainingImages = trainSize * (expand ? EXPANSION_FACTOR : 1);
   const imageSteps = members * experiment.training.epochs * trainingImages;
   const macs = macsPerImage(plan.desc);
+  const augmentMacs = augmentMacsPerImage(experiment.data.augment, plan.desc.inputShape[0] * plan.desc.inputShape[1]);
   // Training: the whole mini-batch on one thread is the worst split; validation in 64-image chunks.
   const training = threadScratchBytes(s, experiment.training.miniBatchSize, Math.min(INFER_CHUNK, validationSize));
   // The test evaluation opens every member at once (the training networks are gone by then).
@@ -112,7 +120,8 @@ export function estimateCost(experiment: Experiment): JobCost {
     macsPerImage: macs,
     trainingImages,
     imageSteps,
-    trainingMacs: 3 * macs * imageSteps,
+    augmentMacsPerImage: augmentMacs,
+    trainingMacs: ((experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs + augmentMacs) * imageSteps,
     trainingScratchBytesPerThread: Math.max(training, test),
     inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
     weightsBytes: members * plan.paramCount * 4,

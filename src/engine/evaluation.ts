@@ -1,7 +1,7 @@
 // Evaluation helpers in TypeScript: the book's costs on output activations, argmax, confusion
 // matrices, output -> probabilities, and bytes -> floats. The native evaluate() covers a single
 // network; these cover ensembles (averaged outputs) and the predictor.
-import { COST_LOG_FLOOR, unreachable, type Cost } from './spec.ts';
+import { COST_LOG_FLOOR, unreachable, type Combine, type Cost } from './spec.ts';
 
 /** MNIST bytes (n × 784) -> floats in [0, 1], as the addon's predict() takes them. */
 export function toFloatImages(images: Uint8Array): Float32Array {
@@ -73,4 +73,19 @@ export function normaliseOutputs(out: Float32Array, softmax: boolean): Float32Ar
     for (let j = 0; j < 10; j++) out[at + j] = s > 0 ? out[at + j]! / s : 0.1;
   }
   return out;
+}
+
+/**
+ * Adds one member's n × 10 probabilities to an ensemble's running sum: the probabilities themselves
+ * ('mean'), or one vote for the member's predicted digit ('vote', conv.py's plurality vote). Dividing
+ * the sum by the member count gives mean probabilities or vote shares; the ensemble's prediction is
+ * their argmax, so a tied vote goes to the smallest of the tied digits (argmax10 keeps the first
+ * maximum). conv.py leaves ties to Counter.most_common (Python 2 dict order): ours is documented instead.
+ */
+export function addMember(sum: Float32Array | Float64Array, p: Float32Array, combine: Combine): void {
+  if (combine === 'mean') {
+    for (let i = 0; i < sum.length; i++) sum[i]! += p[i]!;
+    return;
+  }
+  for (let at = 0; at < sum.length; at += 10) sum[at + argmax10(p, at)]! += 1;
 }

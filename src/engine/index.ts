@@ -12,6 +12,11 @@ export {
 } from './training-types.ts';
 export { train } from './trainer.ts';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.ts';
+export {
+  isModelEnsemble, loadStoredModel, saveStoredModel, type ModelEnsemble, type StoredModel,
+} from './model-ensemble.ts';
+export { buildModelEnsemble, createModelPredictor, ensembleBudgetViolations, ensembleCost } from './ensemble-predictor.ts';
+export { exportStoredModel } from './tfjs/ensemble-export.ts';
 export { estimateCost, type JobCost } from './cost-estimate.ts';
 export {
   assertWithinBudgets, checkBudgets, jobBudgets, BudgetError, DEFAULT_BUDGETS,
@@ -20,5 +25,7 @@ export {
 export { engineInfo, type EngineInfo } from './backend.ts';
 export { exportTfjs, toLayersModel, ExportError, type ExportedModel } from './tfjs/layers-export.ts';
 export { tfjsInfo } from './tfjs/tfjs-handle.ts';
-export type { EngineBackend } from './spec.ts';
+export type { Combine, EngineBackend } from './spec.ts';
+export { COMBINE } from './spec.ts';
 export { resolveEngineBackend, engineBackendReport, type EngineBackendSetting, type EngineBackendReport } from './engine-backend.ts';
+export { firstConvFilters, NoConvLayerError, type ConvFilters } from './conv-filters.ts';

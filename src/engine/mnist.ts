@@ -1,11 +1,16 @@
 // MNIST's four IDX files: found in MNIST_DIR (or DATA_DIR/mnist), plain or .gz, SHA-256 checked
-// on the uncompressed bytes, and downloaded from a mirror (MNIST_MIRROR) only when absent.
+// on the uncompressed bytes, and downloaded from a mirror (MNIST_MIRROR) only when absent
+// (mnist-download.ts: verified before it is kept, retried, bounded in size and time).
 // Images stay bytes (Uint8Array, n × 784): the addon converts per mini-batch.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { engineEnv } from '../config/engine-env.ts';
+import { downloadMnistFile, type MnistDownloadOptions } from './mnist-download.ts';
+
+export { MNIST_DOWNLOAD_DEFAULTS, type MnistDownloadOptions } from './mnist-download.ts';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -31,6 +36,8 @@ export type LoadMnistOptions = {
   mirror?: string;         // default: MNIST_MIRROR; base URL serving <name>.gz
   checksums?: Partial<Record<MnistFileName, string>> | false; // override (fixtures) or skip
   fetch?: typeof fetch;
+  /** Tries, time and size limits of a download (MNIST_DOWNLOAD_*). */
+  download?: MnistDownloadOptions;
 };
 
 export class MnistError extends Error {
@@ -41,8 +48,8 @@ export class MnistError extends Error {
 }
 
 export function defaultMnistDir(): string {
-  if (process.env.MNIST_DIR) return resolve(process.env.MNIST_DIR);
-  return resolve(process.env.DATA_DIR ?? 'data', 'mnist');
+  const env = engineEnv();
+  return env.MNIST_DIR ? resolve(env.MNIST_DIR) : resolve(env.DATA_DIR, 'mnist');
 }
 
 const cache = new Map<string, Promise<Mnist>>();
@@ -50,7 +57,7 @@ const cache = new Map<string, Promise<Mnist>>();
 /** Loads (once per process and directory) the four MNIST files. */
 export function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
   const dir = resolve(options.dir ?? defaultMnistDir());
-  const cacheable = options.checksums === undefined && options.fetch === undefined;
+  const cacheable = options.checksums === undefined && options.fetch === undefined && options.download === undefined;
   if (cacheable && cache.has(dir)) return cache.get(dir)!;
   const p = load(dir, options);
   if (cacheable) {
@@ -61,10 +68,20 @@ export function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
 }
 
 async function load(dir: string, options: LoadMnistOptions): Promise<Mnist> {
+  const checks = options.checksums === false ? null : { ...MNIST_SHA256, ...options.checksums };
   const files = Object.values(MNIST_FILES);
   const missing = files.filter((f) => !existsSync(join(dir, f)) && !existsSync(join(dir, `${f}.gz`)));
   if (missing.length > 0) {
-    const mirror = options.mirror ?? process.env.MNIST_MIRROR;
+    const env = engineEnv();
+    const mirror = options.mirror ?? env.MNIST_MIRROR;
+    // MNIST_DOWNLOAD_* unless the caller says otherwise
+    const download: MnistDownloadOptions = {
+      attempts: env.MNIST_DOWNLOAD_ATTEMPTS,
+      timeoutMs: env.MNIST_DOWNLOAD_TIMEOUT_S * 1000,
+      maxBytes: env.MNIST_DOWNLOAD_MAX_BYTES,
+      ...options.download,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    };
     if (!mirror) {
       throw new MnistError(
         `MNIST not found in ${dir}: missing ${missing.join(', ')} (plain or .gz). ` +
@@ -72,15 +89,20 @@ async function load(dir: string, options: LoadMnistOptions): Promise<Mnist> {
       );
     }
     await mkdir(dir, { recursive: true });
-    for (const f of missing) await download(mirror, f, dir, options.fetch ?? fetch);
+    for (const f of missing) {
+      try {
+        await downloadMnistFile(mirror, f, dir, checks ? checks[f] : null, download);
+      } catch (err) {
+        throw new MnistError((err as Error).message);
+      }
+    }
   }
-  const checks = options.checksums === false ? null : { ...MNIST_SHA256, ...options.checksums };
   const read = async (name: MnistFileName) => {
     const bytes = await readIdxFile(dir, name);
     if (checks) {
       const got = createHash('sha256').update(bytes).digest('hex');
       if (got !== checks[name]) {
-        throw new MnistError(`MNIST file ${join(dir, name)} is corrupt: SHA-256 ${got}, expected ${checks[name]}`);
+        throw new MnistError(`MNIST file ${join(dir, name)} is corrupt: SHA-256 ${got}, expected ${checks[name]} (delete it; with MNIST_MIRROR set it is downloaded again)`);
       }
     }
     return bytes;
@@ -100,21 +122,6 @@ async function readIdxFile(dir: string, name: string): Promise<Buffer> {
   } catch (err) {
     throw new MnistError(`MNIST file ${plain}.gz is not valid gzip: ${(err as Error).message}`);
   }
-}
-
-async function download(mirror: string, name: string, dir: string, fetchFn: typeof fetch): Promise<void> {
-  const url = `${mirror.replace(/\/+$/, '')}/${name}.gz`;
-  let res: Response;
-  try {
-    res = await fetchFn(url);
-  } catch (err) {
-    throw new MnistError(`cannot download ${url}: ${(err as Error).message}`);
-  }
-  if (!res.ok) throw new MnistError(`cannot download ${url}: HTTP ${res.status}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  const tmp = join(dir, `${name}.gz.part-${process.pid}`);
-  await writeFile(tmp, body);
-  await rename(tmp, join(dir, `${name}.gz`)); // atomic: a crash never leaves a truncated file behind
 }
 
 function u32be(b: Buffer, at: number): number {

@@ -3,6 +3,7 @@
 // here so they carry a JS stack (the original is kept as `cause`).
 import { createRequire } from 'node:module';
 import type { Activation, Cost, PoolKind } from './spec.ts';
+import { engineEnv } from '../config/engine-env.ts';
 
 export type { Activation };
 export type PoolMode = PoolKind;
@@ -10,7 +11,7 @@ export type CostName = Cost;
 export type Shape3 = [number, number, number];
 
 export type NativeLayer =
-  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number }
+  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number; dropoutStyle?: 'inverted' | 'network3' }
   | { kind: 'conv'; inShape?: Shape3; outShape?: Shape3; filters: number; kernel: number; activation: Activation }
   | { kind: 'pool'; inShape?: Shape3; outShape?: Shape3; mode: PoolMode };
 
@@ -31,8 +32,24 @@ export interface TrainEpochOptions {
   l2?: number;
   l1?: number;
   dropoutSeed?: number;
+  /** On-the-fly distortions of the training images (native/src/augment.h); absent: none. */
+  augment?: NativeAugment;
   cancel?: Int32Array;
   progress?: Int32Array;
+}
+
+/** The addon's augmentation settings: angles in degrees, distances in pixels; absent numbers are 0. */
+export interface NativeAugment {
+  seed: number;
+  probability?: number;
+  rotation?: number;
+  scale?: number;
+  shear?: number;
+  translate?: number;
+  elasticAlpha?: number;
+  elasticSigma?: number;
+  thickness?: number;
+  bookShifts?: boolean;
 }
 
 export interface TrainEpochResult {
@@ -74,6 +91,8 @@ export interface Kernels {
     { dW: Float32Array; db: Float32Array; dx: Float32Array };
   poolForward(mode: PoolMode, shape: PoolShape, x: Float32Array, rows: number): Float32Array;
   poolBackward(mode: PoolMode, shape: PoolShape, x: Float32Array, y: Float32Array, dy: Float32Array, rows: number): Float32Array;
+  /** Fast kernels only: a distorted copy of rows H×W images, row r at epoch position posBase + r. */
+  augment?(spec: NativeAugment, images: Float32Array, rows: number, H: number, W: number, posBase: number): Float32Array;
 }
 
 /** How evaluate/predict chunk their input (native/README.md): at most maxBytes of scratch. */
@@ -121,7 +140,7 @@ interface Addon {
 }
 
 // NNDL_ADDON_PATH points at another build of the addon (e.g. a portable-ISA build under test).
-const addonPath = process.env.NNDL_ADDON_PATH || '../../build/Release/nndl.node';
+const addonPath = engineEnv().NNDL_ADDON_PATH ?? '../../build/Release/nndl.node';
 const addon = createRequire(import.meta.url)(addonPath) as Addon;
 
 function rethrow(e: unknown): never {
@@ -147,6 +166,7 @@ function wrapKernels(k: Kernels): Kernels {
     convBackward: wrapSync(k.convBackward),
     poolForward: wrapSync(k.poolForward),
     poolBackward: wrapSync(k.poolBackward),
+    ...(k.augment ? { augment: wrapSync(k.augment) } : {}),
   };
 }
 

@@ -1,7 +1,10 @@
 // LayerSpec[] -> the native network description (native/README.md): shape inference in NHWC from
 // the 28×28×1 input, the parameter layout (weights then biases per parametric layer), and the
 // structural checks that need shapes (kernel larger than its input, pooling an odd size, ...).
-import { COST_OUTPUT_ACTIVATIONS, LIMITS, SpecError, type Activation, type Cost, type NetworkSpec, type PoolKind, type SpecIssue } from './spec.ts';
+import {
+  COST_OUTPUT_ACTIVATIONS, LIMITS, SpecError, dropoutStyleOf,
+  type Activation, type Cost, type NetworkSpec, type PoolKind, type SpecIssue, type TrainingSpec,
+} from './spec.ts';
 
 export const INPUT_SHAPE = [28, 28, 1] as const;
 export const OUTPUT_UNITS = 10;
@@ -11,7 +14,10 @@ export type NativeConvLayer = {
   kind: 'conv'; inShape: Shape3; outShape: Shape3; filters: number; kernel: number; activation: Activation;
 };
 export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: PoolKind };
-export type NativeDenseLayer = { kind: 'dense'; inSize: number; outSize: number; activation: Activation; dropout: number };
+export type NativeDenseLayer = {
+  kind: 'dense'; inSize: number; outSize: number; activation: Activation; dropout: number;
+  dropoutStyle?: 'network3'; // only written for network3's style (absent = inverted, the addon's default)
+};
 export type NativeLayer = NativeConvLayer | NativePoolLayer | NativeDenseLayer;
 export type NativeNetworkDesc = { inputShape: Shape3; layers: NativeLayer[]; cost: Cost };
 
@@ -24,6 +30,7 @@ export type ParamSegment = {
   biasOffset: number;
   biasLength: number;
   fanIn: number;              // inputs per output unit: inSize (dense) or k·k·inC (conv)
+  fanOut: number;             // network3.py's n_out: units (dense), filters·k·k / pool area (conv; a following 2×2 pool: 4)
   weightShape: number[];      // dense [out, in]; conv [filters, k, k, inC]
   activation: Activation;
 };
@@ -61,9 +68,12 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
         layers.push({ kind: 'conv', inShape: shape, outShape: out, filters: layer.filters, kernel: layer.kernel, activation: layer.activation });
         const fanIn = layer.kernel * layer.kernel * c;
         const weightLength = layer.filters * fanIn;
+        // network3's ConvPoolLayer: n_out = filters·k·k / pool area (a conv layer there always pools)
+        const pooled = network.layers[i + 1]?.type === 'pool';
+        const fanOut = (layer.filters * layer.kernel * layer.kernel) / (pooled ? 4 : 1);
         segments.push({
           layer: i, kind: 'conv', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
-          biasLength: layer.filters, fanIn, weightShape: [layer.filters, layer.kernel, layer.kernel, c], activation: layer.activation,
+          biasLength: layer.filters, fanIn, fanOut, weightShape: [layer.filters, layer.kernel, layer.kernel, c], activation: layer.activation,
         });
         offset += weightLength + layer.filters;
         shape = out;
@@ -84,11 +94,14 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
       issues.push({ path: at('activation'), message: 'softmax is only allowed in the last layer' });
     }
     const dropout = layer.dropout ?? 0;
-    layers.push({ kind: 'dense', inSize: size, outSize: layer.units, activation: layer.activation, dropout });
+    layers.push({
+      kind: 'dense', inSize: size, outSize: layer.units, activation: layer.activation, dropout,
+      ...(dropoutStyleOf(network) === 'network3' ? { dropoutStyle: 'network3' as const } : {}),
+    });
     const weightLength = layer.units * size;
     segments.push({
       layer: i, kind: 'dense', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
-      biasLength: layer.units, fanIn: size, weightShape: [layer.units, size], activation: layer.activation,
+      biasLength: layer.units, fanIn: size, fanOut: layer.units, weightShape: [layer.units, size], activation: layer.activation,
     });
     offset += weightLength + layer.units;
     shape = null;
@@ -112,6 +125,15 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
   }
   if (issues.length > 0) throw new SpecError(issues);
   return { desc: { inputShape: [...INPUT_SHAPE], layers, cost: network.cost }, segments, paramCount: offset };
+}
+
+/**
+ * The n dividing λ in the regularization term for a set of `count` images: count itself (network2's
+ * λ/2n·Σw², a step's decay ηλ/n), or network3's number of mini-batches ⌊count/m⌋ (its
+ * 0.5·λ·Σw²/num_training_batches, a step's decay ηλ·m/n). At least 1.
+ */
+export function regularizationN(t: Pick<TrainingSpec, 'regularizationScale' | 'miniBatchSize'>, count: number): number {
+  return t.regularizationScale === 'batches' ? Math.max(1, Math.floor(count / t.miniBatchSize)) : Math.max(1, count);
 }
 
 /** The regularization term of the cost: λ/2n Σw² (l2) or λ/n Σ|w| (l1), biases excluded. */

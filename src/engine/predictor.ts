@@ -1,14 +1,15 @@
 // createPredictor: a trained model ready to answer. Each member is a native Network over its own
 // copy of the weights; predict() runs them on the addon's threads and returns probabilities (see
-// normaliseOutputs); an ensemble returns the mean of its members' probabilities. The members'
+// normaliseOutputs); an ensemble returns the mean of its members' probabilities, or their vote
+// shares under ensemble.combine 'vote' (addMember: argmax = the plurality, ties to the smallest digit). The members'
 // prediction scratch shares one budget (options.scratchBytes, PREDICT_SCRATCH_BYTES in the service):
 // chunk sizes follow from it, and `bytes` counts it with the weights.
 import { openNetwork } from './backend.ts';
 import { BudgetError, DEFAULT_BUDGETS, formatBytes } from './budget.ts';
 import { macsPerImage, networkScratch } from './cost-estimate.ts';
-import { normaliseOutputs } from './evaluation.ts';
+import { addMember, normaliseOutputs } from './evaluation.ts';
 import { planNetwork } from './network-plan.ts';
-import type { EngineBackend } from './spec.ts';
+import { combineOf, type EngineBackend } from './spec.ts';
 import type { TrainedModel } from './training-types.ts';
 
 export interface Predictor {
@@ -64,6 +65,11 @@ export function createPredictor(model: TrainedModel, options: PredictorOptions =
   const layers = model.experiment.network.layers;
   const last = layers[layers.length - 1]!;
   const softmax = last.type === 'dense' && last.activation === 'softmax';
+  const combine = combineOf(model.experiment);
+  const finish = (sum: Float32Array) => {
+    for (let i = 0; i < sum.length; i++) sum[i]! /= nets.length;
+    return sum;
+  };
   let disposed = false;
   // The addon refuses a synchronous forward while an asynchronous predict runs on the same network
   // ("busy"): small batches go inline only when no asynchronous call is in flight.
@@ -88,19 +94,16 @@ export function createPredictor(model: TrainedModel, options: PredictorOptions =
         for (const net of nets) {
           const p = normaliseOutputs(net.forward(input), softmax);
           if (nets.length === 1) return p;
-          for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
+          addMember(sum, p, combine);
         }
-        return sum;
+        return finish(sum);
       }
       asyncInFlight++;
       try {
         if (nets.length === 1) return normaliseOutputs(await nets[0]!.predict(input), softmax);
         const sum = new Float32Array(n * 10);
-        for (const net of nets) {
-          const p = normaliseOutputs(await net.predict(input), softmax);
-          for (let i = 0; i < sum.length; i++) sum[i]! += p[i]! / nets.length;
-        }
-        return sum;
+        for (const net of nets) addMember(sum, normaliseOutputs(await net.predict(input), softmax), combine);
+        return finish(sum);
       } finally {
         asyncInFlight--;
       }

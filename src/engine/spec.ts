@@ -18,6 +18,22 @@ export const COST_OUTPUT_ACTIVATIONS: Record<(typeof COSTS)[number], readonly (t
 /** The one floor under every log of a cost (kCostLogFloor in native/src/cost.h): a normal float32, so every backend clamps alike. */
 export const COST_LOG_FLOOR = 1e-30;
 export const POOL_KINDS = ['max', 'l2', 'avg'] as const;
+/** Which weights a trained member keeps: those of its best validation epoch (network3.py) or its last epoch. */
+export const KEEP = ['best-validation', 'final'] as const;
+/** How an ensemble decides: plurality vote of the members' predictions (conv.py) or the mean of their probabilities. */
+export const COMBINE = ['vote', 'mean'] as const;
+/** Weight initialisations: network2's default (fan-in), network.py's large, network3.py's (fan-out). */
+export const INITS = ['default', 'large', 'network3'] as const;
+/** Dropout: inverted (kept inputs ×1/(1−p) in training) or network3.py's (W·x ×(1−p) at inference). */
+export const DROPOUT_STYLES = ['inverted', 'network3'] as const;
+/** The n of the regularization term: the training images (network2: λ/2n·Σw²) or network3's mini-batches per epoch. */
+export const REGULARIZATION_SCALES = ['n', 'batches'] as const;
+/** Training order: a new shuffle every epoch, or one shuffle used for every epoch (network3.py). */
+export const ORDERS = ['reshuffle', 'shuffle-once'] as const;
+/** Training cost/accuracy: from the epoch's own forward passes, or a pass after the epoch (network2.py). */
+export const TRAINING_METRICS = ['during-epoch', 'after-epoch'] as const;
+/** The n in a reported validation/test cost's regularization term: the training set's, or the evaluated set's (network2). */
+export const EVALUATION_COST_N = ['training', 'evaluated'] as const;
 /** Engine backends a job may ask for (the native addon, or TensorFlow.js in a worker thread). */
 export const BACKENDS = ['native', 'tfjs'] as const;
 
@@ -68,7 +84,8 @@ export const layerSchema = z.discriminatedUnion('type', [denseLayerSchema, convL
 export const networkSchema = z.strictObject({
   layers: z.array(layerSchema).min(1, { error: 'a network needs at least one layer' }).max(LIMITS.layers),
   cost: z.enum(COSTS),
-  init: z.enum(['default', 'large']),
+  init: z.enum(INITS),
+  dropoutStyle: z.enum(DROPOUT_STYLES).optional(), // absent = inverted
 });
 
 export const scheduleSchema = z.discriminatedUnion('type', [
@@ -91,15 +108,57 @@ export const trainingSchema = z.strictObject({
   earlyStopping: z.strictObject({ patience: int(1, 1000, 'patience') }).nullable(),
   seed: int(0, 0xffff_ffff, 'seed'),
   threads: int(1, LIMITS.threads, 'threads').optional(),
+  // Options added after version 1 of the spec are optional (absent = the behaviour from before), so
+  // experiments stored earlier stay valid; resolveExperiment always writes them out.
+  keep: z.enum(KEEP).optional(),
+  regularizationScale: z.enum(REGULARIZATION_SCALES).optional(),
+  order: z.enum(ORDERS).optional(),
+  trainingMetrics: z.enum(TRAINING_METRICS).optional(),
+  evaluationCostN: z.enum(EVALUATION_COST_N).optional(),
 });
+
+const range = (min: number, max: number, what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .min(min, { error: `${what} must be between ${min} and ${max}` })
+    .max(max, { error: `${what} must be between ${min} and ${max}` });
+
+// On-the-fly distortions of each training image, redrawn every epoch inside the native epoch loop
+// (native/src/augment.h): no copies of the data set, deterministic for a seed whatever the threads.
+export const augmentSchema = z
+  .strictObject({
+    probability: range(0, 1, 'augment.probability').default(1)
+      .describe('chance that an image is distorted at all in an epoch (the rest are trained as they are)'),
+    rotation: range(0, 90, 'augment.rotation').default(0).describe('degrees: rotation uniform in [-rotation, rotation]'),
+    scale: range(0, 0.5, 'augment.scale').default(0).describe('scale factor uniform in [1 - scale, 1 + scale]'),
+    shear: range(0, 45, 'augment.shear').default(0).describe('degrees: horizontal shear (slant) uniform in [-shear, shear]'),
+    translate: range(0, 7, 'augment.translate').default(0).describe('pixels: each of dx, dy uniform in [-translate, translate]'),
+    elastic: z
+      .strictObject({
+        alpha: range(0, 100, 'augment.elastic.alpha').describe('displacement scale (Simard et al. 2003: 34)'),
+        sigma: range(1, 10, 'augment.elastic.sigma').describe('smoothing of the random field, in pixels (Simard et al.: 4)'),
+      })
+      .nullable()
+      .default(null)
+      .describe('elastic distortion as Simard, Steinkraus & Platt (2003); null: none'),
+    thickness: range(0, 1, 'augment.thickness').default(0)
+      .describe('chance of a stroke-thickness change: grey erosion or dilation (even odds) by a 3×3 cross, blended by a random amount'),
+    bookShifts: z.boolean().default(false)
+      .describe("the book's expansion drawn on the fly: each image replaced by one of itself and its four 1-pixel shifts, uniformly"),
+  })
+  .describe('on-the-fly augmentation inside the engine (native backend only); null or absent: none');
 
 export const dataSchema = z.strictObject({
   trainSize: int(1, LIMITS.trainSize, 'trainSize'),
   validationSize: int(0, LIMITS.validationSize, 'validationSize'),
   expand: z.boolean(),
+  augment: augmentSchema.nullable().optional(),
 });
 
-export const ensembleSchema = z.strictObject({ size: int(1, LIMITS.ensemble, 'ensemble.size') });
+export const ensembleSchema = z.strictObject({
+  size: int(1, LIMITS.ensemble, 'ensemble.size'),
+  combine: z.enum(COMBINE).optional(), // absent = 'mean' (the behaviour before the option existed)
+});
 
 export const experimentSchema = z.strictObject({
   name: z.string().max(200).optional(),
@@ -129,6 +188,7 @@ export type PoolLayerSpec = z.infer<typeof poolLayerSchema>;
 export type NetworkSpec = z.infer<typeof networkSchema>;
 export type TrainingSpec = z.infer<typeof trainingSchema>;
 export type DataSpec = z.infer<typeof dataSchema>;
+export type AugmentSpec = z.infer<typeof augmentSchema>;
 export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentInputSchema>;
 export type Cost = (typeof COSTS)[number];
@@ -140,6 +200,26 @@ export function unreachable(value: never, what: string): never {
 }
 export type EngineBackend = (typeof BACKENDS)[number];
 export type Activation = (typeof OUTPUT_ACTIVATIONS)[number];
+export type Keep = (typeof KEEP)[number];
+export type Combine = (typeof COMBINE)[number];
+
+/** The options that may be absent from an experiment stored before they existed, with what absence means. */
+export const keepOf = (e: { training: { keep?: Keep | undefined } }): Keep => e.training.keep ?? 'final';
+/** The training options that may be absent, with their defaults filled in. */
+export function trainingOptionsOf(t: TrainingSpec) {
+  return {
+    keep: t.keep ?? 'final',
+    regularizationScale: t.regularizationScale ?? 'n',
+    order: t.order ?? 'reshuffle',
+    trainingMetrics: t.trainingMetrics ?? 'during-epoch',
+    evaluationCostN: t.evaluationCostN ?? 'training',
+  } as const;
+}
+export type Init = (typeof INITS)[number];
+export type DropoutStyle = (typeof DROPOUT_STYLES)[number];
+export type RegularizationScale = (typeof REGULARIZATION_SCALES)[number];
+export const dropoutStyleOf = (n: { dropoutStyle?: DropoutStyle | undefined }): DropoutStyle => n.dropoutStyle ?? 'inverted';
+export const combineOf = (e: { ensemble?: { combine?: Combine | undefined } | undefined }): Combine => e.ensemble?.combine ?? 'mean';
 
 export type SpecIssue = { path: string; message: string };
 

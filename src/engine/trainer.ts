@@ -3,19 +3,20 @@
 // cancel/interrupt with a checkpoint at the mini-batch boundary, resume, ensembles, and the final
 // test evaluation. The arithmetic is all in the addon.
 import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
+import { nativeAugment } from './augment.ts';
 import { initParamsAsync } from './init.ts';
-import { planNetwork, regularizationCostAsync, type NetworkPlan } from './network-plan.ts';
+import { planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
-import type { EngineBackend, Experiment } from './spec.ts';
+import { SpecError, trainingOptionsOf, type EngineBackend, type Experiment } from './spec.ts';
 import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
 import {
-  SIGNAL_INTERRUPT, type Checkpoint, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
+  SIGNAL_INTERRUPT, type BestEpoch, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
 } from './training-types.ts';
 
-type MemberDone = { status: 'completed'; params: Float32Array; history: EpochMetrics[] };
+type MemberDone = { status: 'completed' } & CompletedMember;
 
 export async function train(experiment: Experiment, options: TrainOptions): Promise<TrainResult> {
   const exp = validateExperiment(experiment);
@@ -35,8 +36,11 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
   if (options.data.training.count < 1) throw new RangeError('no training data');
 
   const backend = exp.backend ?? options.backend ?? 'native';
+  if (backend === 'tfjs' && nativeAugment(exp.data.augment, 0)) {
+    throw new SpecError([{ path: 'data.augment', message: 'augmentation runs in the native engine: not available on the tfjs backend' }]);
+  }
   const size = exp.ensemble?.size ?? 1;
-  const completed = ck ? ck.completed.map((m) => ({ params: m.params, history: m.history })) : [];
+  const completed: CompletedMember[] = ck ? ck.completed.map((m) => ({ ...m })) : [];
   const clock = { seconds: ck?.trainingSeconds ?? 0 };
   for (let member = completed.length; member < size; member++) {
     const resume = ck && ck.member === member ? ck : undefined;
@@ -50,21 +54,30 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
       for (const net of opened) net.dispose();
     }
     if (r.status !== 'completed') return r;
-    completed.push({ params: r.params, history: r.history });
+    const { status: _, ...done } = r;
+    completed.push(done);
   }
   const test = await evaluateTest(exp, plan, completed.map((m) => m.params), options.data, threads, backend);
+  // The last epoch's figure too, when some member keeps other weights (one more test pass).
+  const final = completed.some((m) => m.finalParams)
+    ? await evaluateTest(exp, plan, completed.map((m) => m.finalParams ?? m.params), options.data, threads, backend)
+    : test;
   return {
     status: 'completed',
     model: {
-      format: 'nndl-model', version: 1, experiment: exp, members: completed,
-      ...test, backend, trainingSeconds: clock.seconds,
+      format: 'nndl-model', version: 1, experiment: exp,
+      members: completed.map((m) => ({ params: m.params, history: m.history })),
+      ...test,
+      keptEpochs: completed.map((m) => m.keptEpoch ?? m.history.length),
+      finalTestAccuracy: final.testAccuracy, finalTestCost: final.testCost,
+      backend, trainingSeconds: clock.seconds,
     },
   };
 }
 
 type MemberArgs = {
   exp: Experiment; plan: NetworkPlan; member: number; threads: number; signal: Int32Array; options: TrainOptions;
-  resume: Checkpoint | undefined; completed: { params: Float32Array; history: EpochMetrics[] }[]; clock: { seconds: number };
+  resume: Checkpoint | undefined; completed: CompletedMember[]; clock: { seconds: number };
   backend: EngineBackend;
   /** trainMember puts the network it opens here; the caller disposes of it. */
   opened: NetworkHandle[];
@@ -83,6 +96,11 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   let epoch = resume?.epoch ?? 0;
   let startBatch = resume?.batch ?? 0;
   let partial: PartialEpoch | null = resume?.partial ?? null;
+  // keep 'best-validation' (network3.py): the weights of the best validation epoch so far. Without
+  // validation data there is nothing to choose by, and the last epoch's weights are kept.
+  const opts = trainingOptionsOf(t);
+  const keepBest = opts.keep === 'best-validation' && options.data.validation.count > 0;
+  let best: BestEpoch | null = resume?.best ? { ...resume.best, params: resume.best.params.slice() } : null;
   if (resume) {
     rng = Rng.fromState(resume.rng);
     params = resume.params.slice();
@@ -95,21 +113,28 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const net = openNetwork(plan.desc, params, velocity, threads, backend);
   a.opened.push(net);
   const batches = Math.ceil(n / t.miniBatchSize);
-  const l2 = t.regularization === 'l2' ? t.lambda / n : 0;
-  const l1 = t.regularization === 'l1' ? t.lambda / n : 0;
+  // g = ∇C + λ/n'·w per step: n' = n (network2) or the mini-batches per epoch (network3, regularizationScale)
+  const regN = regularizationN(t, n);
+  const l2 = t.regularization === 'l2' ? t.lambda / regN : 0;
+  const l1 = t.regularization === 'l1' ? t.lambda / regN : 0;
+  // order 'shuffle-once' (network3.py trains every epoch in one order): one permutation per member,
+  // from its own seed, so a resume redraws the same one; the per-epoch Rng then draws only the dropout seed.
+  const fixedOrder = opts.order === 'shuffle-once' ? await Rng.fromSeed(shuffleOnceSeed(t.seed, member)).permutationAsync(n) : null;
   const layers = plan.segments.length;
+  const augment = nativeAugment(exp.data.augment, 0) !== undefined;
 
   const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
     format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
     schedule: { ...schedule }, partial: part, params: params.slice(), velocity: velocity ? velocity.slice() : null,
-    history: [...history], completed: [...completed], threads, trainingSeconds: clock.seconds,
+    history: [...history], best: best && { ...best, params: best.params.slice() }, completed: [...completed], threads,
+    trainingSeconds: clock.seconds,
   });
   const stopKind = () => (signal[0] === SIGNAL_INTERRUPT ? 'interrupted' : 'cancelled') as 'interrupted' | 'cancelled';
 
   while (epoch < t.epochs && !schedule.stopped) {
     if (signal[0] !== 0) return { status: stopKind(), checkpoint: snapshot(startBatch, rng.state(), partial) };
     const epochRng = rng.state(); // the shuffle and dropout seed are redrawn from here on resume
-    const order = await rng.permutationAsync(n); // in chunks, so the event loop keeps turning
+    const order = fixedOrder ?? await rng.permutationAsync(n); // in chunks, so the event loop keeps turning
     const dropoutSeed = rng.nextU32();
     const started = performance.now();
     const progress = new Int32Array(new SharedArrayBuffer(4));
@@ -121,6 +146,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
       r = await net.trainEpoch({
         images: data.images, labels: data.labels, order, batchSize: t.miniBatchSize, startBatch,
         eta: schedule.eta, momentum: t.momentum, l2, l1, dropoutSeed, cancel: signal, progress,
+        ...(augment ? { augment: nativeAugment(exp.data.augment, dropoutSeed) } : {}),
       });
     } finally {
       if (timer) clearInterval(timer);
@@ -138,19 +164,31 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     if (r.batchesDone < batches) return { status: stopKind(), checkpoint: snapshot(r.batchesDone, epochRng, sums) };
     report();
 
-    const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, n);
-    const validation = await validate(net, options.data.validation, reg);
-    const seconds = sums.seconds + validation.seconds;
-    clock.seconds += validation.seconds;
+    const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, regN);
+    // evaluationCostN 'evaluated' (network2's total_cost): the validation cost's term uses the validation set's n
+    const vCount = options.data.validation.count;
+    const vReg = opts.evaluationCostN === 'evaluated' && vCount > 0
+      ? await regularizationCostAsync(plan, params, t.regularization, t.lambda, regularizationN(t, vCount))
+      : reg;
+    const validation = await validate(net, options.data.validation, vReg);
+    // trainingMetrics 'after-epoch' (network2's monitor_training_*): a pass over the training set with
+    // the epoch's final weights and dropout off, instead of the epoch's own forward passes
+    const after = opts.trainingMetrics === 'after-epoch' ? await validate(net, data, reg) : null;
+    const seconds = sums.seconds + validation.seconds + (after?.seconds ?? 0);
+    clock.seconds += validation.seconds + (after?.seconds ?? 0);
     const metrics: EpochMetrics = {
       member, epoch: epoch + 1, epochs: t.epochs,
-      trainingCost: sums.costSum / sums.examples + reg,
-      trainingAccuracy: sums.correct / sums.examples,
+      trainingCost: after ? after.cost! : sums.costSum / sums.examples + reg,
+      trainingAccuracy: after ? after.accuracy! : sums.correct / sums.examples,
       validationCost: validation.cost, validationAccuracy: validation.accuracy,
       eta: schedule.eta, seconds, imagesPerSecond: sums.examples / Math.max(sums.seconds, 1e-9),
       gradientNorms: sums.gradNormSum.map((g) => g / batches),
     };
     history.push(metrics);
+    // >= as network3.py: of equally good epochs the later one is kept
+    if (keepBest && validation.accuracy !== null && validation.accuracy >= (best?.validationAccuracy ?? -1)) {
+      best = { epoch: epoch + 1, validationAccuracy: validation.accuracy, params: params.slice() };
+    }
     schedule = updateSchedule(schedule, t, validation.accuracy);
     epoch++;
     startBatch = 0;
@@ -159,7 +197,15 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     await options.onEpoch?.(metrics, checkpoint);
     if (signal[0] !== 0 && (epoch < t.epochs && !schedule.stopped)) return { status: stopKind(), checkpoint };
   }
-  return { status: 'completed', params, history };
+  if (best && best.epoch !== history.length) {
+    return { status: 'completed', params: best.params, history, keptEpoch: best.epoch, finalParams: params };
+  }
+  return { status: 'completed', params, history, keptEpoch: history.length };
+}
+
+/** The seed of a member's one training order (order 'shuffle-once'): apart from its init/epoch stream. */
+export function shuffleOnceSeed(seed: number, member: number): number {
+  return ((seed + member) ^ 0x5bd1e995) >>> 0;
 }
 
 async function validate(net: NetworkHandle, v: LabelledImages, reg: number) {

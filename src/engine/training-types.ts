@@ -45,9 +45,22 @@ export type Checkpoint = {
   params: Float32Array;
   velocity: Float32Array | null;     // momentum buffers (null without momentum)
   history: EpochMetrics[];           // this member's completed epochs
-  completed: { params: Float32Array; history: EpochMetrics[] }[]; // earlier ensemble members
+  /** keep 'best-validation': this member's best validation epoch so far and its weights (absent in older checkpoints). */
+  best?: BestEpoch | null;
+  completed: CompletedMember[];      // earlier ensemble members
   threads: number;                   // thread count of the run (bit-identical resume needs the same)
   trainingSeconds: number;
+};
+
+/** The epoch of best validation accuracy so far (ties go to the later epoch, as network3.py's >=) and its weights. */
+export type BestEpoch = { epoch: number; validationAccuracy: number; params: Float32Array };
+
+/** A trained member: the weights it keeps, and the final ones when they differ (keep 'best-validation'). */
+export type CompletedMember = {
+  params: Float32Array;              // the weights kept: the best validation epoch's, or the last epoch's
+  history: EpochMetrics[];
+  keptEpoch?: number;                // 1-based epoch of `params` (absent in older checkpoints: the last epoch)
+  finalParams?: Float32Array;        // the last epoch's weights, only when they are not `params`
 };
 
 export type TrainedModel = {
@@ -55,9 +68,15 @@ export type TrainedModel = {
   version: 1;
   experiment: Experiment;
   members: { params: Float32Array; history: EpochMetrics[] }[];
-  testAccuracy: number;
+  testAccuracy: number;              // of the kept weights (training.keep), combined as ensemble.combine says
   testCost: number;
   confusion: number[][];             // [actual][predicted]
+  // Set by train(); absent in models made before keep existed (and in hand-made ones): the last epoch.
+  /** Per member, the 1-based epoch whose weights it holds (its best validation epoch under keep 'best-validation'). */
+  keptEpochs?: number[];
+  /** Test accuracy and cost of the last epoch's weights (the same as testAccuracy/testCost when those are kept). */
+  finalTestAccuracy?: number;
+  finalTestCost?: number;
   backend: EngineBackend;            // which backend trained it (either predicts it)
   trainingSeconds: number;
 };

@@ -9,6 +9,8 @@ export const QUEUES = {
   training: 'training',
   trainNative: 'train-native',
   trainTfjs: 'train-tfjs',
+  /** A sweep's waves: each a parent job whose children are the wave's trials (a BullMQ flow). */
+  sweeps: 'sweeps',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -30,7 +32,14 @@ export type TrainPayload = {
   /** Name of the API key that submitted it (`anonymous` when the API runs open); its model gets it too. */
   owner?: string;
   experiment: Experiment;
+  /** Set for a sweep's trial: the sweep it belongs to. */
+  sweepId?: string;
+  /** Keep the last checkpoint after completing (a halving trial that may be promoted resumes from it). */
+  keepCheckpoint?: boolean;
 };
+
+/** Payload of a sweep's wave job: run once every trial of wave `step` has finished. */
+export type SweepStepPayload = { sweepId: string; step: number };
 
 /** Every job name of the training queue tied to its payload type. */
 export type TrainingJob = { name: 'train'; data: TrainPayload };
@@ -56,6 +65,9 @@ export function queueKeys(prefix: string) {
     seq: `${prefix}:jobs:seq`,
     eventsChannel: `${prefix}:jobs:events`,
     cancelChannel: `${prefix}:jobs:cancel`,
+    sweep: (id: string) => `${prefix}:sweep:${id}`,
+    /** zset of every sweep by creation time (ms) */
+    sweepsAll: `${prefix}:sweeps:all`,
   };
 }
 export type QueueKeys = ReturnType<typeof queueKeys>;

@@ -339,14 +339,20 @@ function decode(h: Record<string, string>, metricsHash: Record<string, string>):
   const metrics = Object.values(metricsHash)
     .map((s) => JSON.parse(s) as EpochMetrics)
     .sort((a, b) => (a.member ?? 0) - (b.member ?? 0) || a.epoch - b.epoch);
+  // fields every record is created with: one missing is a corrupt record, said as such
+  const need = (field: string): string => {
+    const v = h[field];
+    if (v === undefined) throw new Error(`corrupt job record ${h.id ?? '?'}: no ${field}`);
+    return v;
+  };
   const r: JobRecord = {
-    id: h.id,
-    status: h.status as JobStatus,
-    progress: JSON.parse(h.progress) as JobProgress,
+    id: need('id'),
+    status: need('status') as JobStatus,
+    progress: JSON.parse(need('progress')) as JobProgress,
     metrics,
-    experiment: JSON.parse(h.experiment) as Experiment,
+    experiment: JSON.parse(need('experiment')) as Experiment,
     attempts: Number(h.attempts ?? 0),
-    createdAt: h.createdAt,
+    createdAt: need('createdAt'),
   };
   if (h.name !== undefined) r.name = h.name;
   if (h.owner) r.owner = h.owner;

@@ -151,8 +151,14 @@ export class TrainingConsumer {
     record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
     await this.publish({ type: 'status', jobId: id, status: 'running' });
 
-    // A cancel asked before the worker died still wins over its death count.
-    if (await this.cancels.isRequested(id)) return this.finishCancelled(id);
+    // The durable flag: a cancel whose message no worker heard (or asked before the last worker
+    // died) ends the job here, before any training, whatever its death count.
+    if (await this.cancels.isRequested(id)) {
+      this.log('job cancelled before this worker trained it', { jobId: id });
+      return this.finishCancelled(id);
+    }
+    // a trial of a sweep cancelled after this wave was queued (the cancel may have missed it)
+    if (job.data.sweepId && (await this.redis.hget(this.keys.sweep(job.data.sweepId), 'status')) === 'cancelled') return this.finishCancelled(id);
 
     const { JOB_MAX_WORKER_DEATHS: maxDeaths, JOB_TIMEOUT_S: timeoutS } = this.opts.config;
     if (deaths >= maxDeaths) {

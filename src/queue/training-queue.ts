@@ -252,6 +252,18 @@ export class TrainingQueue {
     }
   }
 
+  /**
+   * Calls `listener` with every event published for `id` (a job, or a sweep: its coordinator
+   * publishes a status event when it queues a wave or ends) until the returned function is called.
+   * Resolves once subscribed, so nothing published afterwards is missed.
+   */
+  async follow(id: string, listener: (e: JobEvent) => void): Promise<() => void> {
+    const bus = this.eventBus();
+    const off = bus.on(id, listener);
+    await bus.ready();
+    return off;
+  }
+
   /** Throws when Redis does not answer (for /readyz). */
   async ping(): Promise<void> {
     await this.redis.ping();

@@ -1,7 +1,12 @@
-// Training checkpoints, one file per job under DATA_DIR/checkpoints. Written to a temp
-// file, fsynced and renamed, so a worker killed mid-write leaves the previous checkpoint.
+// Training checkpoints, one file per job under DATA_DIR/checkpoints. Framed with a SHA-256
+// (checkpoint-frame.ts), written to a temp file, fsynced, renamed, and the directory fsynced,
+// so a worker killed mid-write leaves the previous checkpoint and a damaged file is refused.
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CheckpointCorruptError, frameCheckpoint, unframeCheckpoint } from './checkpoint-frame.ts';
+import { fsyncPath, isNoSpace, StoreFullError } from './durable-fs.ts';
+
+export { CheckpointCorruptError } from './checkpoint-frame.ts';
 
 const JOB_ID_PATTERN = /^[A-Za-z0-9_:.-]{1,128}$/;
 
@@ -19,32 +24,42 @@ export class CheckpointRepository {
     return join(this.dir, `${jobId}.ckpt`);
   }
 
-  async save(jobId: string, data: Buffer): Promise<void> {
+  /** Disk full: StoreFullError, the previous checkpoint kept and no temp file left. */
+  async save(jobId: string, payload: Uint8Array): Promise<void> {
     const final = this.path(jobId);
     const tmp = `${final}.${process.pid}.${Date.now()}.tmp`;
-    await mkdir(this.dir, { recursive: true });
-    const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
+      await mkdir(this.dir, { recursive: true });
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(frameCheckpoint(payload));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, final);
+      await fsyncPath(this.dir);
     } catch (err) {
-      await rm(tmp, { force: true });
+      await rm(tmp, { force: true }).catch(() => {});
+      if (isNoSpace(err)) throw new StoreFullError(`the checkpoint of job ${jobId}`, err);
       throw err;
     }
   }
 
+  /**
+   * The job's checkpoint payload, checksum verified; null when there is none.
+   * CheckpointCorruptError when the file is damaged or cannot be read: do not resume it.
+   */
   async load(jobId: string): Promise<Buffer | null> {
+    let file: Buffer;
     try {
-      return await readFile(this.path(jobId));
+      file = await readFile(this.path(jobId));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      if (err instanceof RangeError) throw err;
+      throw new CheckpointCorruptError(`checkpoint unreadable: ${(err as Error).message}`);
     }
+    return unframeCheckpoint(file).payload;
   }
 
   async delete(jobId: string): Promise<void> {

@@ -21,6 +21,7 @@ const PAGES: Record<string, string> = {
   '/jobs': 'jobs.html',
   '/jobs/:id': 'job.html',
   '/models': 'models.html',
+  '/sweeps': 'sweeps.html',
 };
 
 export default async function pagesRoutes(fastify: FastifyInstance): Promise<void> {

@@ -79,7 +79,7 @@ describe('GET /v1/jobs/:id/events', () => {
     const events = parseSse(text);
     assert.deepEqual(events.map((e) => e.event), ['epoch', 'epoch', 'completed']);
     assert.deepEqual(events.slice(0, 2).map((e) => (e.data as EpochMetrics).epoch), [1, 2]);
-    assert.equal((events[2].data as { modelId: string }).modelId, 'm-test');
+    assert.equal((events[2]!.data as { modelId: string }).modelId, 'm-test');
     assert.match(text, /^retry: \d+/);
   });
 

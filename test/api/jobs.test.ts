@@ -46,6 +46,8 @@ describe('jobs API (no worker)', () => {
     ['no body at all', () => request(app.server).post('/v1/jobs'), 422],
     ['malformed JSON', () => request(app.server).post('/v1/jobs').set('content-type', 'application/json').send('{"preset": '), 400],
     ['a text/plain body', () => request(app.server).post('/v1/jobs').set('content-type', 'text/plain').send('preset=ch1-mlp30'), 415],
+    ['augmentation out of range', () => request(app.server).post('/v1/jobs').send({ preset: 'ch6-relu', data: { augment: { rotation: 500 } } }), 422],
+    ['augmentation of the wrong type', () => request(app.server).post('/v1/jobs').send({ preset: 'ch6-relu', data: { augment: 'lots' } }), 422],
     ['a name too long', () => request(app.server).post('/v1/jobs').send({ preset: 'ch1-mlp30', name: 'x'.repeat(1000) }), 422],
   ];
 
@@ -54,7 +56,7 @@ describe('jobs API (no worker)', () => {
       const before = await total();
       const res = await send();
       assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.match(res.headers['content-type'], /application\/json/);
+      assert.match(res.headers['content-type'] ?? '', /application\/json/);
       assert.equal(typeof res.body.error?.code, 'string');
       assert.equal(typeof res.body.error?.message, 'string');
       assert.ok(!JSON.stringify(res.body).includes('    at '), 'no stack trace');
@@ -94,10 +96,10 @@ describe('jobs API (no worker)', () => {
 
     // The stream of a finished job replays its end and closes.
     const stream = await request(app.server).get(`/v1/jobs/${id}/events`).buffer(true).parse(rawText).expect(200);
-    assert.match(stream.headers['content-type'], /text\/event-stream/);
+    assert.match(stream.headers['content-type'] ?? '', /text\/event-stream/);
     const events = sseOf(stream);
     assert.deepEqual(events.map((e) => e.event), ['cancelled']);
-    assert.equal((events[0].data as { id: string }).id, id);
+    assert.equal((events[0]!.data as { id: string }).id, id);
   });
 
   test('a job over a budget is refused with 422 over_budget naming the budget, the figure and the limit; nothing is queued', async () => {
@@ -128,6 +130,17 @@ describe('jobs API (no worker)', () => {
       budget: 'MAX_JOB_SCRATCH_BYTES', figure: 'trainingScratchBytesPerThread', value: 2_942_994_945, limit: 536_870_912,
       message: 'training scratch per thread: 2,942,994,945 bytes (2.7 GiB), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes (512.0 MiB)',
     });
+  });
+
+  test('data.augment is accepted, echoed with its defaults and costed per image (dry run)', async () => {
+    const res = await request(app.server).post('/v1/jobs?dryRun=true')
+      .send({ preset: 'ch6-relu', data: { augment: { rotation: 10, elastic: { alpha: 34, sigma: 4 } } } }).expect(200);
+    assert.equal(res.body.experiment.data.augment.rotation, 10);
+    assert.equal(res.body.experiment.data.augment.probability, 1);
+    assert.ok(res.body.cost.augmentMacsPerImage > 0);
+    assert.equal(res.body.cost.imageSteps, 60 * 50_000); // no copies: the same image-steps as without
+    const bad = await request(app.server).post('/v1/jobs').send({ preset: 'ch6-relu', data: { augment: { shear: 90 } } }).expect(422);
+    assert.ok((bad.body.error.details as { path: string }[]).some((d) => d.path === 'data.augment.shear'), JSON.stringify(bad.body));
   });
 
   test('?dryRun=true costs a job and queues nothing; a real submit carries the same cost', async () => {

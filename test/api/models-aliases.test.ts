@@ -5,6 +5,7 @@ import { readdir } from 'node:fs/promises';
 import request from 'supertest';
 import { testDigits, toUnitPixels } from '../fixtures/mnist-digits.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
+import { storeKeys } from '../../src/store/store-keys.ts';
 import { smallModel } from '../fixtures/trained-model.ts';
 
 let t: TestApp;
@@ -158,7 +159,8 @@ test('predict caches alias resolution (PREDICT_RESOLVE_TTL_MS); changes through 
     await request(c.server).delete(`/v1/models/${b.id}`).expect(200);
     assert.equal(await predictWith(), a.id, 'a delete through this API forgets every resolution');
     // GET reads the registry fresh, whatever predict has cached
-    await c.aliases.set('default', b.id);
+    assert.equal(await c.aliases.set('default', b.id), false, 'no alias to a deleted model');
+    await c.redis.hset(storeKeys(c.config.QUEUE_PREFIX).aliases, 'default', b.id); // as an older version could leave it
     assert.equal((await request(c.server).get('/v1/models/default')).status, 404);
   } finally {
     await c.close();

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { digitPng, testDigits, toUnitPixels } from '../fixtures/mnist-digits.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
 import { smallModel } from '../fixtures/trained-model.ts';
+import { storeKeys } from '../../src/store/store-keys.ts';
 
 let t: TestApp;
 let modelId: string;
@@ -203,7 +204,8 @@ test('unknown model, unknown alias, bad query → 404/400; no default model → 
   expectError(await post('/v1/models/..%2F..%2Fetc/predict').send({ pixels: good }), 404, 'not_found');
   expectError(await post('/v1/predict?debug=maybe').send({ pixels: good }), 400, 'validation_failed');
   expectError(await request(t.server).get('/v1/models/nope'), 404, 'not_found');
-  await t.aliases.set('stale', 'm000000000000000gone');
+  // behind the repository's back (aliases are only ever set to registered models): as if left by an older version
+  await t.redis.hset(storeKeys(t.config.QUEUE_PREFIX).aliases, 'stale', 'm000000000000000gone');
   const stale = await post('/v1/models/stale/predict').send({ pixels: good });
   expectError(stale, 404);
   assert.match(stale.body.error.message, /no longer exists/);

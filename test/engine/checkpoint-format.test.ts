@@ -22,15 +22,22 @@ test('a checkpoint encodes to a Buffer and decodes bit-exactly', () => {
     schedule: { eta: 1.5, bestValidationAccuracy: 0.7, epochsSinceImprovement: 0, epochsSinceHalving: 0, stopped: false },
     partial: { costSum: 1.25, correct: 30, examples: 40, gradNormSum: [1, 2], batches: 4, seconds: 0.1 },
     params: floats(plan.paramCount, 1), velocity: floats(plan.paramCount, 2), history: [metrics],
-    completed: [{ params: floats(plan.paramCount, 3), history: [metrics, metrics] }], threads: 2, trainingSeconds: 12.5,
+    best: { epoch: 1, validationAccuracy: 0.7, params: floats(plan.paramCount, 4) },
+    completed: [
+      { params: floats(plan.paramCount, 3), history: [metrics, metrics], keptEpoch: 1, finalParams: floats(plan.paramCount, 5) },
+      { params: floats(plan.paramCount, 6), history: [metrics], keptEpoch: 1 },
+    ],
+    threads: 2, trainingSeconds: 12.5,
   };
   const b = encodeCheckpoint(c);
   assert.equal(b.subarray(0, 8).toString(), 'NNDLCKPT');
   const d = decodeCheckpoint(b);
   assert.deepEqual(d, c);
   assert.ok(Buffer.from(d.params.buffer).equals(Buffer.from(c.params.buffer)), 'bit-identical floats');
-  const noVelocity = decodeCheckpoint(encodeCheckpoint({ ...c, velocity: null, completed: [] }));
+  assert.ok(Buffer.from(d.best!.params.buffer).equals(Buffer.from(c.best!.params.buffer)), 'the best epoch\'s weights too');
+  const noVelocity = decodeCheckpoint(encodeCheckpoint({ ...c, velocity: null, best: null, completed: [] }));
   assert.equal(noVelocity.velocity, null);
+  assert.equal(noVelocity.best, null);
   assert.throws(() => decodeCheckpoint(Buffer.from('hello world, not a checkpoint')), CheckpointError);
   assert.throws(() => decodeCheckpoint(b.subarray(0, b.length - 3)), /truncated|trailing/);
 });
@@ -53,7 +60,7 @@ test('saveModel/loadModel round trip: model.json + weights.bin, checked on load'
     const back = await loadModel(dir);
     assert.deepEqual(back, model);
     const w = await readFile(join(dir, 'weights.bin'));
-    w[100] ^= 1;
+    w[100]! ^= 1;
     await writeFile(join(dir, 'weights.bin'), w);
     await assert.rejects(loadModel(dir), (e: unknown) => e instanceof ModelFormatError && /checksum/.test(e.message));
     await writeFile(join(dir, 'weights.bin'), w.subarray(0, 12));

@@ -90,7 +90,7 @@ export function gradientCheck(desc: NetworkDesc, n: number, o: FdOptions = {}) {
       const sampled: { i: number; numeric: number }[] = [];
       for (let k = 0; k < count; k++) {
         const i = block.offset + (count === block.length ? k : Math.floor(pick() * block.length));
-        const w = params[i];
+        const w = params[i]!;
         params[i] = w + eps;
         const cp = net.gradient(x, y, opts).cost;
         params[i] = w - eps;
@@ -103,10 +103,10 @@ export function gradientCheck(desc: NetworkDesc, n: number, o: FdOptions = {}) {
       if (scale <= rtol * scale + scaleTol * scale + atol) insensitive.push({ layer: l.layer, block: name, scale });
       let maxErr = 0;
       for (const { i, numeric } of sampled) {
-        const tolerance = rtol * Math.max(Math.abs(numeric), Math.abs(grad[i])) + scaleTol * scale + atol;
-        const err = Math.abs(numeric - grad[i]);
+        const tolerance = rtol * Math.max(Math.abs(numeric), Math.abs(grad[i]!)) + scaleTol * scale + atol;
+        const err = Math.abs(numeric - grad[i]!);
         maxErr = Math.max(maxErr, err / tolerance);
-        if (err > tolerance) failures.push({ index: i, layer: l.layer, block: name, numeric, analytic: grad[i], tolerance });
+        if (err > tolerance) failures.push({ index: i, layer: l.layer, block: name, numeric, analytic: grad[i]!, tolerance });
         checked++;
       }
       blocks.push({ layer: l.layer, block: name, scale, maxErr });
@@ -128,12 +128,12 @@ export function checkGradient(desc: NetworkDesc, n: number, o: FdOptions = {}): 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
 
 export function maxAbs(a: Float32Array): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
 }

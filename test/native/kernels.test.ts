@@ -40,10 +40,10 @@ describe('gemm vs reference', () => {
                   const idx = i * ldc + j;
                   assert.ok(Object.is(fast[idx], C0[idx]), 'gemm wrote outside the N columns');
                 }
-                for (let j = 0; j < N; j++) fast[i * ldc + j] -= ref[i * ldc + j];
+                for (let j = 0; j < N; j++) fast[i * ldc + j]! -= ref[i * ldc + j]!;
               }
               let err = 0;
-              for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) err = Math.max(err, Math.abs(fast[i * ldc + j]));
+              for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) err = Math.max(err, Math.abs(fast[i * ldc + j]!));
               const scale = Math.max(1, maxAbs(ref.map((v) => (Number.isNaN(v) ? 0 : v))));
               assert.ok(err <= 1e-5 * (K + 1) * scale, `${impl} ${M}×${N}×${K} ta=${ta} tb=${tb}: err ${err}`);
             }

@@ -12,7 +12,7 @@ import { initParams } from './helpers.ts';
 function idx(file: string): Uint8Array {
   const dir = process.env.MNIST_DIR ?? join(process.cwd(), '..', 'shared', 'mnist');
   const buf = gunzipSync(readFileSync(join(dir, file)));
-  const header = 4 + 4 * buf[3];
+  const header = 4 + 4 * buf[3]!;
   return new Uint8Array(buf.buffer, buf.byteOffset + header, buf.length - header);
 }
 const images = idx('train-images-idx3-ubyte.gz');
@@ -24,7 +24,7 @@ async function trainAndScore(desc: NetworkDesc, n: number, epochs: number, eta: 
   const net = new NativeNetwork(desc, initParams(desc, 42, scale, 1), null, threads);
   const order = new Uint32Array(n).map((_, i) => i);
   for (let e = 0; e < epochs; e++) {
-    for (let i = n - 1; i > 0; i--) { const j = (i * 7919 + e * 104729) % (i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+    for (let i = n - 1; i > 0; i--) { const j = (i * 7919 + e * 104729) % (i + 1); [order[i], order[j]] = [order[j]!, order[i]!]; }
     await net.trainEpoch({ images: train.x, labels: train.y, order, batchSize: 10, eta, l2, dropoutSeed: e });
   }
   const r = await net.evaluate(held.x, held.y);
@@ -70,8 +70,8 @@ test('paramLayout matches the addon (count, order, shapes)', () => {
   // is non-zero only in its bias block
   const params = new Float32Array(layout.total);
   const { grad } = net.gradient(new Float32Array(784), new Uint8Array([3]));
-  const last = layout.layers[3];
+  const last = layout.layers[3]!;
   for (let i = last.weights.offset; i < last.weights.offset + last.weights.length; i++) assert.equal(grad[i], 0);
-  assert.ok(Math.abs(grad[last.biases.offset + 3] + 0.9) < 1e-6); // softmax(0) − onehot = 0.1 − 1
+  assert.ok(Math.abs(grad[last.biases.offset + 3]! + 0.9) < 1e-6); // softmax(0) − onehot = 0.1 − 1
   assert.equal(params.length, layout.total);
 });

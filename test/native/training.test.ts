@@ -33,8 +33,8 @@ describe('the update', () => {
     const nW1 = 6 * 25, b1 = nW1, W2 = b1 + 6, b2 = W2 + 18;
     for (let i = 0; i < params.length; i++) {
       const isWeight = i < b1 || (i >= W2 && i < b2);
-      const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
-      assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
+      const expected = (isWeight ? 1 - eta * l2 : 1) * start[i]! - eta * grad[i]!;
+      assert.ok(Math.abs(params[i]! - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
     }
   });
 
@@ -53,12 +53,12 @@ describe('the update', () => {
       const W1 = 784 * 400, W2 = W1 + 400; // W1 is past the fusion threshold (2^18 floats)
       for (let i = 0; i < params.length; i++) {
         const isWeight = i < W1 || (i >= W2 && i < W2 + 4000);
-        const expected = (isWeight ? 1 - eta * l2 : 1) * start[i] - eta * grad[i];
-        assert.ok(Math.abs(params[i] - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
+        const expected = (isWeight ? 1 - eta * l2 : 1) * start[i]! - eta * grad[i]!;
+        assert.ok(Math.abs(params[i]! - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
       }
       let sq = 0;
-      for (let i = 0; i < W1; i++) sq += grad[i] ** 2;
-      assert.ok(Math.abs(r.gradNormSum[0] - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `norm ${r.gradNormSum[0]} vs ${Math.sqrt(sq)}`);
+      for (let i = 0; i < W1; i++) sq += grad[i]! ** 2;
+      assert.ok(Math.abs(r.gradNormSum[0]! - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq), `norm ${r.gradNormSum[0]} vs ${Math.sqrt(sq)}`);
     });
   }
 
@@ -75,8 +75,8 @@ describe('the update', () => {
       probe.set(w);
       const { grad } = probeNet.gradient(x, labels, { l2, l1 }); // mean gradient incl. regulariser
       for (let i = 0; i < w.length; i++) {
-        v[i] = mu * v[i] - eta * grad[i];
-        w[i] += v[i];
+        v[i] = mu * v[i]! - eta * grad[i]!;
+        w[i]! += v[i]!;
       }
     }
     const velocity = new Float32Array(params.length);
@@ -85,8 +85,8 @@ describe('the update', () => {
     const r = await net.trainEpoch({ images, labels, order: new Uint32Array([0, 1, 2, 3, 0, 1, 2, 3]), batchSize: m, eta, momentum: mu, l2, l1 });
     assert.equal(r.batchesDone, 2);
     for (let i = 0; i < w.length; i++) {
-      assert.ok(Math.abs(params[i] - w[i]) <= 2e-5 * (1 + Math.abs(w[i])), `w[${i}]: ${params[i]} vs ${w[i]}`);
-      assert.ok(Math.abs(velocity[i] - v[i]) <= 2e-5 * (1 + Math.abs(v[i])), `v[${i}]: ${velocity[i]} vs ${v[i]}`);
+      assert.ok(Math.abs(params[i]! - w[i]!) <= 2e-5 * (1 + Math.abs(w[i]!)), `w[${i}]: ${params[i]} vs ${w[i]}`);
+      assert.ok(Math.abs(velocity[i]! - v[i]!) <= 2e-5 * (1 + Math.abs(v[i]!)), `v[${i}]: ${velocity[i]} vs ${v[i]}`);
     }
   });
 
@@ -103,8 +103,8 @@ describe('the update', () => {
     assert.ok(r.costSum > 0 && r.correct >= 0 && r.correct <= 10);
     // the first batch's weight-gradient norm is part of the sum
     let sq = 0;
-    for (let i = 0; i < 150; i++) sq += first.grad[i] ** 2;
-    assert.ok(r.gradNormSum[0] > Math.sqrt(sq) * 0.99);
+    for (let i = 0; i < 150; i++) sq += first.grad[i]! ** 2;
+    assert.ok(r.gradNormSum[0]! > Math.sqrt(sq) * 0.99);
   });
 });
 
@@ -122,8 +122,8 @@ describe('dropout', () => {
     params.fill(1e-3, 0, K);
     const net = new NativeNetwork(probeDesc(p), params, null, 1);
     const { grad } = net.gradient(x, new Uint8Array([1]), seed === undefined ? {} : { dropoutSeed: seed });
-    const db = grad[2 * K];
-    return Float32Array.from({ length: K }, (_, i) => grad[i] / db);
+    const db = grad[2 * K]!;
+    return Float32Array.from({ length: K }, (_, i) => grad[i]! / db);
   }
   const x = Float32Array.from({ length: K }, (_, i) => 0.25 + (i % 7) / 10);
 
@@ -134,7 +134,7 @@ describe('dropout', () => {
       for (let i = 0; i < K; i++) {
         if (xd[i] === 0) continue;
         kept++;
-        assert.ok(Math.abs(xd[i] - x[i] / (1 - p)) <= 1e-4 * x[i], `unit ${i}: ${xd[i]} vs ${x[i] / (1 - p)}`);
+        assert.ok(Math.abs(xd[i]! - x[i]! / (1 - p)) <= 1e-4 * x[i]!, `unit ${i}: ${xd[i]} vs ${x[i]! / (1 - p)}`);
       }
       assert.ok(Math.abs(kept / K - (1 - p)) < 0.04, `kept fraction ${kept / K} for p=${p}`);
     }

@@ -95,6 +95,6 @@ describe('TrainingQueue (no worker)', () => {
     const cancelled = await queue.list({ status: 'cancelled', limit: 100, offset: 0 });
     assert.equal(cancelled.total, 3);
     assert.deepEqual(cancelled.items.map((j) => j.id), ids.slice(2).reverse());
-    assert.equal(await queue.get(ids[0]), null);
+    assert.equal(await queue.get(ids[0]!), null);
   });
 });

@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { AliasRepository } from '../../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../../src/store/checkpoint.repository.ts';
+import { storeKeys } from '../../src/store/store-keys.ts';
 import { connectRedis, tempDir, uniquePrefix, wipePrefix } from '../fixtures/redis.ts';
 
 let redis: Redis;
@@ -16,14 +17,17 @@ after(async () => {
   redis.disconnect();
 });
 
-test('aliases: set, resolve, list, setIfAbsent, delete, deleteByModel', async () => {
+test('aliases: set, resolve, list, setIfAbsent, delete, deleteByModel; only to registered models', async () => {
   const aliases = new AliasRepository({ redis, prefix });
+  await redis.hset(storeKeys(prefix).records, 'm1', '{}', 'm2', '{}'); // two registered models
   assert.equal(await aliases.resolve('default'), null);
+  assert.equal(await aliases.setIfAbsent('default', 'gone'), false, 'never to an unregistered model');
   assert.equal(await aliases.setIfAbsent('default', 'm1'), true);
   assert.equal(await aliases.setIfAbsent('default', 'm2'), false);
   assert.equal(await aliases.resolve('default'), 'm1');
-  await aliases.set('best', 'm1');
-  await aliases.set('other', 'm2');
+  assert.equal(await aliases.set('best', 'm1'), true);
+  assert.equal(await aliases.set('other', 'm2'), true);
+  assert.equal(await aliases.set('other', 'gone'), false);
   assert.deepEqual(await aliases.list(), { default: 'm1', best: 'm1', other: 'm2' });
   assert.deepEqual((await aliases.deleteByModel('m1')).sort(), ['best', 'default']);
   assert.deepEqual(await aliases.list(), { other: 'm2' });

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { ModelRepository } from '../../src/store/model.repository.ts';
 import { fakeModel, jsonFiles } from '../fixtures/fake-model.ts';
 import { connectRedis, REDIS_URL, tempDir, uniquePrefix, wipePrefix } from '../fixtures/redis.ts';
+import type { TrainedModel } from '../../src/engine/index.ts';
 
 let redis: Redis;
 const prefix = uniquePrefix('models');
@@ -35,7 +36,7 @@ test('save, get, list (newest first), load round-trips the weights, delete', asy
   assert.deepEqual((await repo.list()).map((r) => r.id), [r2.id, r1.id]);
   assert.deepEqual((await repo.list({ limit: 1, offset: 1 })).map((r) => r.id), [r1.id]);
   assert.equal(await repo.count(), 2);
-  const loaded = await repo.load(r1.id);
+  const loaded = (await repo.load(r1.id)) as TrainedModel;
   assert.deepEqual(Array.from(loaded.members[0]!.params.slice(0, 5)), Array.from(m1.members[0]!.params.slice(0, 5)));
   assert.equal(await repo.delete(r1.id), true);
   assert.equal(await repo.delete(r1.id), false);
@@ -56,7 +57,7 @@ test('ids that could escape the store are never used as paths', async () => {
   await dir.remove();
 });
 
-test('a failed save leaves nothing listed and no files', async () => {
+test('a failed save leaves nothing listed and no files (temp files removed)', async () => {
   const dir = await tempDir('store');
   const repo = new ModelRepository({
     dataDir: dir.path,
@@ -78,7 +79,7 @@ test('a process killed mid-save leaves no half model listed; reconcile removes t
   const repo = new ModelRepository({ dataDir: dir.path, redis, prefix: p, files: jsonFiles });
   assert.deepEqual(await repo.list(), []);
   assert.equal((await readdir(join(repo.modelsDir, '.tmp'))).length, 1); // the debris
-  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0 });
+  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
   assert.deepEqual(await readdir(join(repo.modelsDir, '.tmp')), []);
   assert.deepEqual(await repo.list(), []);
   await dir.remove();
@@ -90,7 +91,7 @@ test('reconcile indexes a complete model whose indexing a crash interrupted', as
   const rec = await repo.save(fakeModel(), {});
   await wipePrefix(redis, `${prefix}:e`); // as if Redis never got the index
   assert.deepEqual(await repo.list(), []);
-  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1 });
+  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
   assert.deepEqual(await repo.get(rec.id), rec);
   await dir.remove();
 });

@@ -14,6 +14,7 @@ import {
   type WorkerProcess,
 } from '../queue/queue-helpers.ts';
 import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
+import type { TrainedModel } from '../../src/engine/index.ts';
 
 describe('train worker', () => {
   const prefix = uniquePrefix('worker');
@@ -115,7 +116,7 @@ describe('train worker', () => {
     const done = await finished(job.id);
     assert.equal(done.status, 'completed', done.error);
     assert.match(worker.output(), /training\.threads lowered to this worker's ENGINE_THREADS.*"asked":8,"threads":1/);
-    const model = await new ModelRepository({ dataDir, redis, prefix }).load(done.modelId!);
+    const model = (await new ModelRepository({ dataDir, redis, prefix }).load(done.modelId!)) as TrainedModel;
     assert.equal(model.experiment.training.threads, 1);
   });
 

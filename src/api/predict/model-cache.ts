@@ -3,14 +3,14 @@
 // Loads of the same model share one promise; evicted models are disposed (native memory freed and
 // threads joined at once) when their in-flight predictions have finished. Each entry owns its
 // model's micro-batcher.
-import { createPredictor, type Predictor, type TrainedModel } from '../../engine/index.ts';
+import { createModelPredictor, type Predictor, type StoredModel } from '../../engine/index.ts';
 import { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.ts';
 
 export type LoadedModel = { id: string; predictor: Predictor; batcher: MicroBatcher; bytes: number };
 
 export type ModelCacheOptions = {
   maxBytes: number;
-  load: (id: string) => Promise<TrainedModel>;
+  load: (id: string) => Promise<StoredModel>;
   threads: number;
   /** Native prediction scratch each loaded model may hold (PREDICT_SCRATCH_BYTES); counted in its bytes. */
   scratchBytes: number;
@@ -57,7 +57,7 @@ export class ModelCache {
     const gen = this.generation.get(id) ?? 0;
     const model = await this.opts.load(id);
     // bytes = weights + the scratch cap; BudgetError (→ 422) when one image needs more than scratchBytes
-    const predictor = createPredictor(model, { threads: this.opts.threads, scratchBytes: this.opts.scratchBytes });
+    const predictor = createModelPredictor(model, { threads: this.opts.threads, scratchBytes: this.opts.scratchBytes });
     const batcher = new MicroBatcher((input) => predictor.predict(input), this.opts.batching);
     const entry: LoadedModel = { id, predictor, batcher, bytes: predictor.bytes };
     if ((this.generation.get(id) ?? 0) !== gen) {

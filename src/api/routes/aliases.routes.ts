@@ -32,8 +32,8 @@ export default async function aliasesRoutes(fastify: FastifyInstance, { ctx }: {
     if (!ALIAS_NAME_PATTERN.test(name)) {
       throw unprocessable('alias names are 1–64 letters, digits, _ . - (starting with a letter or digit)', { name });
     }
-    if (!(await ctx.models.exists(modelId))) throw notFound(`no model ${modelId}`);
-    await ctx.aliases.set(name, modelId);
+    // checked again atomically with the write: a model deleted meanwhile gets no alias
+    if (!(await ctx.aliases.set(name, modelId))) throw notFound(`no model ${modelId}`);
     ctx.predict.invalidate();
     req.log.info({ alias: name, modelId }, 'alias set');
     return { name, modelId };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createPredictor, loadMnist, MnistError, type Mnist, type Predictor } from '../../engine/index.ts';
+import { createModelPredictor, loadMnist, MnistError, type Mnist, type Predictor } from '../../engine/index.ts';
 import { ApiError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
@@ -74,7 +74,7 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
     return oneAtATime(async () => {
       // its own predictor, not the cached one: live predictions never queue behind this sweep. Same
       // bounds as the cache's: BudgetError (→ 422 over_budget) when one image needs more scratch.
-      const predictor = createPredictor(model, { threads: ctx.config.ENGINE_THREADS, scratchBytes: ctx.config.PREDICT_SCRATCH_BYTES });
+      const predictor = createModelPredictor(model, { threads: ctx.config.ENGINE_THREADS, scratchBytes: ctx.config.PREDICT_SCRATCH_BYTES });
       try {
         return await sweep(modelId, test, predictor);
       } finally {

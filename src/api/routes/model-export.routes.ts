@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { zipSync } from 'fflate';
 import { z } from 'zod';
-import { exportTfjs, ExportError } from '../../engine/index.ts';
+import { exportStoredModel, ExportError } from '../../engine/index.ts';
 import { notFound, unprocessable } from '../../errors.ts';
 import { ModelNotFoundError } from '../../store/model.repository.ts';
 import type { AppContext } from '../context.ts';
@@ -49,7 +49,7 @@ export default async function modelExportRoutes(fastify: FastifyInstance, { ctx 
     }
     let files;
     try {
-      files = exportTfjs(model, `nndl_${id.replace(/[^A-Za-z0-9_]/g, '_')}`).files;
+      files = exportStoredModel(model, `nndl_${id.replace(/[^A-Za-z0-9_]/g, '_')}`).files;
     } catch (e) {
       if (e instanceof ExportError) throw unprocessable(e.message);
       throw e;

@@ -17,8 +17,9 @@ function aliasesByModel(all: Record<string, string>): Map<string, string[]> {
 }
 
 function summary(r: ModelRecord, aliases: string[]) {
-  const { experiment: _e, confusion: _c, history: _h, ...rest } = r;
-  return { ...rest, aliases };
+  const { experiment, ensemble: _e, confusion: _c, history: _h, ...rest } = r;
+  // an ensemble of models has no filters of its own (its members may)
+  return { ...rest, aliases, hasFilters: experiment?.network.layers.some((l) => l.type === 'conv') ?? false };
 }
 
 export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
@@ -46,7 +47,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
   app.get('/v1/models/:id', {
     schema: {
       tags,
-      summary: 'A model: its experiment, training history, test accuracy and confusion matrix',
+      summary: 'A model: its experiment (or ensemble members), training history, test accuracy and confusion matrix',
       security: requireScope('predict'),
       description: '`id` may also be an alias name such as `default`.',
       params: ModelIdParams,
@@ -56,7 +57,13 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
     const id = await ctx.predict.resolve(req.params.id, { fresh: true });
     const [record, aliases] = await Promise.all([ctx.models.get(id), ctx.aliases.list()]);
     if (!record) throw notFound(`no model ${req.params.id}`);
-    return { ...summary(record, aliasesByModel(aliases).get(id) ?? []), experiment: record.experiment, confusion: record.confusion, history: record.history };
+    return {
+      ...summary(record, aliasesByModel(aliases).get(id) ?? []),
+      ...(record.experiment ? { experiment: record.experiment } : {}),
+      ...(record.ensemble ? { ensemble: record.ensemble } : {}),
+      confusion: record.confusion,
+      history: record.history,
+    };
   });
 
   app.delete('/v1/models/:id', {
@@ -70,11 +77,13 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
   }, async (req) => {
     const { id } = req.params;
     if (!(await ctx.models.exists(id))) throw notFound(`no model ${id} (delete takes a model id, not an alias)`);
-    // aliases first, so no request resolves to a model that is going away
-    const aliasesRemoved = await ctx.aliases.deleteByModel(id);
+    // Unlisted, tombstoned and its aliases removed in one step before any file goes, so no
+    // request resolves to it and a crash before the files are gone cannot bring it back.
+    const { deleted, aliasesRemoved } = await ctx.models.unlist(id);
+    if (!deleted) throw notFound(`no model ${id}`); // a concurrent delete won
     ctx.predict.invalidate();
     ctx.cache.evict(id);
-    await ctx.models.delete(id);
+    await ctx.models.removeFiles(id);
     req.log.info({ modelId: id, aliasesRemoved }, 'model deleted');
     return { id, deleted: true as const, aliasesRemoved };
   });

@@ -39,6 +39,12 @@ async function check(fn: () => Promise<unknown>): Promise<z.infer<typeof Check>>
   }
 }
 
+/** Redis answers and the model store takes a write (each within READY_TIMEOUT_MS). */
+export async function readiness(ctx: AppContext): Promise<{ ok: boolean; redis: z.infer<typeof Check>; store: z.infer<typeof Check> }> {
+  const [redis, store] = await Promise.all([check(() => ctx.redis.ping()), check(() => ctx.models.checkWritable())]);
+  return { ok: redis.ok && store.ok, redis, store };
+}
+
 export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -71,10 +77,7 @@ export default async function opsRoutes(fastify: FastifyInstance, { ctx }: { ctx
       response: { 200: ReadyResponse, 503: ReadyResponse },
     },
   }, async (_req, reply) => {
-    const [redis, store, eng] = await Promise.all([
-      check(() => ctx.redis.ping()), check(() => ctx.models.checkWritable()), engineReport().catch(() => undefined),
-    ]);
-    const ok = redis.ok && store.ok;
+    const [{ ok, redis, store }, eng] = await Promise.all([readiness(ctx), engineReport().catch(() => undefined)]);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unready', checks: { redis, store }, ...(eng ? { engine: eng } : {}) });
   });
 

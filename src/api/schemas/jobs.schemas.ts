@@ -3,9 +3,22 @@
 // the bad fields named); here only the outer shape and types are checked (→ 400).
 import { z } from 'zod';
 import { JOB_STATUSES } from '../../queue/index.ts';
+import { augmentSchema, dataSchema } from '../../engine/spec.ts';
 
 const part = (what: string) =>
   z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
+
+// JSON Schema of data's fields, from the engine's own zod schemas (documentation only: the route
+// takes data as a record and the engine's spec validates it).
+const { augment: _augment, ...plainData } = dataSchema.shape;
+const dataProperties = {
+  ...Object.fromEntries(Object.entries(plainData).map(([k, v]) => [k, stripSchemaKey(z.toJSONSchema(v, { io: 'input' }))])),
+  augment: stripSchemaKey(z.toJSONSchema(augmentSchema.nullable(), { io: 'input' })),
+};
+function stripSchemaKey(s: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _s, ...rest } = s;
+  return rest;
+}
 
 export const createJobBody = z
   .strictObject({
@@ -13,7 +26,8 @@ export const createJobBody = z
     preset: z.string().min(1).max(100).optional().describe('a book experiment by name, e.g. ch1-mlp30'),
     network: part('network').optional(),
     training: part('training').optional(),
-    data: part('data').optional(),
+    // validated by the engine's spec (422 naming the field); documented here field by field
+    data: part('data').meta({ properties: dataProperties }).optional(),
     ensemble: z.record(z.string(), z.unknown()).nullable().optional().describe('{ size } for an ensemble of networks'),
     backend: z.enum(['native', 'tfjs']).optional()
       .describe('engine backend to train on; a job naming one waits for a worker serving it (default: the worker\'s ENGINE_BACKEND)'),
@@ -112,7 +126,8 @@ export const jobCost = z.object({
   macsPerImage: z.number().int().describe('forward multiply-adds of one image through one network'),
   trainingImages: z.number().int().describe('training images per epoch (trainSize, × 5 when expanded)'),
   imageSteps: z.number().int().describe('members × epochs × trainingImages'),
-  trainingMacs: z.number().describe('≈ 3 × macsPerImage × imageSteps'),
+  augmentMacsPerImage: z.number().int().describe('arithmetic data.augment adds per training image (distorted on the fly: no more image-steps or memory); 0 without augmentation'),
+  trainingMacs: z.number().describe('≈ (3 × macsPerImage + augmentMacsPerImage) × imageSteps'),
   trainingScratchBytesPerThread: z.number().int().describe('the most native scratch the job holds on one engine thread (mini-batch, gradient, 64-image evaluation chunks)'),
   inferenceScratchBytesPerImage: z.number().int().describe('scratch to predict one image with the trained model (all members)'),
   weightsBytes: z.number().int().describe('the trained model\'s weights, all members, float32'),

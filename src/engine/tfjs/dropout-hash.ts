@@ -43,13 +43,15 @@ export function dropoutRowKey(seed: number, position: number, layer: number): U6
 }
 
 /**
- * The inverted-dropout multipliers of `rows` inputs of width `n` at positions posBase.. in the
- * epoch's order, for layer index `layer`: 1/(1−p) where kept, 0 where dropped.
+ * The dropout multipliers of `rows` inputs of width `n` at positions posBase.. in the epoch's order,
+ * for layer index `layer`: 1/(1−p) where kept (inverted; 1 for network3's style), 0 where dropped.
  */
-export function dropoutScales(rows: number, n: number, p: number, seed: number, posBase: number, layer: number): Float32Array {
+export function dropoutScales(
+  rows: number, n: number, p: number, seed: number, posBase: number, layer: number, network3 = false,
+): Float32Array {
   const out = new Float32Array(rows * n);
   const threshold = Math.floor(p * TWO32); // static_cast<uint64_t>(ldexp(p, 32))
-  const scale = Math.fround(1 / Math.fround(1 - p));
+  const scale = network3 ? 1 : Math.fround(1 / Math.fround(1 - p));
   for (let r = 0; r < rows; r++) {
     const [kh, kl] = dropoutRowKey(seed >>> 0, posBase + r, layer);
     for (let u = 0; u < n; u++) {

@@ -4,6 +4,7 @@
 // downloads libtensorflow); GPU images `npm install` them (docker/worker-gpu.Dockerfile).
 // NNDL_TFJS_BACKEND=wasm|cpu forces a pure-JS backend (tests, benchmarks).
 import type * as TfModule from '@tensorflow/tfjs';
+import { engineEnv } from '../../config/engine-env.ts';
 
 export type Tf = typeof TfModule;
 export type Tensor = TfModule.Tensor;
@@ -27,10 +28,7 @@ function usesGpu(tf: Tf): boolean {
 }
 
 async function load(): Promise<LoadedTf> {
-  const forced = process.env.NNDL_TFJS_BACKEND;
-  if (forced && forced !== 'wasm' && forced !== 'cpu') {
-    throw new RangeError(`NNDL_TFJS_BACKEND must be wasm or cpu, got ${forced}`);
-  }
+  const forced = engineEnv().NNDL_TFJS_BACKEND; // wasm | cpu, validated
   if (!forced) {
     const gpuTf = await tryImport('@tensorflow/tfjs-node-gpu');
     if (gpuTf && usesGpu(gpuTf)) return { tf: gpuTf, backend: 'tfjs-node-gpu', gpu: true, version: gpuTf.version.tfjs };

@@ -88,6 +88,8 @@ export class TfjsNetwork {
         let input = tf.reshape(a, [a.shape[0]!, -1]);
         const mask = L.dropout > 0 ? drop?.(l, L.inSize) : null;
         if (mask) input = tf.mul(input, mask);
+        // network3's dropout: no scaling in training, W·x × (1−p) without dropout (the addon's alpha)
+        else if (L.dropout > 0 && L.dropoutStyle === 'network3') input = tf.mul(input, Math.fround(1 - L.dropout));
         z = tf.add(tf.matMul(input, w, false, true), b);
       }
       a = activate(tf, L.activation, z);
@@ -114,7 +116,8 @@ export class TfjsNetwork {
     return (layer: number, width: number) => {
       const L = this.desc.layers[layer]!;
       const p = L.kind === 'dense' ? L.dropout : 0;
-      return this.tf.tensor(dropoutScales(rows, width, p, seed, posBase, layer), [rows, width]);
+      const network3 = L.kind === 'dense' && L.dropoutStyle === 'network3';
+      return this.tf.tensor(dropoutScales(rows, width, p, seed, posBase, layer, network3), [rows, width]);
     };
   }
 

@@ -1,6 +1,8 @@
 // The models page: accuracy, spec and aliases of each model; make one the default, delete
-// one, export one (the export link only appears once the API documents an export route).
+// one, export one (the export link only appears once the API documents an export route); a conv
+// net's learned filters (chapter 6), fetched when opened.
 import { api, download, el, formatDate, percent } from './api.js';
+import { filterGrid } from './filter-images.js';
 
 const $ = (id) => document.getElementById(id);
 const status = $('models-status');
@@ -27,7 +29,13 @@ function specDetails(m) {
     if (!details.open || loaded) return;
     loaded = true;
     try {
-      const { experiment: e } = await api(`/v1/models/${encodeURIComponent(m.id)}`);
+      const { experiment: e, ensemble } = await api(`/v1/models/${encodeURIComponent(m.id)}`);
+      if (ensemble) { // an ensemble of trained models (POST /v1/ensembles): its members, each with its own spec
+        details.querySelector('summary').textContent =
+          `ensemble of ${ensemble.members.length} models (${ensemble.combine})`;
+        pre.textContent = JSON.stringify(ensemble, null, 2);
+        return;
+      }
       const layers = e.network.layers.length;
       details.querySelector('summary').textContent =
         `${layers} layers, ${e.network.cost}, η ${e.training.eta}, λ ${e.training.lambda}, ${e.training.epochs} epochs`;
@@ -35,6 +43,29 @@ function specDetails(m) {
     } catch (err) {
       loaded = false;
       pre.textContent = `Could not load the spec: ${err.message}`;
+    }
+  });
+  return details;
+}
+
+/** The first conv layer's filters as images, fetched when opened (only conv nets have them). */
+function filtersDetails(m) {
+  const body = el('div', { class: 'filters-body', text: 'loading…' });
+  const details = el('details', { class: 'filters-details' }, el('summary', { text: 'learned filters' }), body);
+  let loaded = false;
+  details.addEventListener('toggle', async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    try {
+      const answer = await api(`/v1/models/${encodeURIComponent(m.id)}/filters`);
+      const n = answer.filters.length;
+      body.replaceChildren(
+        el('p', { class: 'muted', text: `${n} filters of ${answer.kernel}×${answer.kernel} weights (first conv layer${answer.members > 1 ? `, member 1 of ${answer.members}` : ''}); darker = larger weight.` }),
+        filterGrid(answer),
+      );
+    } catch (err) {
+      loaded = false;
+      body.textContent = `Could not load the filters: ${err.message}`;
     }
   });
   return details;
@@ -88,6 +119,7 @@ function row(m) {
       el('div', { class: 'muted id', text: m.id }),
       m.jobId ? el('a', { href: `/jobs/${encodeURIComponent(m.jobId)}`, text: 'training job' }) : null,
       specDetails(m),
+      m.hasFilters ? filtersDetails(m) : null,
     ),
     el('td', { class: 'num', 'data-label': 'Test accuracy', text: percent(m.testAccuracy) }),
     el('td', { 'data-label': 'Aliases' }, m.aliases.map((a) => el('span', { class: 'badge', text: a })), ' '),

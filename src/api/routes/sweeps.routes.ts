@@ -1,0 +1,229 @@
+// Hyper-parameter sweeps over REST: submit, read, list, cancel, and follow as server-sent events.
+// Trials are ordinary training jobs (they show in /v1/jobs under the same owner). Same keys, scopes
+// and budgets as jobs: a `train` key sees only its own sweeps, `admin` sees and cancels all.
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireScope } from '../../auth/route-security.ts';
+import { hasScope, principalOf } from '../../auth/scopes.ts';
+import type { Config } from '../../config/env.ts';
+import { SpecError } from '../../engine/index.ts';
+import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
+import { isRedisUnavailable, type TrainingQueue } from '../../queue/index.ts';
+import { SweepService } from '../../sweeps/sweep-service.ts';
+import { SweepBudgetError, type SweepPlan } from '../../sweeps/sweep-spec.ts';
+import { isSweepFinished, type SweepRecord } from '../../sweeps/sweep.repository.ts';
+import type { Redis } from 'ioredis';
+import { callerKey, routeRateLimit } from '../rate-limit.ts';
+import { StreamSlots } from '../stream-slots.ts';
+import { errorResponse, eventStream } from '../schemas/jobs.schemas.ts';
+import {
+  createSweepBody, listSweepsQuery, submitSweepQuery, sweepDryRun, sweepIdParams, sweepList, sweepView,
+} from '../schemas/sweeps.schemas.ts';
+
+export type SweepsRoutesOptions = { queue: TrainingQueue; config: Config; redis: Redis; heartbeatMs?: number };
+
+const tags = ['sweeps'];
+const security = requireScope('train');
+/** How often a follower re-reads the sweep even when no event came (a missed publish, a new wave). */
+const SAFETY_CHECK_MS = 5_000;
+const STREAM_RETRY_AFTER_S = 5;
+
+const seesAll = (req: FastifyRequest) => hasScope(principalOf(req), 'admin');
+const visible = (req: FastifyRequest, rec: SweepRecord | null): rec is SweepRecord =>
+  rec !== null && (seesAll(req) || rec.owner === principalOf(req).name);
+
+export default async function sweepsRoutes(fastify: FastifyInstance, opts: SweepsRoutesOptions): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { queue, config } = opts;
+  const service = new SweepService({ config, redis: opts.redis, queue });
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const streams = new Set<AbortController>();
+  const slots = new StreamSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY);
+  fastify.addHook('preClose', async () => {
+    for (const s of streams) s.abort();
+  });
+  fastify.addHook('onClose', async () => service.close());
+  const available = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      if (isRedisUnavailable(err)) throw serviceUnavailable('the job queue is unavailable (Redis); try again shortly');
+      throw err;
+    });
+
+  app.post('/v1/sweeps', {
+    config: { rateLimit: routeRateLimit(config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
+    schema: {
+      tags,
+      summary: 'Start a hyper-parameter sweep',
+      description:
+        'A base experiment (as the body of POST /v1/jobs), a search space over its fields by path (`"training.eta": {"values": [...]}`, ' +
+        '`{"logUniform": [low, high]}`, `{"intRange": [low, high]}`), a strategy (`grid`; `random` with `trials` and `seed`; `halving`: ' +
+        '`trials` on the first rung, `rungs` of growing `epochs` and `trainSize`, the best `keep` fraction promoted at each, resuming from ' +
+        'their checkpoints), an `objective`, a `concurrency` (trials at once, in waves) and an optional `budget` in image-steps. ' +
+        'Or a sweep `preset` (`ch3-eta`: the book\'s η experiment) with any field overridden. Each trial is an ordinary training job. ' +
+        'An unknown path, a bad range or value: 422 `unprocessable` naming the field (`space.<path>`, `base.<field>`, `strategy.rungs.<i>`). ' +
+        'A trial over a job budget, or the sweep over its `budget` or MAX_SWEEP_IMAGE_STEPS: 422 `over_budget` with the figures. ' +
+        '`?dryRun=true` plans and costs it, queuing nothing.',
+      security,
+      querystring: submitSweepQuery,
+      body: createSweepBody,
+      response: { 200: sweepDryRun, 202: sweepView, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
+    },
+  }, async (req, reply) => {
+    let plan: SweepPlan;
+    try {
+      plan = service.plan(req.body);
+    } catch (err) {
+      if (err instanceof SpecError) throw unprocessable(err.message, err.issues);
+      if (err instanceof SweepBudgetError) throw new ApiError(422, 'over_budget', err.message, err.violations);
+      throw err; // BudgetError (a trial over a job budget) → 422 over_budget by the error handler
+    }
+    if (req.query.dryRun === 'true' || req.query.dryRun === '1') {
+      return reply.code(200).send({ dryRun: true, plannedTrials: plan.trials.length, imageSteps: plan.imageSteps, trials: plan.trials });
+    }
+    const view = await available(service.create(plan, principalOf(req).name));
+    req.log.info({ sweepId: view.id, owner: view.owner, trials: plan.trials.length, imageSteps: plan.imageSteps }, 'sweep started');
+    return reply.code(202).header('location', `/v1/sweeps/${view.id}`).send(view);
+  });
+
+  app.get('/v1/sweeps', {
+    schema: {
+      tags, summary: 'List sweeps, newest first', description: 'A `train` key lists only its own sweeps; `admin` lists all.',
+      security, querystring: listSweepsQuery, response: { 200: sweepList, 400: errorResponse, 503: errorResponse },
+    },
+  }, async (req) => {
+    const { limit, offset } = req.query;
+    const page = await available(service.list({ ...(seesAll(req) ? {} : { owner: principalOf(req).name }), limit, offset }));
+    const items = page.items.map(({ plan, trials, waves: _w, ...rest }) => ({
+      ...rest,
+      ...(plan.name !== undefined ? { name: plan.name } : {}),
+      ...(plan.preset !== undefined ? { preset: plan.preset } : {}),
+      strategy: plan.strategy.type, trials: trials.length, plannedTrials: plan.trials.length,
+    }));
+    return { items, total: page.total, limit, offset };
+  });
+
+  app.get('/v1/sweeps/:id', {
+    schema: {
+      tags,
+      summary: 'A sweep: status, trials, best, leaderboard',
+      description: "Each trial: its job, params, status, rung, the last epoch's validation accuracy and cost, epochs. Another key's sweep is 404 to a `train` key.",
+      security, params: sweepIdParams, response: { 200: sweepView, 404: errorResponse, 503: errorResponse },
+    },
+  }, async (req) => {
+    const rec = await available(service.get(req.params.id));
+    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    return available(service.toView(rec));
+  });
+
+  app.post('/v1/sweeps/:id/cancel', {
+    schema: {
+      tags,
+      summary: 'Cancel a sweep and every trial not yet ended',
+      description: 'No further wave is queued; queued trials are cancelled at once, running ones at their next mini-batch (follow them). 409 when the sweep has already ended.',
+      security, params: sweepIdParams, response: { 200: sweepView, 404: errorResponse, 409: errorResponse, 503: errorResponse },
+    },
+  }, async (req) => {
+    const rec = await available(service.get(req.params.id));
+    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    if (isSweepFinished(rec.status)) throw new ApiError(409, 'conflict', `sweep ${rec.id} is already ${rec.status}`, { status: rec.status });
+    return (await available(service.cancel(rec.id)))!;
+  });
+
+  app.get('/v1/sweeps/:id/events', {
+    schema: {
+      tags,
+      summary: 'Follow a sweep as server-sent events',
+      description:
+        'A `sweep` event (data: the sweep as GET returns it) at once and whenever a trial starts or ends or a wave is queued; an `epoch` event ' +
+        '(data: `{ jobId, metrics }`) for every epoch any trial finishes; and one `completed`, `failed` or `cancelled` event (data: the final sweep) to end. ' +
+        'Lines starting with `:` are heartbeats. Streams are capped as the jobs\' are (429 / 503).',
+      security, params: sweepIdParams, response: { 200: eventStream, 404: errorResponse, 429: errorResponse, 503: errorResponse },
+    },
+  }, async (req, reply) => {
+    const rec = await available(service.get(req.params.id));
+    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    const caller = callerKey(req);
+    const refused = slots.take(caller);
+    if (refused === 'caller') throw tooManyRequests('too_many_streams', `at most ${slots.perCaller} event streams open at once per caller; close one first`, STREAM_RETRY_AFTER_S, { limit: slots.perCaller });
+    if (refused === 'total') throw new ApiError(503, 'overloaded', 'too many event streams open on this instance; retry shortly', { limit: slots.total }, { 'retry-after': String(STREAM_RETRY_AFTER_S) });
+    reply.hijack();
+    const res = reply.raw;
+    const aborter = new AbortController();
+    streams.add(aborter);
+    res.on('close', () => aborter.abort());
+    const offs: (() => void)[] = [];
+    const followed = new Set<string>();
+    let wake: (() => void) | null = null;
+    let dirty = true;
+    const pending: string[] = [];
+    const onEvent = (e: Parameters<Parameters<TrainingQueue['follow']>[1]>[0]) => {
+      if (e.type === 'epoch') pending.push(`event: epoch\ndata: ${JSON.stringify({ jobId: e.jobId, metrics: e.metrics })}\n\n`);
+      else if (e.type !== 'progress') dirty = true;
+      wake?.();
+    };
+    const follow = async (id: string) => {
+      if (followed.has(id)) return;
+      followed.add(id);
+      offs.push(await queue.follow(id, onEvent));
+    };
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': String(req.id),
+      });
+      res.write('retry: 2000\n\n');
+      heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+      aborter.signal.addEventListener('abort', () => wake?.());
+      await follow(rec.id);
+      let last = '';
+      while (!aborter.signal.aborted && !res.destroyed) {
+        while (pending.length > 0) res.write(pending.shift()!);
+        if (dirty) {
+          dirty = false;
+          const now = await service.view(rec.id);
+          if (!now) break;
+          for (const t of now.trials) await follow(t.jobId);
+          const json = JSON.stringify(now);
+          if (json !== last) {
+            last = json;
+            res.write(`event: sweep\ndata: ${json}\n\n`);
+          }
+          if (isSweepFinished(now.status) && now.trials.every((t) => ['completed', 'failed', 'cancelled'].includes(t.status))) {
+            res.write(`event: ${now.status}\nid: end\ndata: ${json}\n\n`);
+            break;
+          }
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            dirty = true;
+            resolve();
+          }, SAFETY_CHECK_MS);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    } catch (err) {
+      req.log.warn({ err, sweepId: rec.id }, 'sweep event stream failed');
+      if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ message: 'event stream interrupted' })}\n\n`);
+    } finally {
+      clearInterval(heartbeat);
+      for (const off of offs) off();
+      aborter.abort();
+      streams.delete(aborter);
+      slots.give(caller);
+      if (!res.destroyed) res.end();
+    }
+  });
+}
+
+

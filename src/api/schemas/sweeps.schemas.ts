@@ -1,0 +1,98 @@
+// zod schemas of the sweeps routes: they validate requests and generate the OpenAPI document.
+// The body's outer shape is checked here (→ 422 naming the field); the experiment, the paths of
+// the space and the values are checked by resolveSweep (SpecError → 422, fields named).
+import { z } from 'zod';
+import { SWEEP_STATUSES } from '../../sweeps/sweep.repository.ts';
+import { dimensionSchema, OBJECTIVES, rungSchema } from '../../sweeps/sweep-spec.ts';
+
+export { createSweepBody } from '../../sweeps/sweep-spec.ts';
+
+export const sweepIdParams = z.strictObject({
+  id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only'),
+});
+
+export const listSweepsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+export const sweepStatus = z.enum(SWEEP_STATUSES);
+const paramValue = z.union([z.number(), z.string(), z.boolean()]);
+const params = z.record(z.string(), paramValue).describe('spec path → the value this trial tried');
+
+const strategy = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('grid') }),
+  z.object({ type: z.literal('random'), trials: z.number().int(), seed: z.number().int() }),
+  z.object({ type: z.literal('halving'), trials: z.number().int(), seed: z.number().int(), keep: z.number(), rungs: z.array(rungSchema) }),
+]);
+
+export const sweepBest = z.object({
+  jobId: z.string(),
+  modelId: z.string().optional(),
+  params,
+  rung: z.number().int(),
+  validationAccuracy: z.number().nullable(),
+  validationCost: z.number().nullable(),
+}).describe('the best completed trial of the highest rung reached');
+
+export const sweepTrial = z.object({
+  jobId: z.string().describe('the training job that runs it (GET /v1/jobs/{jobId})'),
+  index: z.number().int().describe('its place in the plan; a promoted trial keeps it'),
+  params,
+  rung: z.number().int().describe('halving rung (0 otherwise)'),
+  wave: z.number().int(),
+  resumedFrom: z.string().optional().describe('the trial of the rung before whose checkpoint this one continued from'),
+  resumedFromEpoch: z.number().int().optional(),
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  modelId: z.string().optional(),
+  validationAccuracy: z.number().nullable().describe('of the last epoch'),
+  validationCost: z.number().nullable(),
+  epochs: z.number().int().describe('epochs trained so far (from the start)'),
+  totalEpochs: z.number().int(),
+});
+
+const sweepCommon = {
+  id: z.string(),
+  name: z.string().optional(),
+  preset: z.string().optional(),
+  owner: z.string().optional(),
+  status: sweepStatus,
+  best: sweepBest.optional(),
+  error: z.string().optional(),
+  createdAt: z.string(),
+  finishedAt: z.string().optional(),
+};
+
+export const sweepView = z.object({
+  ...sweepCommon,
+  strategy,
+  objective: z.enum(OBJECTIVES),
+  concurrency: z.number().int(),
+  space: z.record(z.string(), dimensionSchema),
+  logScale: z.array(z.string()).describe('searched paths on a log scale'),
+  imageSteps: z.number().describe('upper bound of the image-steps the sweep trains'),
+  plannedTrials: z.number().int(),
+  waves: z.number().int(),
+  trials: z.array(sweepTrial),
+  leaderboard: z.array(z.string()).describe('trial job ids, best first (later rungs first)'),
+});
+
+export const sweepSummary = z.object({
+  ...sweepCommon,
+  strategy: z.string(),
+  trials: z.number().int(),
+  plannedTrials: z.number().int(),
+});
+
+export const sweepList = z.object({ items: z.array(sweepSummary), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+
+export const sweepDryRun = z.object({
+  dryRun: z.literal(true),
+  plannedTrials: z.number().int(),
+  imageSteps: z.number(),
+  trials: z.array(params),
+});
+
+export const submitSweepQuery = z.object({
+  dryRun: z.enum(['true', 'false', '1', '0']).optional().describe('true or 1: resolve, validate and cost the sweep, queue nothing (200)'),
+});
