@@ -71,7 +71,8 @@ test('training and data ranges', () => {
 test('every preset resolves, validates and matches the book table', () => {
   const presets = listPresets();
   const names = presets.map((p) => p.name);
-  assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch3-mlp100-l2-60', 'ch6-shallow', 'ch6-conv1',
+  assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch3-mlp100-l2-60',
+    'ch5-deep2', 'ch5-deep2-relu', 'ch5-deep3', 'ch5-deep3-relu', 'ch5-deep4', 'ch5-deep4-relu', 'ch6-shallow', 'ch6-conv1',
     'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble']);
   for (const p of presets) {
     const e = resolveExperiment({ preset: p.name });
@@ -93,7 +94,7 @@ test('every preset resolves, validates and matches the book table', () => {
     assert.deepEqual([p.bookAccuracy, p.bookMetric], [book, 'validation']);
     assert.equal(p.experiment.training.keep, 'final', 'the book quotes the last epoch');
   }
-  for (const p of presets.filter((x) => !x.name.startsWith('ch3-mlp100-l2'))) assert.equal(p.bookMetric, 'test', p.name);
+  for (const p of presets) assert.equal(p.bookMetric, /^(ch3-mlp100-l2|ch5-)/.test(p.name) ? 'validation' : 'test', p.name);
   assert.equal(by['ch6-relu']!.training.eta, 0.03);
   assert.equal(by['ch6-dropout']!.data.expand, true);
   assert.equal(by['ch6-dropout']!.training.epochs, 40);

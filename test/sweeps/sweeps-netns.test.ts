@@ -14,6 +14,7 @@ import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { buildApp } from '../../src/app.ts';
+import { CheckpointRepository } from '../../src/store/checkpoint.repository.ts';
 import type { Config } from '../../src/config/env.ts';
 import {
   cleanup, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, waitForOutput, type WorkerProcess,
@@ -120,11 +121,12 @@ describe('sweeps across hosts (network namespaces)', { skip: netnsUnavailable() 
     }).expect(202);
     const id = res.body.id as string;
     const trial = res.body.trials[0].jobId as string;
+    const checkpoints = new CheckpointRepository({ dataDir });
     // cut A's link once the trial has an epoch (and a checkpoint) behind it, then let B go on
     const atCut = await waitFor(async () => {
       const job = (await request(app.server).get(`/v1/jobs/${trial}`).expect(200)).body;
-      return job.metrics.length >= 1 ? job : null;
-    }, 120_000, `A's first epoch\n${output()}`, 20);
+      return job.metrics.length >= 1 && (await checkpoints.load(trial)) !== null ? job : null;
+    }, 120_000, `A's first epoch and checkpoint\n${output()}`, 20);
     ip('netns', 'exec', NS, 'ip', 'link', 'set', NS_IF, 'down');
     b.child.kill('SIGCONT');
     assert.equal(atCut.status, 'running', 'cut mid-trial');

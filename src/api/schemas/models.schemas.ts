@@ -14,6 +14,10 @@ export const EpochMetricsSchema = z.looseObject({
   seconds: num(),
   imagesPerSecond: num(),
   gradientNorms: z.array(num()).describe('per parametric layer: mean norm of dC/dW over the epoch'),
+  biasGradientNorms: z.array(num()).optional().describe('with training.biasGradientImages > 0 (chapter 5\'s speed of learning): ' +
+    'per hidden layer (every dense/conv layer but the output, in order), ‖∂C/∂b‖ — the norm of the bias gradient averaged over ' +
+    'the first biasGradientImages training images, dropout off — after this epoch'),
+  initialBiasGradientNorms: z.array(num()).optional().describe('the same at initialisation, before any training: on epoch 1\'s metrics only'),
 });
 
 // The engine owns the experiment's exact schema; here it is documented, not re-validated.
