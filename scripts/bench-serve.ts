@@ -100,7 +100,13 @@ async function main(): Promise<void> {
         url: `http://127.0.0.1:${appPort}/v1/predict`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png,
       }, duration, connections),
     ];
+    // the Open Inference Protocol's infer with the same image: the same predict path, a JSON tensor
+    const v2 = await measure('v2-infer-pixels', {
+      url: `http://127.0.0.1:${appPort}/v2/models/default/infer`, method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: pixels }] }),
+    }, duration, connections);
     log({ ...bare, ratioToBare: 1 });
+    log({ ...v2, ratioToBare: round(v2.reqPerSec / bare.reqPerSec, 3), info: 'not a target: /v2 infer (Open Inference Protocol), one image' });
     log({ ...barePost, ratioToBare: round(barePost.reqPerSec / bare.reqPerSec, 3), info: 'not a target: the same JSON body to a bare POST route' });
     const goals: Record<string, { ratio: number; p99?: number }> = { 'predict-pixels': { ratio: 0.5, p99: 10 }, 'predict-png': { ratio: 0.25 } };
     for (const t of targets) {

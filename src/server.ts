@@ -8,6 +8,7 @@ import { AuthConfigError } from './auth/auth-mode.ts';
 import { loadConfigOrExit } from './config/env.ts';
 import { onParentGone } from './process/parent-watch.ts';
 import { assertRedisReachable } from './queue/index.ts';
+import { installBundledAtStart } from './store/bundled-model.ts';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Started by src/main.ts: when it goes (even SIGKILLed), so do we.
   onParentGone(() => shutdown('parent exited'));
+  // a fresh store gets the bundled model as `default` before the first request (once per store)
+  await installBundledAtStart(config, app.log);
   try {
     await app.listen({ host: config.HOST, port: config.PORT });
   } catch (err) {

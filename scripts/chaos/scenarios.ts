@@ -71,6 +71,10 @@ export async function workerKills(opts: { kills: number; jobs: number }): Promis
       interruptedJobs: interrupted.length,
       interruptedAfterCheckpoint: hitAfterCheckpoint.length,
       resumedFromCheckpoint: resumed.length,
+      // the ones that were not: what their records say, to tell a restart from a lost checkpoint
+      notResumed: hitAfterCheckpoint.filter((j) => (j!.resumedFromEpoch ?? 0) < 1)
+        .map((j) => ({ id: j!.id.slice(0, 8), attempts: j!.attempts, workerDeaths: j!.workerDeaths ?? 0, resumedFromEpoch: j!.resumedFromEpoch ?? null })),
+      workerDeathsCounted: completed.reduce((n, j) => n + (j!.workerDeaths ?? 0), 0),
       models: modelCount,
       duplicateModels: modelCount >= 0 ? Math.max(0, modelCount - completed.length) : null,
       failures: final.filter((j) => j && j.status !== 'completed').map((j) => `${j!.id}: ${j!.status} ${j!.error ?? ''}`),

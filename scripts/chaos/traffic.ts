@@ -87,7 +87,7 @@ export async function submit(cluster: Cluster, job: unknown, tally: Tally): Prom
   }
 }
 
-export type JobView = { id: string; status: string; modelId?: string; resumedFromEpoch?: number; attempts: number; error?: string; metrics?: unknown[] };
+export type JobView = { id: string; status: string; modelId?: string; resumedFromEpoch?: number; attempts: number; workerDeaths?: number; error?: string; metrics?: unknown[] };
 
 export async function getJob(cluster: Cluster, id: string): Promise<JobView | null> {
   const r = await cluster.request('GET', `/v1/jobs/${id}`);

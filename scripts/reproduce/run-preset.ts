@@ -74,9 +74,24 @@ export async function runPreset(o: RunOptions): Promise<RunOutcome> {
   return { status: 'completed', model: result.model, book, resumedFrom: checkpoint ? checkpoint.member * experiment.training.epochs + checkpoint.epoch : null };
 }
 
-/** The same experiment, whatever the key order. */
+/**
+ * The same experiment, whatever the key order and whichever engine options were added since: each side is
+ * resolved again without its preset name, so an option absent from an older record takes its default (the
+ * engine's rule: absent = the behaviour from before the option existed), while a value the preset changed
+ * (η, init, layers, keep...) still differs.
+ */
 export function sameExperiment(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
+  return canonical(normalised(a)) === canonical(normalised(b));
+}
+
+function normalised(e: unknown): unknown {
+  if (!e || typeof e !== 'object') return e;
+  const { preset: _preset, ...rest } = e as Record<string, unknown>;
+  try {
+    return resolveExperiment(rest);
+  } catch {
+    return rest; // not valid any more: compared as it is (and so, differs)
+  }
 }
 
 function canonical(v: unknown): string {

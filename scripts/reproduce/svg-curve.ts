@@ -49,7 +49,8 @@ export function accuracyCurveSvg(o: {
   out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}" stroke="#556"/>`);
   // the book's figure
   out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${fmt(y(o.book.accuracy))}" y2="${fmt(y(o.book.accuracy))}" stroke="#c0392b" stroke-dasharray="6 4"/>`);
-  out.push(`<text x="${W - PAD.right}" y="${fmt(y(o.book.accuracy) - 4)}" text-anchor="end" fill="#c0392b">book ${(o.book.accuracy * 100).toFixed(2)}% (${o.book.metric})</text>`);
+  // at the left, where the curves are usually still low
+  out.push(`<text x="${PAD.left + 6}" y="${fmt(y(o.book.accuracy) - 4)}" fill="#c0392b">book ${(o.book.accuracy * 100).toFixed(2)}% (${o.book.metric})</text>`);
   o.members.forEach((history, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
     const line = (pick: (m: EpochMetrics) => number | null, dash: string) => {

@@ -21,6 +21,10 @@ export const envSchema = z.object({
   // DATA_DIR, MNIST_DIR, MNIST_MIRROR, NNDL_ADDON_PATH, NNDL_TFJS_BACKEND: read by the engine too
   ...engineEnvShape,
   ENGINE_THREADS: int(os.availableParallelism(), 1),
+  // The bundled model (models/bundled/, checksummed) the API installs as `default` at its first start
+  // on a store without a `default` alias, once per store; "off" installs nothing. A relative path is
+  // taken from the project root.
+  BUNDLED_MODEL_DIR: z.string().min(1).default('models/bundled'),
   // Engine backend for jobs that name none: auto = tfjs when tfjs-node-gpu sees a GPU, else native.
   ENGINE_BACKEND: z.enum(['native', 'tfjs', 'auto']).default('auto'),
   // Backends whose dedicated queues (train-native, train-tfjs) this worker consumes.

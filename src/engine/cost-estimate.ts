@@ -121,7 +121,9 @@ export function estimateCost(experiment: Experiment): JobCost {
     trainingImages,
     imageSteps,
     augmentMacsPerImage: augmentMacs,
-    trainingMacs: ((experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs + augmentMacs) * imageSteps,
+    trainingMacs: ((experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs + augmentMacs) * imageSteps
+      // chapter 5's measure: forward and backward over biasGradientImages, at init and after each epoch
+      + 3 * macs * members * (experiment.training.epochs + 1) * (experiment.training.biasGradientImages ?? 0),
     trainingScratchBytesPerThread: Math.max(training, test),
     inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
     weightsBytes: members * plan.paramCount * 4,

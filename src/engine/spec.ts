@@ -51,6 +51,7 @@ export const LIMITS = {
   layers: 32,
   ensemble: 20,
   threads: 64,
+  biasGradientImages: 10_000,
   params: 50_000_000,
 } as const;
 
@@ -115,6 +116,8 @@ export const trainingSchema = z.strictObject({
   order: z.enum(ORDERS).optional(),
   trainingMetrics: z.enum(TRAINING_METRICS).optional(),
   evaluationCostN: z.enum(EVALUATION_COST_N).optional(),
+  // chapter 5: ‖∂C/∂b‖ of each hidden layer over the first N training images, at init and after each epoch (0 = off)
+  biasGradientImages: int(0, LIMITS.biasGradientImages, 'biasGradientImages').optional(),
 });
 
 const range = (min: number, max: number, what: string) =>

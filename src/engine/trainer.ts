@@ -4,6 +4,7 @@
 // test evaluation. The arithmetic is all in the addon.
 import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
 import { nativeAugment } from './augment.ts';
+import { biasGradientNorms } from './bias-gradient.ts';
 import { initParamsAsync } from './init.ts';
 import { planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
@@ -122,12 +123,16 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const fixedOrder = opts.order === 'shuffle-once' ? await Rng.fromSeed(shuffleOnceSeed(t.seed, member)).permutationAsync(n) : null;
   const layers = plan.segments.length;
   const augment = nativeAugment(exp.data.augment, 0) !== undefined;
+  // chapter 5's speed of learning (bias-gradient.ts): at initialisation, then after every epoch
+  const biasImages = t.biasGradientImages ?? 0;
+  const measureBias = () => biasGradientNorms(net, plan, data, biasImages, t.miniBatchSize);
+  let initialBias: number[] | null = resume ? resume.initialBiasGradientNorms ?? null : biasImages > 0 ? await measureBias() : null;
 
   const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
     format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
     schedule: { ...schedule }, partial: part, params: params.slice(), velocity: velocity ? velocity.slice() : null,
     history: [...history], best: best && { ...best, params: best.params.slice() }, completed: [...completed], threads,
-    trainingSeconds: clock.seconds,
+    trainingSeconds: clock.seconds, initialBiasGradientNorms: initialBias,
   });
   const stopKind = () => (signal[0] === SIGNAL_INTERRUPT ? 'interrupted' : 'cancelled') as 'interrupted' | 'cancelled';
 
@@ -183,7 +188,10 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
       validationCost: validation.cost, validationAccuracy: validation.accuracy,
       eta: schedule.eta, seconds, imagesPerSecond: sums.examples / Math.max(sums.seconds, 1e-9),
       gradientNorms: sums.gradNormSum.map((g) => g / batches),
+      ...(biasImages > 0 ? { biasGradientNorms: await measureBias() } : {}),
+      ...(initialBias && epoch === 0 ? { initialBiasGradientNorms: initialBias } : {}),
     };
+    if (epoch === 0) initialBias = null; // carried by epoch 1's metrics from now on
     history.push(metrics);
     // >= as network3.py: of equally good epochs the later one is kept
     if (keepBest && validation.accuracy !== null && validation.accuracy >= (best?.validationAccuracy ?? -1)) {

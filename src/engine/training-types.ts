@@ -16,6 +16,10 @@ export type EpochMetrics = {
   seconds: number;
   imagesPerSecond: number;
   gradientNorms: number[];      // per parametric layer: mean over mini-batches of ‖∂C/∂W‖₂
+  /** training.biasGradientImages > 0: per hidden layer, ‖∂C/∂b‖ over the first N training images after this epoch. */
+  biasGradientNorms?: number[];
+  /** The same at initialisation: on the first epoch's metrics only. */
+  initialBiasGradientNorms?: number[];
 };
 
 /** Learning-rate schedule and early-stopping state, carried across epochs (and checkpoints). */
@@ -45,6 +49,8 @@ export type Checkpoint = {
   params: Float32Array;
   velocity: Float32Array | null;     // momentum buffers (null without momentum)
   history: EpochMetrics[];           // this member's completed epochs
+  /** training.biasGradientImages: the norms at initialisation, until epoch 1's metrics carry them (absent: none). */
+  initialBiasGradientNorms?: number[] | null;
   /** keep 'best-validation': this member's best validation epoch so far and its weights (absent in older checkpoints). */
   best?: BestEpoch | null;
   completed: CompletedMember[];      // earlier ensemble members

@@ -10,7 +10,8 @@ import { JOB_STATUSES, TERMINAL_STATUSES, isTerminal, toSummary, type JobProgres
 
 // KEYS: record, all, expiry, metrics, cancelFlag
 // ARGV: statusKeyPrefix, allowedFrom ('*' or space separated), newStatus ('' keeps),
-//       ttlSeconds (applied when newStatus is terminal), nowMs, field, value, ... ('' value deletes)
+//       ttlSeconds (applied when newStatus is terminal), nowMs, attempt ('' any: else applied only
+//       while the record's `attempt` is this one), field, value, ... ('' value deletes)
 // Returns false when the record is missing, else { applied (0|1), previous status }.
 const TRANSITION = `
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -20,7 +21,8 @@ if ARGV[2] ~= '*' then
   for s in string.gmatch(ARGV[2], '%S+') do if s == cur then ok = true end end
   if not ok then return {0, cur} end
 end
-for i = 6, #ARGV, 2 do
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[6] then return {0, cur} end
+for i = 7, #ARGV, 2 do
   if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
 local new = ARGV[3]
@@ -130,6 +132,8 @@ export type RecordPatch = Partial<{
   finishedAt: string;
   /** Seconds this job has trained, summed over its attempts (JOB_TIMEOUT_S is checked against it). */
   runSeconds: number;
+  /** The worker attempt that owns the running job (its BullMQ lock token): see `transition`'s `attempt`. */
+  attempt: string;
 }>;
 
 export type RetentionOptions = {
@@ -146,9 +150,10 @@ export const DEFAULT_MAX_EPOCH_METRICS = 10_000;
 // When the history outgrows the bound, k doubles and the entries off it are dropped (halving,
 // so a long run keeps an even sample of its whole curve, first epochs included). It stops
 // when nothing more can go (one entry per member left).
-// KEYS: metrics, record; ARGV: field, metricsJson, progressJson, max, epoch
+// KEYS: metrics, record; ARGV: field, metricsJson, progressJson, max, epoch, attempt ('' any)
 const PUT_EPOCH = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[2], 'attempt') ~= ARGV[6] then return 0 end
 local k = tonumber(redis.call('HGET', KEYS[2], 'metricsEvery') or '1')
 redis.call('HSET', KEYS[2], 'progress', ARGV[3], 'lastEpoch', ARGV[2])
 local epoch = tonumber(ARGV[5])
@@ -246,9 +251,13 @@ export class JobRecordRepository {
    * Applies a patch and, optionally, a status change, atomically — only when the current
    * status is one of `from`. Returns the previous status, or null when not applied/missing.
    */
-  async transition(id: string, from: readonly JobStatus[] | '*', to: JobStatus | null, patch: RecordPatch = {}): Promise<JobStatus | null> {
+  async transition(
+    id: string, from: readonly JobStatus[] | '*', to: JobStatus | null, patch: RecordPatch = {},
+    /** Applied only while the record's `attempt` is this one: a worker cut off from Redis whose job another worker took over writes nothing. */
+    fence: { attempt?: string } = {},
+  ): Promise<JobStatus | null> {
     const ttl = to && isTerminal(to) ? this.retention.ageSeconds : 0;
-    const args: string[] = [this.keys.byStatus(''), from === '*' ? '*' : from.join(' '), to ?? '', String(ttl), String(Date.now())];
+    const args: string[] = [this.keys.byStatus(''), from === '*' ? '*' : from.join(' '), to ?? '', String(ttl), String(Date.now()), fence.attempt ?? ''];
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) continue;
       args.push(k, v === null || v === false ? '' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -278,11 +287,12 @@ export class JobRecordRepository {
    * Stores one epoch's metrics (replacing a redone epoch), the progress and the last epoch,
    * keeping the history within maxEpochMetrics (see PUT_EPOCH). A missing record stays missing.
    */
-  async putEpoch(id: string, m: EpochMetrics, progress: JobProgress): Promise<void> {
+  async putEpoch(id: string, m: EpochMetrics, progress: JobProgress, fence: { attempt?: string } = {}): Promise<boolean> {
     const max = this.retention.maxEpochMetrics ?? DEFAULT_MAX_EPOCH_METRICS;
     const json = JSON.stringify(m);
-    await this.redis.eval(PUT_EPOCH, 2, this.keys.metrics(id), this.keys.record(id),
-      `${m.member ?? 0}:${m.epoch}`, json, JSON.stringify(progress), String(max), String(m.epoch));
+    const res = await this.redis.eval(PUT_EPOCH, 2, this.keys.metrics(id), this.keys.record(id),
+      `${m.member ?? 0}:${m.epoch}`, json, JSON.stringify(progress), String(max), String(m.epoch), fence.attempt ?? '');
+    return res === 1;
   }
 
   async setProgress(id: string, progress: JobProgress): Promise<void> {

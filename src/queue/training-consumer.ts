@@ -2,6 +2,7 @@
 // (workers/train.processor.ts: engine + store) with a small context — the shared cancel /
 // interrupt signal, and callbacks that keep our job record, the event channel and BullMQ's
 // progress in step. Status bookkeeping and the retry/stall/shutdown rules live here.
+import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
@@ -18,6 +19,14 @@ import { createRedis } from './redis-connection.ts';
 /** Signal values shared with the engine (Int32Array on a SharedArrayBuffer). */
 export const SIGNAL_CANCEL = 1;
 export const SIGNAL_INTERRUPT = 2;
+
+/** This attempt no longer owns the job: another worker took it over (see the fence in run()). */
+export class SupersededError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} was taken over by another worker`);
+    this.name = 'SupersededError';
+  }
+}
 
 /** A job that must not be retried (bad spec): it fails once with this message. */
 export class NonRetryableError extends Error {
@@ -136,7 +145,12 @@ export class TrainingConsumer {
   private async run(job: Job<TrainPayload, TrainResult, TrainingJobName>, token?: string): Promise<TrainResult> {
     const id = job.data.jobId;
     const started = new Date().toISOString();
-    const prev = await this.records.transition(id, ['queued', 'running'], 'running', { error: null });
+    // This attempt owns the record from here on (its BullMQ lock token): every later write of it is
+    // fenced on it, so a worker cut off from Redis whose job another worker has taken over since
+    // writes nothing when its link comes back (at-least-once delivery, exactly-once in effect).
+    const attempt = token ?? randomUUID();
+    const fence = { attempt };
+    const prev = await this.records.transition(id, ['queued', 'running'], 'running', { error: null, attempt });
     if (!prev) {
       this.log('job has no live record; skipped', { jobId: id });
       return { cancelled: true };
@@ -146,9 +160,9 @@ export class TrainingConsumer {
     const deaths = prev === 'running' ? await this.records.incrementWorkerDeaths(id) : (await this.records.get(id))?.workerDeaths ?? 0;
     if (prev === 'running') this.log('job picked up after its worker died', { jobId: id, workerDeaths: deaths });
     let record = (await this.records.get(id))!;
-    if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started });
+    if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started }, fence);
     const backend = job.data.experiment.backend ?? (await this.defaultBackend());
-    await this.records.transition(id, ['running'], null, { backend });
+    await this.records.transition(id, ['running'], null, { backend }, fence);
     record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
     await this.publish({ type: 'status', jobId: id, status: 'running' });
 
@@ -156,18 +170,18 @@ export class TrainingConsumer {
     // died) ends the job here, before any training, whatever its death count.
     if (await this.cancels.isRequested(id)) {
       this.log('job cancelled before this worker trained it', { jobId: id });
-      return this.finishCancelled(id);
+      return this.finishCancelled(id, fence);
     }
     // a trial of a sweep cancelled after this wave was queued (the cancel may have missed it)
-    if (job.data.sweepId && (await this.redis.hget(this.keys.sweep(job.data.sweepId), 'status')) === 'cancelled') return this.finishCancelled(id);
+    if (job.data.sweepId && (await this.redis.hget(this.keys.sweep(job.data.sweepId), 'status')) === 'cancelled') return this.finishCancelled(id, fence);
 
     const { JOB_MAX_WORKER_DEATHS: maxDeaths, JOB_TIMEOUT_S: timeoutS } = this.opts.config;
     if (deaths >= maxDeaths) {
-      return this.failFinal(id, `worker_died: the worker died while training this job (possibly out of memory): ${deaths} times, the most allowed (JOB_MAX_WORKER_DEATHS=${maxDeaths})`);
+      return this.failFinal(id, `worker_died: the worker died while training this job (possibly out of memory): ${deaths} times, the most allowed (JOB_MAX_WORKER_DEATHS=${maxDeaths})`, fence);
     }
     const timedOutMessage = () => `timeout: the job trained longer than JOB_TIMEOUT_S (${timeoutS} s) and was stopped`;
     const ranBefore = await this.records.runSeconds(id);
-    if (timeoutS > 0 && ranBefore >= timeoutS) return this.failFinal(id, timedOutMessage());
+    if (timeoutS > 0 && ranBefore >= timeoutS) return this.failFinal(id, timedOutMessage(), fence);
 
     const signal = new Int32Array(new SharedArrayBuffer(4));
     this.active.set(id, signal);
@@ -195,8 +209,8 @@ export class TrainingConsumer {
       backend,
       reportEpoch: async (m) => {
         progress = { ...progress, epoch: m.epoch, epochs: m.epochs, ...(progress.members ? { member: m.member } : {}) };
-        await this.records.putEpoch(id, m, progress);
-        await this.records.transition(id, ['running'], null, { runSeconds: runSeconds() });
+        if (!(await this.records.putEpoch(id, m, progress, fence))) throw new SupersededError(id);
+        await this.records.transition(id, ['running'], null, { runSeconds: runSeconds() }, fence);
         await job.updateProgress(progress);
         await this.publish({ type: 'epoch', jobId: id, metrics: m });
       },
@@ -206,36 +220,41 @@ export class TrainingConsumer {
         lastProgressAt = now;
         void this.publish({ type: 'progress', jobId: id, progress: { ...progress, batch: p.batch, batches: p.batches } });
       },
-      markResumed: (fromEpoch) => this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }).then(() => {}),
+      markResumed: (fromEpoch) => this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }, fence).then(() => {}),
       log: (msg, extra) => this.log(msg, { jobId: id, ...extra }),
     };
     try {
       const outcome = await this.opts.process(ctx);
       if (outcome.status === 'completed') {
-        await this.records.transition(id, ['running'], 'completed', { modelId: outcome.modelId, finishedAt: new Date().toISOString() });
+        if (!(await this.records.transition(id, ['running'], 'completed', { modelId: outcome.modelId, finishedAt: new Date().toISOString() }, fence))) throw new SupersededError(id);
         await this.publishEnd(id, 'completed');
         return { modelId: outcome.modelId };
       }
-      if (outcome.status === 'cancelled') return await this.finishCancelled(id);
-      if (timedOut) return await this.failFinal(id, timedOutMessage());
+      if (outcome.status === 'cancelled') return await this.finishCancelled(id, fence);
+      if (timedOut) return await this.failFinal(id, timedOutMessage(), fence);
       // Interrupted (shutdown): back to the queue without spending an attempt; the checkpoint
       // the processor saved lets whichever worker takes it next resume mid-epoch.
-      await this.records.transition(id, ['running'], 'queued', { runSeconds: runSeconds() });
+      await this.records.transition(id, ['running'], 'queued', { runSeconds: runSeconds() }, fence);
       await this.publish({ type: 'status', jobId: id, status: 'queued' });
       await job.moveToWait(token);
       throw new WaitingError();
     } catch (err) {
       if (err instanceof WaitingError || err instanceof JobFailedForGood) throw err;
+      if (err instanceof SupersededError) {
+        // another worker has the job now (our lock lapsed while we were cut off): leave everything to it
+        this.log('job taken over by another worker while this one was cut off; dropping this attempt', { jobId: id });
+        throw err;
+      }
       const message = err instanceof Error ? err.message : String(err);
       const final = err instanceof NonRetryableError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.log(final ? 'job failed' : 'job attempt failed; will retry', { jobId: id, error: message });
       if (final) {
-        await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() });
+        await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() }, fence);
         await this.checkpoints.delete(id).catch(() => {});
         await this.publishEnd(id, 'failed');
         if (err instanceof NonRetryableError) throw new UnrecoverableError(message);
       } else {
-        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}`, runSeconds: runSeconds() });
+        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}`, runSeconds: runSeconds() }, fence);
         await this.publish({ type: 'status', jobId: id, status: 'queued' });
       }
       throw err;
@@ -246,9 +265,9 @@ export class TrainingConsumer {
   }
 
   /** Ends the job as failed for good (no retry): record, checkpoint, end event, then BullMQ. */
-  private async failFinal(id: string, message: string): Promise<never> {
+  private async failFinal(id: string, message: string, fence: { attempt?: string } = {}): Promise<never> {
     this.log('job failed', { jobId: id, error: message });
-    await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() });
+    await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() }, fence);
     await this.checkpoints.delete(id).catch(() => {});
     await this.publishEnd(id, 'failed');
     throw new JobFailedForGood(message);
@@ -286,8 +305,8 @@ export class TrainingConsumer {
     return this.backendChoice;
   }
 
-  private async finishCancelled(id: string): Promise<TrainResult> {
-    await this.records.transition(id, ['running', 'queued'], 'cancelled', { finishedAt: new Date().toISOString() });
+  private async finishCancelled(id: string, fence: { attempt?: string } = {}): Promise<TrainResult> {
+    await this.records.transition(id, ['running', 'queued'], 'cancelled', { finishedAt: new Date().toISOString() }, fence);
     await this.checkpoints.delete(id).catch(() => {});
     await this.publishEnd(id, 'cancelled');
     return { cancelled: true };

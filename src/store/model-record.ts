@@ -28,6 +28,24 @@ export type ModelRecord = {
   members: number;
   trainingSeconds: number;
   bytes: number; // weights in memory (float32), what the model cache counts
+  /** What a model that did not come from a job says about itself (the bundled model's card). */
+  card?: ModelCard;
+};
+
+/** A model's card: where it came from, what it was trained on and how well it does. */
+export type ModelCard = {
+  source: 'bundled';
+  name: string;
+  description: string;
+  trainedOn: string;
+  seed: number;
+  epochs: number;
+  trainingSeconds: number;
+  mnistTestAccuracy: number;
+  realWorld?: { set: string; accuracy: number; perCategory: Record<string, number>; command: string; preprocessing: string };
+  reproduce: string;
+  /** SHA-256 of weights.bin, as verified at install. */
+  sha256?: string;
 };
 
 export type EnsembleInfo = {
@@ -77,7 +95,7 @@ export function parseModelRecord(json: string, id: string): ModelRecord {
 export function recordFor(
   id: string,
   model: StoredModel,
-  meta: { jobId?: string; name?: string; owner?: string },
+  meta: { jobId?: string; name?: string; owner?: string; card?: ModelCard },
   createdAt = new Date(),
 ): ModelRecord {
   if (model.format === 'nndl-ensemble') return ensembleRecordFor(id, model, meta, createdAt);
@@ -103,6 +121,7 @@ export function recordFor(
   if (name !== undefined) record.name = name;
   if (meta.jobId !== undefined) record.jobId = meta.jobId;
   if (meta.owner !== undefined) record.owner = meta.owner;
+  if (meta.card !== undefined) record.card = meta.card;
   if (model.experiment.preset !== undefined) record.preset = model.experiment.preset;
   return record;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { StoredModel } from '../engine/index.ts';
 import { fsyncPath, fsyncTree, isNoSpace, StoreFullError, writeFileSynced } from './durable-fs.ts';
-import { MODEL_ID_PATTERN, modelIdForJob, newModelId, parseModelRecord, recordFor, type ModelRecord } from './model-record.ts';
+import { type ModelCard, MODEL_ID_PATTERN, modelIdForJob, newModelId, parseModelRecord, recordFor, type ModelRecord } from './model-record.ts';
 import { storeKeys } from './store-keys.ts';
 
 export type { ModelRecord } from './model-record.ts';
@@ -110,7 +110,7 @@ export class ModelRepository {
    * saved one is returned and nothing is written; when it was deleted, ModelDeletedError.
    * Disk full: StoreFullError, with no temp files left and nothing indexed.
    */
-  async save(model: StoredModel, meta: { jobId?: string; name?: string; owner?: string } = {}): Promise<ModelRecord> {
+  async save(model: StoredModel, meta: { jobId?: string; name?: string; owner?: string; card?: ModelCard } = {}): Promise<ModelRecord> {
     const forJob = meta.jobId !== undefined;
     const id = forJob ? modelIdForJob(meta.jobId!) : newModelId();
     if (forJob) {

@@ -7,7 +7,7 @@ import { publishJobEvent } from '../queue/job-events.ts';
 import { queueKeys, type SweepStepPayload } from '../queue/catalogue.ts';
 import type { JobRecordRepository } from '../queue/job-record.repository.ts';
 import { trialJobId, type SweepFlow, type WaveTrial } from '../queue/sweep-flow.ts';
-import type { JobSummary } from '../queue/index.ts';
+import type { JobRecord } from '../queue/index.ts';
 import type { AliasRepository } from '../store/alias.repository.ts';
 import type { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { nextStep, type NewTrial } from './sweep-planner.ts';
@@ -66,8 +66,8 @@ export class SweepCoordinator {
       await flow.launch({ sweepId, step: step + 1, ...(sweep.owner !== undefined ? { owner: sweep.owner } : {}), trials: wave });
       return;
     }
-    const jobs = new Map<string, JobSummary | null>();
-    for (const t of sweep.trials) jobs.set(t.jobId, await this.d.records.getSummary(t.jobId));
+    const jobs = new Map<string, JobRecord | null>();
+    for (const t of sweep.trials) jobs.set(t.jobId, await this.d.records.get(t.jobId));
     const outcome = (id: string) => outcomeOf(jobs.get(id) ?? null);
     const next = nextStep(sweep.plan, sweep.trials, outcome);
     if (next.kind === 'wave') {

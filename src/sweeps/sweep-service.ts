@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import { jobBudgets } from '../engine/index.ts';
 import { ApiError } from '../errors.ts';
-import { isTerminal, type JobSummary, type TrainingQueue } from '../queue/index.ts';
+import { isTerminal, type JobRecord, type TrainingQueue } from '../queue/index.ts';
 import { publishJobEvent } from '../queue/job-events.ts';
 import { queueKeys } from '../queue/catalogue.ts';
 import { JobRecordRepository } from '../queue/job-record.repository.ts';
@@ -66,8 +66,8 @@ export class SweepService {
   }
 
   async toView(rec: SweepRecord): Promise<SweepView> {
-    const jobs = new Map<string, JobSummary | null>();
-    await Promise.all(rec.trials.map(async (t) => jobs.set(t.jobId, await this.records.getSummary(t.jobId))));
+    const jobs = new Map<string, JobRecord | null>();
+    await Promise.all(rec.trials.map(async (t) => jobs.set(t.jobId, await this.records.get(t.jobId))));
     return sweepView(rec, jobs);
   }
 

@@ -109,7 +109,8 @@ export class SweepBudgetError extends Error {
 /** Trials of each rung under halving: n, floor(n·keep), … never under 1. */
 export function rungSizes(n: number, keep: number, rungs: number): number[] {
   const out = [n];
-  for (let r = 1; r < rungs; r++) out.push(Math.max(1, Math.floor(out[r - 1]! * keep)));
+  // the epsilon: 27 × 0.1 × 10 style products land a hair under the integer they mean
+  for (let r = 1; r < rungs; r++) out.push(Math.max(1, Math.floor(out[r - 1]! * keep + 1e-9)));
   return out;
 }
 

@@ -1,7 +1,8 @@
 // A sweep as clients see it (GET /v1/sweeps/:id, the events stream, the /sweeps page): its record
 // joined with each trial's job record — status, the last epoch's validation figures, the model —
 // and the leaderboard (trials best first, later rungs before earlier ones).
-import type { JobSummary } from '../queue/index.ts';
+import type { EpochMetrics } from '../engine/index.ts';
+import type { JobRecord } from '../queue/index.ts';
 import { isLogScale } from './search-space.ts';
 import { compareTrials, type TrialOutcome } from './sweep-planner.ts';
 import type { SweepRecord, TrialRef } from './sweep.repository.ts';
@@ -31,18 +32,27 @@ export type SweepView = Omit<SweepRecord, 'plan' | 'trials'> & {
   leaderboard: string[];
 };
 
-/** What a job record says of a trial (a record gone with retention reads as failed). */
-export function outcomeOf(job: JobSummary | null): TrialOutcome {
+/**
+ * What a job record says of a trial (a record gone with retention reads as failed): the figures of
+ * the epoch whose weights the model keeps — the last one, or with training.keep = best-validation
+ * the best one (as network3.py reports).
+ */
+export function outcomeOf(job: JobRecord | null): TrialOutcome {
   if (!job) return { status: 'failed', validationAccuracy: null, validationCost: null };
+  let kept = job.lastEpoch;
+  if (job.experiment.training.keep === 'best-validation') {
+    const best = job.metrics.reduce<EpochMetrics | undefined>((b, m) => ((m.validationAccuracy ?? -1) > (b?.validationAccuracy ?? -1) ? m : b), undefined);
+    if (best) kept = best;
+  }
   return {
     status: job.status,
     ...(job.modelId ? { modelId: job.modelId } : {}),
-    validationAccuracy: job.lastEpoch?.validationAccuracy ?? null,
-    validationCost: job.lastEpoch?.validationCost ?? null,
+    validationAccuracy: kept?.validationAccuracy ?? null,
+    validationCost: kept?.validationCost ?? null,
   };
 }
 
-export function sweepView(rec: SweepRecord, jobs: Map<string, JobSummary | null>): SweepView {
+export function sweepView(rec: SweepRecord, jobs: Map<string, JobRecord | null>): SweepView {
   const { plan, ...rest } = rec;
   const trials: TrialView[] = rec.trials.map((t) => {
     const job = jobs.get(t.jobId) ?? null;

@@ -106,8 +106,8 @@ test('/v1/presets lists the book\'s experiments', async () => {
   assert.equal(p.experiment.network.cost, 'quadratic');
   // each with its estimated cost (the figures the job budgets check)
   assert.deepEqual(p.cost, {
-    params: 23_860, members: 1, macsPerImage: 23_820, trainingImages: 50_000, imageSteps: 1_500_000, augmentMacsPerImage: 0, trainingMacs: 107_190_000_000,
-    trainingScratchBytesPerThread: 307_994, inferenceScratchBytesPerImage: 3_296, weightsBytes: 95_440,
+    params: 23_860, members: 1, macsPerImage: 23_820, trainingImages: 50_000, imageSteps: 1_500_000, trainingMacs: 107_190_000_000,
+    trainingScratchBytesPerThread: 307_994, inferenceScratchBytesPerImage: 3_296, weightsBytes: 95_440, augmentMacsPerImage: 0,
   });
   const ensemble = res.body.items.find((i: { name: string }) => i.name === 'ch6-ensemble');
   assert.equal(ensemble.cost.imageSteps, 50_000_000);

@@ -71,7 +71,8 @@ test('training and data ranges', () => {
 test('every preset resolves, validates and matches the book table', () => {
   const presets = listPresets();
   const names = presets.map((p) => p.name);
-  assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch6-shallow', 'ch6-conv1',
+  assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch3-mlp100-l2-60',
+    'ch5-deep2', 'ch5-deep2-relu', 'ch5-deep3', 'ch5-deep3-relu', 'ch5-deep4', 'ch5-deep4-relu', 'ch6-shallow', 'ch6-conv1',
     'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble']);
   for (const p of presets) {
     const e = resolveExperiment({ preset: p.name });
@@ -82,8 +83,18 @@ test('every preset resolves, validates and matches the book table', () => {
   const by = Object.fromEntries(presets.map((p) => [p.name, p.experiment]));
   assert.equal(by['ch1-mlp30']!.training.eta, 3.0);
   assert.equal(by['ch1-mlp30']!.network.init, 'large');
-  assert.equal(by['ch3-mlp100-l2']!.training.lambda, 5.0);
-  assert.equal(by['ch3-mlp100-l2']!.training.epochs, 60);
+  // chapter 3's two regularised runs, each compared with the validation figure the book quotes
+  const ch3 = (name: string) => presets.find((p) => p.name === name)!;
+  for (const [name, eta, epochs, book] of [['ch3-mlp100-l2', 0.5, 30, 0.9792], ['ch3-mlp100-l2-60', 0.1, 60, 0.9804]] as const) {
+    const p = ch3(name);
+    assert.deepEqual([p.experiment.training.eta, p.experiment.training.epochs, p.experiment.training.lambda], [eta, epochs, 5.0], name);
+    assert.equal(p.experiment.network.init, 'large');
+    assert.equal(p.experiment.network.cost, 'cross-entropy');
+    assert.deepEqual(p.experiment.network.layers.map((l) => (l.type === 'dense' ? l.units : 0)), [100, 10]);
+    assert.deepEqual([p.bookAccuracy, p.bookMetric], [book, 'validation']);
+    assert.equal(p.experiment.training.keep, 'final', 'the book quotes the last epoch');
+  }
+  for (const p of presets) assert.equal(p.bookMetric, /^(ch3-mlp100-l2|ch5-)/.test(p.name) ? 'validation' : 'test', p.name);
   assert.equal(by['ch6-relu']!.training.eta, 0.03);
   assert.equal(by['ch6-dropout']!.data.expand, true);
   assert.equal(by['ch6-dropout']!.training.epochs, 40);

@@ -61,6 +61,7 @@ export default async function modelsRoutes(fastify: FastifyInstance, { ctx }: { 
       ...summary(record, aliasesByModel(aliases).get(id) ?? []),
       ...(record.experiment ? { experiment: record.experiment } : {}),
       ...(record.ensemble ? { ensemble: record.ensemble } : {}),
+      ...(record.card ? { card: record.card } : {}),
       confusion: record.confusion,
       history: record.history,
     };

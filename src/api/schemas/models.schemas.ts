@@ -14,6 +14,10 @@ export const EpochMetricsSchema = z.looseObject({
   seconds: num(),
   imagesPerSecond: num(),
   gradientNorms: z.array(num()).describe('per parametric layer: mean norm of dC/dW over the epoch'),
+  biasGradientNorms: z.array(num()).optional().describe('with training.biasGradientImages > 0 (chapter 5\'s speed of learning): ' +
+    'per hidden layer (every dense/conv layer but the output, in order), ‖∂C/∂b‖ — the norm of the bias gradient averaged over ' +
+    'the first biasGradientImages training images, dropout off — after this epoch'),
+  initialBiasGradientNorms: z.array(num()).optional().describe('the same at initialisation, before any training: on epoch 1\'s metrics only'),
 });
 
 // The engine owns the experiment's exact schema; here it is documented, not re-validated.
@@ -50,6 +54,26 @@ export const ModelSummarySchema = z.object({
   hasFilters: z.boolean().describe('true for a conv net: GET /v1/models/{id}/filters shows its first conv layer\'s filters'),
 });
 
+export const ModelCardSchema = z.object({
+  source: z.literal('bundled').describe('where the model came from: bundled with nndl (models/bundled/), installed as `default` at first start'),
+  name: z.string(),
+  description: z.string().describe('the network'),
+  trainedOn: z.string().describe('the data it was trained on, augmentation included'),
+  seed: z.number().int(),
+  epochs: z.number().int(),
+  trainingSeconds: num(),
+  mnistTestAccuracy: num().describe('accuracy on the 10,000 MNIST test images'),
+  realWorld: z.object({
+    set: z.string(),
+    accuracy: num().describe('accuracy on the real-world set (npm run eval:realworld)'),
+    perCategory: z.record(z.string(), num()),
+    command: z.string(),
+    preprocessing: z.string().describe('the predict preprocessing the figure was measured with'),
+  }).optional(),
+  reproduce: z.string().describe('the command that trains it again'),
+  sha256: z.string().optional().describe('SHA-256 of its weights.bin, verified before it was installed'),
+}).describe('what a model that did not come from a training job says about itself');
+
 export const EnsembleInfoSchema = z.object({
   combine: z.enum(['vote', 'mean']).describe("mean: the members' mean probabilities; vote: one vote per member, ties to the smallest digit"),
   members: z.array(z.object({
@@ -62,6 +86,7 @@ export const EnsembleInfoSchema = z.object({
 }).describe('an ensemble made from trained models (POST /v1/ensembles)');
 
 export const ModelDetailSchema = ModelSummarySchema.extend({
+  card: ModelCardSchema.optional(),
   experiment: ExperimentSchema.optional().describe('the complete, resolved experiment the model was trained with (absent for an ensemble of models: see `ensemble`)'),
   ensemble: EnsembleInfoSchema.optional(),
   confusion: z.array(z.array(z.number().int())).describe('10×10 test confusion matrix, [actual][predicted]'),

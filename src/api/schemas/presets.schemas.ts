@@ -6,7 +6,9 @@ import { ExperimentSchema } from './models.schemas.ts';
 export const PresetSchema = z.object({
   name: z.string(),
   description: z.string(),
-  bookAccuracy: z.number().describe('test accuracy the book reports for this experiment'),
+  bookAccuracy: z.number().describe('the accuracy the book quotes for this experiment, on the set bookMetric names'),
+  bookMetric: z.enum(['test', 'validation']).describe('which data set the book quotes bookAccuracy on: the 10,000 test images, ' +
+    'or the 10,000 validation images (chapter 3\'s regularised runs, at their last epoch)'),
   experiment: ExperimentSchema,
   cost: jobCost, // the estimated cost of training it as is (see POST /v1/jobs)
 });

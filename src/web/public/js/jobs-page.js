@@ -38,7 +38,7 @@ function showPreset() {
   if (!p) return;
   const t = p.experiment.training, d = p.experiment.data;
   $('preset-info').textContent =
-    `${p.description} — the book reports ${percent(p.bookAccuracy)} test accuracy ` +
+    `${p.description} — the book reports ${percent(p.bookAccuracy)} ${p.bookMetric ?? 'test'} accuracy ` +
     `(η ${t.eta}, λ ${t.lambda}, ${t.epochs} epochs, ${d.trainSize.toLocaleString()} training images).`;
   $('epochs').placeholder = String(t.epochs);
   $('trainSize').placeholder = String(d.trainSize);
