@@ -152,7 +152,7 @@ function spawnNode(argv: string[], env: Record<string, string>): ChildProcess {
   return child;
 }
 
-async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await fetch(url).then((r) => r.ok, () => false)) return;

@@ -12,6 +12,8 @@ import { loadConfig } from '../src/config/env.ts';
 import { createModelPredictor, isModelEnsemble, loadStoredModel as loadModel } from '../src/engine/index.ts';
 import type { StoredModel } from '../src/engine/index.ts';
 import { decodeDigit } from '../src/api/predict/decode-image.ts';
+import { DEFAULT_STAGES, PREPROCESS_STAGES, setPreprocessStages, type PreprocessStage } from '../src/api/predict/normalize-image.ts';
+import { parseStages } from '../src/api/predict/stages/stage-names.ts';
 import { evaluateRealWorld, preprocessSet, readManifest, REALWORLD_DIR } from '../src/eval/realworld.ts';
 import { AliasRepository } from '../src/store/alias.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
@@ -19,15 +21,25 @@ import { ModelRepository } from '../src/store/model.repository.ts';
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string', default: 'default' }, set: { type: 'string' }, json: { type: 'boolean' },
-    misses: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    misses: { type: 'boolean' }, stages: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });
 if (a.help) {
-  console.log('usage: npm run eval:realworld -- [--model <id|alias|dir>] [--set DIR] [--json] [--misses]');
+  console.log('usage: npm run eval:realworld -- [--model <id|alias|dir>] [--set DIR] [--json] [--misses] [--stages LIST|none]');
+  console.log(`  --stages: the optional preprocessing stages to run, comma-separated (${PREPROCESS_STAGES.join(', ')}), or none;`);
+  console.log(`            default: PREPROCESS_STAGES, else ${DEFAULT_STAGES.join(', ')}`);
   process.exit(0);
 }
 
 const config = loadConfig();
+let stages: PreprocessStage[];
+try {
+  stages = a.stages === undefined ? config.PREPROCESS_STAGES : parseStages(a.stages);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+setPreprocessStages(stages);
 
 async function findModel(ref: string): Promise<{ model: StoredModel; name: string }> {
   if (await stat(join(ref, 'model.json')).then((s) => s, () => stat(join(ref, 'ensemble.json'))).catch(() => null)) return { model: await loadModel(resolve(ref)), name: resolve(ref) };
@@ -56,11 +68,11 @@ const result = await evaluateRealWorld(predictor, { dir, manifest, inputs });
 predictor.dispose();
 
 if (a.json) {
-  console.log(JSON.stringify({ model: name, preset: presetOf ?? null, testAccuracy: model.testAccuracy ?? null, preprocessMs, ...result, misses: a.misses ? result.misses : undefined }));
+  console.log(JSON.stringify({ model: name, stages, preset: presetOf ?? null, testAccuracy: model.testAccuracy ?? null, preprocessMs, ...result, misses: a.misses ? result.misses : undefined }));
 } else {
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
   console.log(`model ${name} (${presetOf ?? (isModelEnsemble(model) ? 'ensemble' : 'custom')}, MNIST test ${model.testAccuracy !== undefined ? pct(model.testAccuracy) : 'n/a'})`);
-  console.log(`set ${dir} (${result.count} images), preprocessing ${(preprocessMs / result.count).toFixed(2)} ms/image`);
+  console.log(`set ${dir} (${result.count} images), stages: ${stages.join(', ') || 'none'}, preprocessing ${(preprocessMs / result.count).toFixed(2)} ms/image`);
   console.log(`${'category'.padEnd(18)} ${'n'.padStart(4)}  accuracy  no digit`);
   for (const c of result.categories) console.log(`${c.category.padEnd(18)} ${String(c.count).padStart(4)}  ${pct(c.accuracy)}    ${String(c.noDigit).padStart(4)}`);
   console.log(`${'overall'.padEnd(18)} ${String(result.count).padStart(4)}  ${pct(result.accuracy)}    (mean of categories ${pct(result.meanCategoryAccuracy)})`);

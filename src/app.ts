@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { AppContext } from './api/context.ts';
+import { setPreprocessStages } from './api/predict/normalize-image.ts';
 import { ErrorResponse } from './api/schemas/common.schemas.ts';
 import { registerSecurityHeaders } from './api/security-headers.ts';
 import authPlugin from './auth/auth.plugin.ts';
@@ -71,6 +72,7 @@ const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', impor
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  setPreprocessStages(config.PREPROCESS_STAGES); // process-wide: the image preprocessing of predict
   // keys and the open/keys decision first: a refused configuration opens nothing
   const keys = await KeyStore.load(config);
   const auth = decideAuth(config, keys);

@@ -14,13 +14,12 @@ import { AliasRepository } from '../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
 import { onParentGone } from '../src/process/parent-watch.ts';
+import { createLogger, logFn } from '../src/observability/logger.ts';
 import { createTrainProcessor } from './train.processor.ts';
-
-const log = (msg: string, extra: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ time: new Date().toISOString(), pid: process.pid, service: 'worker', msg, ...extra }));
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const log = logFn(createLogger('worker', config));
   try {
     await assertRedisReachable(config.REDIS_URL);
   } catch (err) {

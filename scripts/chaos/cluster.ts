@@ -137,7 +137,8 @@ export class Cluster {
 
   /** A new worker process; resolves once it consumes the queue. */
   async addWorker(): Promise<Proc> {
-    const w = spawnProc(`worker-${this.workers.length}`, process.execPath, ['--import', 'tsx', 'workers/train.worker.ts'], this.env);
+    // info: the worker's lifecycle lines ("worker started", pickups) are what the scenarios wait on
+    const w = spawnProc(`worker-${this.workers.length}`, process.execPath, ['--import', 'tsx', 'workers/train.worker.ts'], { ...this.env, LOG_LEVEL: 'info' });
     this.workers.push(w);
     await waitFor(async () => w.output().includes('worker started'), START_TIMEOUT_MS, `a worker to start\n${w.output()}`);
     return w;

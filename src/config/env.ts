@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { engineEnvShape } from './engine-env.ts';
 import { DEFAULT_BUDGETS } from '../engine/budget.ts';
 import { ApiKeyError, parseApiKeysEnv } from '../auth/api-keys.ts';
+import { parseStages } from '../api/predict/stages/stage-names.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const MiB = 1024 * 1024;
@@ -51,6 +52,19 @@ export const envSchema = z.object({
   MAX_EPOCH_METRICS: int(10_000, 10),
   BODY_LIMIT_BYTES: int(5 * MiB, 1024),
   MAX_IMAGE_PIXELS: int(25_000_000, 1),
+  // Optional image preprocessing stages (src/api/predict/stages/): "none" or a comma list;
+  // empty: the measured defaults (src/api/README.md, "Preprocessing for photos").
+  PREPROCESS_STAGES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseStages(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   MAX_INSTANCES: int(256, 1),
   PREDICT_MAX_BATCH: int(64, 1),
   PREDICT_MAX_WAIT_MS: int(2, 0),

@@ -10,7 +10,7 @@
 //  - ensemble: an object merges field by field onto the preset's (combine defaults to 'mean'), null removes it;
 //  - without a preset, `network.layers` is required and the rest takes the defaults below.
 import {
-  experimentInputSchema, experimentSchema, parseOrThrow, SpecError,
+  type AugmentSpec, experimentInputSchema, experimentSchema, parseOrThrow, SpecError,
   type Combine, type DropoutStyle, type Experiment, type ExperimentInput, type Init, type LayerSpec, type TrainingSpec,
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
@@ -50,12 +50,13 @@ const softmax: LayerSpec = { type: 'dense', units: 10, activation: 'softmax' };
 function preset(name: string, description: string, bookAccuracy: number | [number, 'validation'], e: {
   layers: LayerSpec[]; cost: Experiment['network']['cost']; init: Init; dropoutStyle?: DropoutStyle;
   training: Partial<TrainingSpec>; expand?: boolean; ensemble?: { size: number; combine: Combine };
+  augment?: AugmentSpec;
 }): PresetInfo {
   const experiment: Experiment = {
     preset: name,
     network: { layers: e.layers, cost: e.cost, init: e.init, dropoutStyle: e.dropoutStyle ?? 'inverted' },
     training: { ...DEFAULT_TRAINING, ...e.training },
-    data: { ...FULL_DATA, expand: e.expand ?? false },
+    data: { ...FULL_DATA, expand: e.expand ?? false, ...(e.augment ? { augment: e.augment } : {}) },
     ...(e.ensemble ? { ensemble: e.ensemble } : {}),
   };
   const [accuracy, bookMetric] = typeof bookAccuracy === 'number' ? [bookAccuracy, 'test' as const] : bookAccuracy;
@@ -145,6 +146,27 @@ const dropout = PRESETS.find((p) => p.name === 'ch6-dropout')!;
 PRESETS.push(preset('ch6-ensemble', '5 × ch6-dropout at their final weights, plurality vote (conv.py)', 0.9967, {
   ...dropout.experiment.network, training: { ...dropout.experiment.training, keep: 'final' }, expand: true,
   ensemble: { size: 5, combine: 'vote' },
+}));
+
+// Beyond the book (issue 10): one network aiming past the book's best, its 5-net ensemble (99.67%),
+// with what chapter 6 points to and nothing from outside the engine: bigger conv layers (32 and 64
+// filters), a wide dropout layer, and on-the-fly augmentation (affine, elastic, thickness). Its
+// bookAccuracy is the figure to beat; the target is >= 99.70% on the test set.
+PRESETS.push(preset('beyond-book', 'conv 32 + conv 64 (5×5, ReLU, max-pool) + FC1024 ReLU + softmax, dropout 0.5, ' +
+  'on-the-fly augmentation (affine ±10°/±10%/±10°/±2 px, elastic α 34 σ 4, thickness); aims at ≥ 99.70%, past the book\'s 5-net 99.67%', 0.9967, {
+  layers: [
+    ...convPool(32, 'relu'), ...convPool(64, 'relu'),
+    { type: 'dense', units: 1024, activation: 'relu', dropout: 0.5 },
+    { type: 'dense', units: 10, activation: 'softmax', dropout: 0.5 },
+  ],
+  cost: 'log-likelihood', init: 'default',
+  training: {
+    epochs: 60, eta: 0.03, seed: 1, keep: 'best-validation',
+    schedule: { type: 'halve-on-plateau', patience: 4, minEtaFactor: 64 },
+  },
+  augment: {
+    probability: 0.9, rotation: 10, scale: 0.1, shear: 10, translate: 2, elastic: { alpha: 34, sigma: 4 }, thickness: 0.3, bookShifts: false,
+  },
 }));
 
 export function listPresets(): PresetInfo[] {

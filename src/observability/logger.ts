@@ -1,9 +1,28 @@
-// Structured logs (pino through Fastify): JSON lines, one request id per request,
-// taken from an incoming x-request-id when it looks sane, else generated.
+// Structured logs, one format in every process: pino JSON lines ({ level, time, pid, hostname,
+// service, msg, ...fields }). The API logs through Fastify's pino (one request id per request,
+// taken from an incoming x-request-id when it looks sane, else generated); workers through
+// createLogger('worker').
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { hostname } from 'node:os';
 import type { FastifyServerOptions } from 'fastify';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config/env.ts';
+
+export type Service = 'api' | 'worker';
+
+/** The options every process's pino shares: its level and the fields each line starts with. */
+function baseOptions(service: Service, level: Config['LOG_LEVEL']): LoggerOptions {
+  return { level, base: { pid: process.pid, hostname: hostname(), service } };
+}
+
+export function createLogger(service: Service, config: Pick<Config, 'LOG_LEVEL'>): Logger {
+  return pino(baseOptions(service, config.LOG_LEVEL));
+}
+
+/** A `log(msg, fields)` function over a pino logger, for modules that take one injected. */
+export type LogFn = (msg: string, fields?: Record<string, unknown>) => void;
+export const logFn = (logger: Logger): LogFn => (msg, fields) => logger.info(fields ?? {}, msg);
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -17,7 +36,7 @@ export function genReqId(req: IncomingMessage): string {
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): FastifyServerOptions {
   return {
     logger: {
-      level: config.LOG_LEVEL,
+      ...baseOptions('api', config.LOG_LEVEL),
       // bodies and secrets never reach the log
       redact: ['req.headers.authorization', 'req.headers.cookie'],
       serializers: {

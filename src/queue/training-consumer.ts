@@ -10,6 +10,7 @@ import { resolveEngineBackend, type EngineBackend, type EpochMetrics } from '../
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { queueKeys, trainingQueuesServed, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
+import { createLogger, logFn } from '../observability/logger.ts';
 import { publishJobEvent } from './job-events.ts';
 import type { JobProgress, JobRecord } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
@@ -81,7 +82,7 @@ export class TrainingConsumer {
 
   constructor(private readonly opts: TrainingConsumerOptions) {
     const { config } = opts;
-    this.log = opts.log ?? ((msg, extra) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...extra })));
+    this.log = opts.log ?? logFn(createLogger('worker', config));
     this.keys = queueKeys(config.QUEUE_PREFIX);
     this.redis = createRedis(config.REDIS_URL, 'worker');
     this.subscriber = createRedis(config.REDIS_URL, 'subscriber');

@@ -86,7 +86,8 @@ export function checkSpace(base: Experiment, space: SearchSpace, strategy: 'grid
       else if (Number.isInteger(current)) issues.push({ path: `${at}.logUniform`, message: `"${path}" is an integer: use intRange` });
     } else {
       const [a, b] = dim.intRange;
-      if (!(Number.isInteger(a) && Number.isInteger(b) && a <= b)) issues.push({ path: `${at}.intRange`, message: 'an integer range is [low, high], integers with low ≤ high' });
+      if (!(Number.isSafeInteger(a) && Number.isSafeInteger(b) && a <= b)) issues.push({ path: `${at}.intRange`, message: 'an integer range is [low, high], integers with low ≤ high' });
+      else if (b - a + 1 > 2 ** 32) issues.push({ path: `${at}.intRange`, message: 'at most 2^32 integers in a range' });
       else if (strategy === 'grid' && b - a + 1 > MAX_GRID_INT_RANGE) issues.push({ path: `${at}.intRange`, message: `at most ${MAX_GRID_INT_RANGE} integers on a grid` });
     }
   }

@@ -2,6 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import sharp from 'sharp';
 import { digitJpeg, digitPng, photoLike, testDigits, toUnitPixels, type Digit } from '../fixtures/mnist-digits.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
 import { smallModel } from '../fixtures/trained-model.ts';
@@ -150,6 +151,29 @@ test('?debug=1 returns the 28×28 input the model saw: ink bright, centred', asy
   assert.ok(Math.abs(sx / s - 14) < 1 && Math.abs(sy / s - 14) < 1, `centre of mass ${sx / s}, ${sy / s}`);
   const plain = await request(t.server).post('/v1/predict').send({ pixels: toUnitPixels(d) });
   assert.equal(plain.body.predictions[0].input, undefined);
+  assert.equal(plain.body.predictions[0].stages, undefined);
+});
+
+test('?debug=1 shows each preprocessing stage of an image as a PNG; the last is the model\'s input', async () => {
+  const d = digits[1]!;
+  const png = await photoLike(d);
+  const res = await request(t.server).post('/v1/predict?debug=1').set('content-type', 'image/jpeg').send(png);
+  assert.equal(res.status, 200);
+  const { stages, input } = res.body.predictions[0] as { stages: { stage: string; width: number; height: number; png: string }[]; input: number[] };
+  assert.deepEqual(stages.map((s) => s.stage), ['decoded', 'ink', 'digit component', 'stroke width', 'mnist 28×28']);
+  for (const s of stages) {
+    assert.match(s.png, /^data:image\/png;base64,/);
+    const meta = await sharp(Buffer.from(s.png.slice(s.png.indexOf(',') + 1), 'base64')).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([meta.info.width, meta.info.height], [s.width, s.height], s.stage);
+    if (s.stage === 'mnist 28×28') assert.deepEqual(Array.from(meta.data), input.map((v) => Math.round(v * 255)));
+  }
+  // JSON instances: an image instance has stages, a pixels instance has none
+  const mixed = await request(t.server).post('/v1/predict?debug=1').send({ instances: [toUnitPixels(d), { b64: png.toString('base64') }] });
+  assert.equal(mixed.status, 200);
+  assert.equal(mixed.body.predictions[0].stages, undefined);
+  assert.equal(mixed.body.predictions[1].stages.length, 5);
+  const quiet = await request(t.server).post('/v1/predict').set('content-type', 'image/jpeg').send(png);
+  assert.equal(quiet.body.predictions[0].stages, undefined);
 });
 
 test('concurrent requests are answered correctly (micro-batched) and counted in /metrics', async () => {

@@ -97,3 +97,14 @@ test('an interrupted augmented run resumes bit for bit (the epoch seed is in the
   assert.equal(second.status, 'completed');
   assert.ok(same((second as { model: TrainedModel }).model.members[0]!.params, whole.members[0]!.params));
 });
+
+test('the beyond-book preset: bigger conv layers, dropout, augmentation; trains on a slice', async () => {
+  const e = resolveExperiment({ preset: 'beyond-book', training: { epochs: 2, threads: 1 }, data: { trainSize: 2000, validationSize: 200 } });
+  assert.deepEqual(e.network.layers.filter((l) => l.type === 'conv').map((l) => (l as { filters: number }).filters), [32, 64]);
+  assert.ok(e.data.augment && e.data.augment.elastic?.alpha === 34);
+  assert.ok(e.network.layers.some((l) => l.type === 'dense' && (l.dropout ?? 0) > 0));
+  const cost = estimateCost(resolveExperiment({ preset: 'beyond-book' }));
+  assert.ok(cost.augmentMacsPerImage > 0 && cost.params < 2_000_000, `${cost.params} parameters`);
+  const model = await run(e);
+  assert.ok(model.testAccuracy > 0.3, `two epochs on 2,000 images: ${model.testAccuracy}`);
+});

@@ -73,7 +73,7 @@ test('every preset resolves, validates and matches the book table', () => {
   const names = presets.map((p) => p.name);
   assert.deepEqual(names, ['ch1-mlp30', 'ch1-mlp100', 'ch3-mlp30-ce', 'ch3-mlp100-l2', 'ch3-mlp100-l2-60',
     'ch5-deep2', 'ch5-deep2-relu', 'ch5-deep3', 'ch5-deep3-relu', 'ch5-deep4', 'ch5-deep4-relu', 'ch6-shallow', 'ch6-conv1',
-    'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble']);
+    'ch6-conv2', 'ch6-relu', 'ch6-expanded', 'ch6-dropout', 'ch6-ensemble', 'beyond-book']);
   for (const p of presets) {
     const e = resolveExperiment({ preset: p.name });
     assert.deepEqual(e, p.experiment, p.name);

@@ -29,6 +29,10 @@ describe('sweeps API: validation, budgets, presets', () => {
     assert.deepEqual(pathsOf(res), ['space.training.eta.logUniform'], 'grid');
     res = await post({ base, space: { 'training.miniBatchSize': { intRange: [10, 5] } } }).expect(422);
     assert.deepEqual(pathsOf(res), ['space.training.miniBatchSize.intRange']);
+    res = await post({ base, space: { 'training.seed': { intRange: [-1e15, 1e15] } }, strategy: { type: 'random', trials: 2 } }).expect(422);
+    assert.deepEqual(pathsOf(res), ['space.training.seed.intRange'], 'a range too wide to draw from');
+    res = await post({ base, space: { 'training.seed': { intRange: [0, 1e300] } }, strategy: { type: 'random', trials: 2 } }).expect(422);
+    assert.deepEqual(pathsOf(res), ['space.training.seed.intRange.1'], 'not a safe integer');
     res = await post({ base, space: { 'training.eta': { values: [0.1, -1] } } }).expect(422);
     assert.deepEqual(pathsOf(res), ['space.training.eta']);
     res = await post({ base, space: { 'training.eta': { values: ['fast'] } } }).expect(422);

@@ -10,7 +10,7 @@ import { cleanup, smallJob, tempDataDir, uniquePrefix, waitFor, REDIS_URL } from
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn', ENGINE_THREADS: '1', ...env },
+    env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'info', ENGINE_THREADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -57,7 +57,8 @@ function isAlive(pid: number): boolean {
 
 /** Pids of the workers that logged "worker started", in order. */
 const workerPids = (out: string) =>
-  [...out.matchAll(/"pid":(\d+),"service":"worker","msg":"worker started"/g)].map((m) => Number(m[1]));
+  out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { pid: number; service?: string; msg?: string })
+    .filter((l) => l.service === 'worker' && l.msg === 'worker started').map((l) => l.pid);
 
 describe('npm start (src/main.ts)', () => {
   const prefix = uniquePrefix('main');
@@ -133,7 +134,7 @@ describe('npm start (src/main.ts)', () => {
       p.child.kill('SIGKILL');
       await p.exited;
       await waitFor(async () => kids.every((pid) => !isAlive(pid)), 60_000, `children ${kids.join(', ')} to exit\n${p.output()}`);
-      assert.match(p.output(), /"msg":"shutting down","signal":"parent exited"/);
+      assert.ok(p.output().split("\n").some((l) => l.includes(`"msg":"shutting down"`) && l.includes(`"signal":"parent exited"`)), p.output());
       assert.equal(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'up', () => 'down'), 'down');
     } finally {
       for (const pid of kids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');

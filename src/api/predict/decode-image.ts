@@ -4,7 +4,7 @@
 // our own pixel work.
 import type SharpLib from 'sharp';
 import { unprocessable } from '../../errors.ts';
-import { normalizeDigit, type GreyImage } from './normalize-image.ts';
+import { normalizeDigit, type GreyImage, type StageTrace } from './normalize-image.ts';
 import { decodeSmallPng } from './png-fast.ts';
 
 // Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
@@ -79,8 +79,9 @@ export async function decodeGreyWithSharp(bytes: Buffer, limits: DecodeLimits): 
   }
 }
 
-export async function decodeDigit(bytes: Buffer, limits: DecodeLimits): Promise<Float32Array> {
-  return normalizeDigit(await decodeGrey(bytes, limits));
+/** `trace`: filled with a picture of each preprocessing stage (?debug=1). */
+export async function decodeDigit(bytes: Buffer, limits: DecodeLimits, trace?: StageTrace[]): Promise<Float32Array> {
+  return normalizeDigit(await decodeGrey(bytes, limits), trace);
 }
 
 function firstChannel(data: Buffer, channels: number): Uint8Array {

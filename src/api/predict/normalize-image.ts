@@ -1,29 +1,82 @@
 // Turns a greyscale photo or scan of one digit into what MNIST's networks were trained
 // on, the way MNIST itself was made: ink bright on black, cropped to the ink, scaled to
 // fit 20×20 (aspect kept), placed in 28×28 so the centre of mass sits in the middle.
+// Photos need more on the way, one stage per file under stages/, each kept only where it
+// measured better on the real-world set (src/api/README.md, "Preprocessing for photos").
 import { unprocessable } from '../../errors.ts';
+import { flattenBackground } from './stages/background.ts';
+import { keepDigit } from './stages/digit-component.ts';
+import { DEFAULT_STAGES, type PreprocessStage } from './stages/stage-names.ts';
+import { changeStrokeWidth, STROKE_LEVEL, strokeWidth } from './stages/stroke-width.ts';
 
 export const SIDE = 28;
 const BOX = 20;
 
 export type GreyImage = { data: Uint8Array; width: number; height: number };
 
+export { DEFAULT_STAGES, PREPROCESS_STAGES, type PreprocessStage } from './stages/stage-names.ts';
+const active = new Set<PreprocessStage>(DEFAULT_STAGES);
+
+/** Which optional stages run (process-wide): PREPROCESS_STAGES at boot, `eval:realworld -- --stages` to measure each one. */
+export function setPreprocessStages(stages: Iterable<PreprocessStage>): void {
+  active.clear();
+  for (const s of stages) active.add(s);
+}
+
+/** One stage's picture, for ?debug=1: grey pixels (ink bright from the ink stage on). */
+export type StageTrace = { stage: string; width: number; height: number; pixels: Uint8Array; note?: string };
+
 /**
  * Returns 784 floats in [0, 1]; throws a 422 ApiError when no ink can be found. Runs on
  * the event loop: the decoder has already shrunk the image to at most 256×256, which
  * bounds the work to well under a millisecond.
  */
-export function normalizeDigit(img: GreyImage): Float32Array {
-  const ink = inkImage(img);
-  const box = inkBoundingBox(ink, img.width, img.height);
+export function normalizeDigit(img: GreyImage, trace?: StageTrace[]): Float32Array {
+  const { width, height } = img;
+  trace?.push({ stage: 'decoded', width, height, pixels: img.data });
+  let ink = inkImage(img);
+  trace?.push({ stage: 'ink', width, height, pixels: ink });
+  if (active.has('components')) {
+    ink = keepDigit(ink, width, height);
+    trace?.push({ stage: 'digit component', width, height, pixels: ink });
+  }
+  const box = inkBoundingBox(ink, width, height);
   if (!box) throw unprocessable('no digit found in the image (it looks blank)');
-  const scale = BOX / Math.max(box.width, box.height);
-  const w = Math.max(1, Math.round(box.width * scale));
-  const h = Math.max(1, Math.round(box.height * scale));
-  return centreByMass(resample(ink, img.width, box, w, h), w, h);
+  let out = fitAndCentre(ink, width, box);
+  if (active.has('stroke-width')) {
+    const measured = strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255);
+    const scale = BOX / Math.max(box.width, box.height); // 28×28 pixels per image pixel
+    const r = measured > STROKE_WIDTH.max || (measured > STROKE_WIDTH.hairline && measured < STROKE_WIDTH.min)
+      ? Math.round((STROKE_WIDTH.target - measured) / scale / 2) : 0;
+    if (r !== 0) {
+      const changed = changeStrokeWidth(ink, width, height, r);
+      const changedBox = inkBoundingBox(changed, width, height);
+      if (changedBox) [ink, out] = [changed, fitAndCentre(changed, width, changedBox)];
+    }
+    const note = `stroke width ${measured.toFixed(2)} px at 28×28 (MNIST's median: 1.84)` +
+      (r === 0 ? ', kept' : `: ${r > 0 ? 'dilated' : 'eroded'} by ${Math.abs(r)} px → ${strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255).toFixed(2)} px`);
+    trace?.push({ stage: 'stroke width', width, height, pixels: ink, note });
+  }
+  trace?.push({ stage: 'mnist 28×28', width: SIDE, height: SIDE, pixels: Uint8Array.from(out, (v) => Math.round(v * 255)) });
+  return out;
 }
 
 type Box = { left: number; top: number; width: number; height: number };
+
+/** Scaled to fit 20×20 (aspect kept) and centred by mass in 28×28. */
+function fitAndCentre(ink: Uint8Array, stride: number, box: Box): Float32Array {
+  const scale = BOX / Math.max(box.width, box.height);
+  const w = Math.max(1, Math.round(box.width * scale));
+  const h = Math.max(1, Math.round(box.height * scale));
+  return centreByMass(resample(ink, stride, box, w, h), w, h);
+}
+
+/**
+ * Stroke widths (2·area/perimeter at 28×28, stroke-width.ts) left alone: MNIST's test digits
+ * measure 1.36 / 1.84 / 2.59 (10th, 50th, 90th percentile); outside [min, max] the ink is
+ * made thinner or thicker towards the target.
+ */
+const STROKE_WIDTH = { hairline: 0.8, min: 1.3, max: 2.8, target: 1.9 };
 
 /**
  * The box of `src` scaled to w×h: each output pixel is the mean of the source area it
@@ -68,11 +121,25 @@ export function resample(src: Uint8Array, stride: number, box: Box, w: number, h
  * level plus three (robust) standard deviations of its noise becomes black. Everything
  * works on 256-bin histograms and ends in one lookup table, so it costs a pass or two.
  */
-export function inkImage({ data, width, height }: GreyImage): Uint8Array {
+export function inkImage(img: GreyImage, opts: { flatten?: boolean } = {}): Uint8Array {
+  const border = borderHistogram(img.data, img.width, img.height);
+  const count = border.reduce((s, v) => s + v, 0);
+  const median = histQuantile(border, count, 0.5);
+  // A border of one exact level is a digital image (a canvas, an MNIST PNG): no light to even out.
+  const digital = border[median] === count;
+  if (!(opts.flatten ?? active.has('background')) || digital) return stretchInk(img, median > 127);
+  // Polarity from the brightest part of the border (its 90th percentile): a shadow over most of
+  // the border leaves the median dark, but some lit paper is still there; a dark ground stays dark.
+  const darkInk = histQuantile(border, count, 0.9) > 127;
+  // the local paper level removed: what is left is ink, bright, on a paper at ~0 (never inverted again)
+  return stretchInk({ ...img, data: flattenBackground(img.data, img.width, img.height, darkInk) }, false);
+}
+
+/** Paper to black, the brightest ink to 255 (invert: dark ink on light paper). */
+function stretchInk({ data, width, height }: GreyImage, invert: boolean): Uint8Array {
   const border = borderHistogram(data, width, height);
   const borderCount = border.reduce((s, v) => s + v, 0);
   const paper = histQuantile(border, borderCount, 0.5);
-  const invert = paper > 127;
   const bg = invert ? 255 - paper : paper;
   // the paper's noise: median absolute deviation from its level (the same either polarity)
   const deviation = new Uint32Array(256);

@@ -7,6 +7,7 @@ import { ApiError, badRequest, unprocessable, unsupportedMediaType } from '../..
 import { zodIssues } from '../error-handler.ts';
 import { B64ImageSchema, instancesBody, PIXELS, PixelsBody, PixelsSchema } from '../schemas/predict.schemas.ts';
 import { bytesFromBase64, decodeDigit } from './decode-image.ts';
+import type { StageTrace } from './normalize-image.ts';
 import { PixelsBodyFast } from './pixels-json.ts';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
@@ -20,6 +21,8 @@ export type ReadHooks = {
   admit(n: number): void;
   /** True once the client has gone: decoding stops (checked before each image). */
   gone(): boolean;
+  /** ?debug=1: filled, per instance index, with a picture of each preprocessing stage (images only). */
+  traces?: (StageTrace[] | undefined)[];
 };
 
 /** The request is gone (client closed the connection): nobody to answer, so no more work. */
@@ -44,7 +47,10 @@ const DECODE_CONCURRENCY = 4;
 
 export function createInputReader(limits: InputLimits) {
   const instancesSchema = instancesBody(limits.maxInstances);
-  const decode = (bytes: Buffer) => decodeDigit(bytes, { maxPixels: limits.maxPixels });
+  const decode = (bytes: Buffer, hooks: ReadHooks, i: number) => {
+    const trace = hooks.traces ? (hooks.traces[i] = []) : undefined;
+    return decodeDigit(bytes, { maxPixels: limits.maxPixels }, trace);
+  };
 
   /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
   return async function readInputs(request: FastifyRequest, hooks: ReadHooks): Promise<Float32Array[]> {
@@ -62,7 +68,7 @@ export function createInputReader(limits: InputLimits) {
   async function decodeOne(bytes: Buffer, hooks: ReadHooks): Promise<Float32Array[]> {
     hooks.admit(1);
     checkGone(hooks, 'decode');
-    return [await decode(bytes)];
+    return [await decode(bytes, hooks, 0)];
   }
 
   async function fromJson(body: unknown, hooks: ReadHooks): Promise<Float32Array[]> {
@@ -104,7 +110,7 @@ export function createInputReader(limits: InputLimits) {
           }
           if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
           checkGone(hooks, 'decode');
-          out[i] = await decode(bytesFromBase64(item.b64));
+          out[i] = await decode(bytesFromBase64(item.b64), hooks, i);
         } catch (err) {
           failed = true;
           if (err instanceof ClientGoneError) throw err;

@@ -5,9 +5,12 @@ import type { AliasRepository } from '../../store/alias.repository.ts';
 import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import { ModelNotFoundError, type ModelRepository } from '../../store/model.repository.ts';
 import type { ModelCache } from './model-cache.ts';
+import type { StageTrace } from './normalize-image.ts';
+import { encodeGreyPng } from './png-encode.ts';
 import { checkGone } from './predict-input.ts';
 
-export type Prediction = { digit: number; confidence: number; probabilities: number[]; input?: number[] };
+export type StagePicture = { stage: string; width: number; height: number; png: string; note?: string };
+export type Prediction = { digit: number; confidence: number; probabilities: number[]; input?: number[]; stages?: StagePicture[] };
 
 // a diverged model can output NaN; JSON cannot carry it and 0 is the honest probability
 const round6 = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : 0);
@@ -67,7 +70,12 @@ export class PredictService {
   }
 
   /** `gone`: the client has closed the connection; checked before the inputs join a batch. */
-  async predict(idOrAlias: string, inputs: Float32Array[], opts: { debug?: boolean; gone?: () => boolean } = {}) {
+  /** `traces` (?debug=1): each image instance's preprocessing stages, shown as PNG data URLs. */
+  async predict(
+    idOrAlias: string,
+    inputs: Float32Array[],
+    opts: { debug?: boolean; gone?: () => boolean; traces?: (StageTrace[] | undefined)[] } = {},
+  ) {
     const modelId = await this.resolve(idOrAlias);
     const loaded = await this.deps.cache.get(modelId).catch((err: unknown) => {
       // deleted between resolve and load (e.g. by another instance): the model is gone
@@ -83,10 +91,17 @@ export class PredictService {
     const predictions = outputs.map((out, i) => {
       const p = toPrediction(out);
       if (opts.debug) p.input = Array.from(inputs[i]!, round6);
+      const trace = opts.debug ? opts.traces?.[i] : undefined;
+      if (trace) p.stages = trace.map(stagePicture);
       return p;
     });
     return { modelId, predictions };
   }
+}
+
+function stagePicture(t: StageTrace): StagePicture {
+  const png = `data:image/png;base64,${encodeGreyPng(t.pixels, t.width, t.height).toString('base64')}`;
+  return { stage: t.stage, width: t.width, height: t.height, png, ...(t.note ? { note: t.note } : {}) };
 }
 
 export function toPrediction(out: Float32Array): Prediction {

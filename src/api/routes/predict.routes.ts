@@ -52,8 +52,9 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     const ticket = new AdmissionTicket(ctx.admission);
     const gone = () => reply.raw.destroyed || req.raw.socket?.destroyed === true;
     try {
-      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone });
-      return await ctx.predict.predict(modelRef, inputs, { debug, gone });
+      const traces = debug ? [] : undefined;
+      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone, traces });
+      return await ctx.predict.predict(modelRef, inputs, { debug, gone, traces });
     } catch (err) {
       if (err instanceof ClientGoneError) ctx.metrics.predictAbandoned.inc({ stage: err.stage });
       throw err;

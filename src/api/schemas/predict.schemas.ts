@@ -41,7 +41,7 @@ export const PredictQuery = z.object({
     .enum(['0', '1', 'true', 'false'])
     .optional()
     .transform((v) => v === '1' || v === 'true')
-    .describe('1: include the 28×28 input the model saw in each prediction'),
+    .describe('1: include the 28×28 input the model saw in each prediction and, for images, a picture of each preprocessing stage'),
 });
 
 export const PredictionSchema = z.object({
@@ -49,6 +49,16 @@ export const PredictionSchema = z.object({
   confidence: z.number().describe('probability of the predicted digit'),
   probabilities: z.array(z.number()).length(10).describe('probability of each digit 0…9'),
   input: z.array(z.number()).optional().describe('with ?debug=1: the 784 pixels the model saw'),
+  stages: z
+    .array(z.object({
+      stage: z.string().describe('the stage: decoded, ink, digit component, stroke width, mnist 28×28'),
+      width: z.number().int(),
+      height: z.number().int(),
+      png: z.string().describe('the picture after this stage, a data:image/png;base64 URL (ink bright from the ink stage on)'),
+      note: z.string().optional().describe('what the stage measured or did, e.g. the slant it removed'),
+    }))
+    .optional()
+    .describe('with ?debug=1, for image instances: the preprocessing, stage by stage'),
 });
 
 export const PredictResponse = z.object({

@@ -99,9 +99,12 @@ async function start() {
   $('job-title').textContent = job.name ? `Job ${job.name}` : `Job ${job.id}`;
   $('job-spec').textContent = describe(job);
   const layers = job.experiment.network.layers.filter((l) => l.type === 'dense' || l.type === 'conv').length;
+  // chapter 5's speed of learning, when the job measures it
+  const measuresBias = (job.experiment.training.biasGradientImages ?? 0) > 0;
+  $('bias-card').hidden = !measuresBias;
   charts = new JobCharts(
     { accuracy: $('accuracy-chart'), cost: $('cost-chart'), eta: $('eta-chart'), gradients: $('gradients-chart') },
-    { layers, members: job.experiment.ensemble?.size ?? 1 },
+    { layers, members: job.experiment.ensemble?.size ?? 1, bias: measuresBias ? $('bias-chart') : null, hiddenLayers: layers - 1 },
   );
   setStatus(job.status);
   setProgress(job.progress);
