@@ -16,10 +16,16 @@ export const MAX_SWEEP_DIMENSIONS = 8;
 export const MAX_CONCURRENCY = 64;
 
 const finite = z.number().finite();
+/**
+ * [low, high]: validated as a tuple, documented as an array of exactly two numbers (a tuple's
+ * JSON Schema, prefixItems without items, is refused by Spectral's oas rules).
+ */
+const pair = (item: z.ZodNumber) =>
+  z.tuple([item, item]).meta({ type: 'array', items: { type: item === finite ? 'number' : 'integer' }, minItems: 2, maxItems: 2 });
 export const dimensionSchema = z.union([
   z.strictObject({ values: z.array(z.union([finite, z.string().max(100), z.boolean()])).min(1).max(MAX_SWEEP_TRIALS) }),
-  z.strictObject({ logUniform: z.tuple([finite, finite]).describe('[low, high], 0 < low < high: sampled as exp(U(ln low, ln high))') }),
-  z.strictObject({ intRange: z.tuple([z.number().int(), z.number().int()]).describe('[low, high], both included') }),
+  z.strictObject({ logUniform: pair(finite).describe('[low, high], 0 < low < high: sampled as exp(U(ln low, ln high))') }),
+  z.strictObject({ intRange: pair(z.number().int()).describe('[low, high], both included') }),
 ], { error: 'a dimension is { "values": [...] }, { "logUniform": [low, high] } or { "intRange": [low, high] }' });
 
 export const rungSchema = z.strictObject({

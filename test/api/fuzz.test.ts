@@ -104,12 +104,14 @@ function describe(r: FuzzRequest): string {
   return `${r.method} ${r.path.slice(0, 300)} headers=${JSON.stringify(r.headers).slice(0, 300)}${r.rawContentLength !== undefined ? ` content-length=${r.rawContentLength}` : ''}${body}`;
 }
 
-/** A JSON error answer must be in the one shape. */
+/** A JSON error answer must be in the one shape (or, under /v2, the Open Inference Protocol's). */
 function errorShapeProblem(r: FuzzRequest, res: FuzzResult): string | null {
   if (r.method === 'HEAD' || res.status < 400 || !res.contentType.includes('application/json') || res.truncated) return null;
   try {
-    const body = JSON.parse(res.body) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.code === 'string' && typeof body.error.message === 'string') return null;
+    const body = JSON.parse(res.body) as { error?: { code?: unknown; message?: unknown } | string };
+    // the protocol's shape from the /v2 routes; requests refused before routing (malformed HTTP) get ours
+    if (r.path.startsWith('/v2') && typeof body.error === 'string') return null;
+    if (typeof body.error === 'object' && typeof body.error.code === 'string' && typeof body.error.message === 'string') return null;
   } catch {
     /* fall through */
   }

@@ -90,7 +90,9 @@ export default async function inferenceV2Routes(fastify: FastifyInstance, { ctx,
     return reply.code(ok ? 200 : 503).send({ ready: ok });
   });
 
+  // GET /v2 only (no /v2/ twin): one path in the document, without the trailing slash linters refuse
   app.get('/', {
+    prefixTrailingSlash: 'no-slash',
     schema: {
       tags, summary: 'Server metadata (Open Inference Protocol)', security: requireScope('predict'),
       response: { 200: ServerMetadata, ...errs(401, 403, 429) },
