@@ -93,7 +93,7 @@ describe('web: accessibility', { skip: skipWithoutChromium }, () => {
     const page = await browser.newPage();
     await page.goto(`${base}/jobs`);
     await page.locator('#preset option[value="ch1-mlp30"]').waitFor({ state: 'attached' });
-    const order = await tabOrder(page, 12);
+    const order = await tabOrder(page, 16);
     const controls = order.filter((x) => ['preset', 'name', 'epochs', 'trainSize', 'validationSize', 'spec', 'submit'].includes(x));
     assert.deepEqual(controls, ['preset', 'name', 'epochs', 'trainSize', 'validationSize', 'spec', 'submit'], order.join(' → '));
     await page.focus('#epochs');
