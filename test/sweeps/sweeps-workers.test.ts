@@ -111,8 +111,10 @@ describe('sweeps with two workers', () => {
   });
 
   test('SIGKILL one worker mid-sweep: the sweep still completes, every trial accounted for', async () => {
+    const EPOCHS = 20;
     const res = await request(app.server).post('/v1/sweeps').send({
-      base: base(3, 4000), space: { 'training.eta': { values: [0.1, 0.3, 1] } }, concurrency: 2,
+      // long enough (20 epochs of 10,000) that both trials are seen running on a quiet machine too
+      base: base(EPOCHS, 10_000), space: { 'training.eta': { values: [0.1, 0.3, 1] } }, concurrency: 2,
     }).expect(202);
     const id = res.body.id as string;
     // both first trials running and one epoch done somewhere: kill the worker running a trial
@@ -132,7 +134,7 @@ describe('sweeps with two workers', () => {
     for (const t of done.trials) {
       assert.equal(t.status, 'completed', `${t.jobId}: ${t.status}`);
       const job = (await request(app.server).get(`/v1/jobs/${t.jobId}`).expect(200)).body;
-      assert.deepEqual(job.metrics.map((m: { epoch: number }) => m.epoch), [1, 2, 3], 'each epoch once');
+      assert.deepEqual(job.metrics.map((m: { epoch: number }) => m.epoch), Array.from({ length: EPOCHS }, (_, i) => i + 1), 'each epoch once');
       if (running.some((r) => r.jobId === t.jobId) && job.attempts >= 2) resumed++;
     }
     assert.equal(resumed, 1, 'the killed worker\'s trial was taken up again by the other worker');
