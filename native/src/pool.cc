@@ -60,16 +60,16 @@ void pool_backward(PoolMode mode, const PoolShape& s, const float* x, const floa
         const float* g = dy + oi;
         switch (mode) {
           case PoolMode::Max:
+            // branch-free (every input read, first maximum wins), so GCC vectorises the channel run
             for (int c = 0; c < C; ++c) {
-              const float m = o[c];
-              const bool s00 = xn[i00 + c] == m;
-              const bool s01 = !s00 && xn[i01 + c] == m;
-              const bool s10 = !s00 && !s01 && xn[i10 + c] == m;
-              const bool s11 = !s00 && !s01 && !s10;
-              dxn[i00 + c] = s00 ? g[c] : 0.f;
-              dxn[i01 + c] = s01 ? g[c] : 0.f;
-              dxn[i10 + c] = s10 ? g[c] : 0.f;
-              dxn[i11 + c] = s11 ? g[c] : 0.f;
+              const float m = o[c], gc = g[c];
+              const float a00 = xn[i00 + c], a01 = xn[i01 + c], a10 = xn[i10 + c];
+              const bool e00 = a00 == m, e01 = a01 == m, e10 = a10 == m;
+              const bool s01 = !e00 & e01, s10 = !e00 & !e01 & e10, s11 = !e00 & !e01 & !e10;
+              dxn[i00 + c] = e00 ? gc : 0.f;
+              dxn[i01 + c] = s01 ? gc : 0.f;
+              dxn[i10 + c] = s10 ? gc : 0.f;
+              dxn[i11 + c] = s11 ? gc : 0.f;
             }
             break;
           case PoolMode::L2:
