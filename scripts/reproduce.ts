@@ -153,7 +153,7 @@ async function main(): Promise<number> {
     const current = resolveExperiment(input);
     const stale = earlier && !(earlier.experiment && sameExperiment(earlier.experiment, current));
     entries.set(p.name, await entryFromState(p, state, input, current)
-      ?? (earlier && !stale ? earlier : notRunEntry({
+      ?? (earlier && !stale ? { ...earlier, bookRole: p.bookRole } : notRunEntry({
         ...common(p, input, null, 0, null),
         ...(earlier?.completed ? { note: `the preset changed since its last run (${pctOf(earlier.accuracy)} then): not run again yet; \`${commandFor(p.name, false)}\` runs it.` } : {}),
       })));

@@ -8,6 +8,8 @@ export type ReproductionEntry = {
   description: string;
   /** The book's figure, quoted on `metric`'s data set. */
   bookAccuracy: number;
+  /** What that figure is to the preset (presets.ts BookRole): a run to reproduce, a contrast, or the best to beat. */
+  bookRole: PresetInfo['bookRole'];
   metric: Metric;
   /** nndl's figure on the same set: test accuracy of the model's kept weights, or the validation accuracy of the kept epoch. */
   accuracy: number | null;
@@ -69,7 +71,7 @@ type Common = {
 
 function base(c: Common, epochs: number, members: number): ReproductionEntry {
   return {
-    preset: c.preset.name, description: c.preset.description, bookAccuracy: c.book.accuracy, metric: c.book.metric,
+    preset: c.preset.name, description: c.preset.description, bookAccuracy: c.book.accuracy, bookRole: c.preset.bookRole, metric: c.book.metric,
     accuracy: null, difference: null, epoch: null, seconds: c.wallSeconds, completed: false, status: 'not-run',
     epochs, members, epochsDone: 0, trainingSeconds: null, sessions: c.sessions,
     testAccuracy: null, finalTestAccuracy: null, bestValidationAccuracy: null, bestValidationEpoch: null,
