@@ -111,6 +111,9 @@ test('/v1/presets lists the book\'s experiments', async () => {
   });
   const ensemble = res.body.items.find((i: { name: string }) => i.name === 'ch6-ensemble');
   assert.equal(ensemble.cost.imageSteps, 50_000_000);
+  // what each book figure is to its preset: a run reproduced, a contrast the book never ran, the best to beat
+  const role = (name: string) => res.body.items.find((i: { name: string }) => i.name === name).bookRole;
+  assert.deepEqual(['ch6-relu', 'ch5-deep3', 'ch5-deep3-relu', 'beyond-book'].map(role), ['reproduce', 'reproduce', 'contrast', 'beat']);
 });
 
 const ROUTES: [string, string][] = [
