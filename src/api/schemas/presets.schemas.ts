@@ -1,7 +1,7 @@
 // The book's experiments by name.
 import { z } from 'zod';
-import { jobCost } from './jobs.schemas.ts';
-import { ExperimentSchema } from './models.schemas.ts';
+import { JobCostSchema } from './jobs.schemas.ts';
+import { ExperimentSchema } from './common.schemas.ts';
 
 export const PresetSchema = z.object({
   name: z.string(),
@@ -10,7 +10,7 @@ export const PresetSchema = z.object({
   bookMetric: z.enum(['test', 'validation']).describe('which data set the book quotes bookAccuracy on: the 10,000 test images, ' +
     'or the 10,000 validation images (chapter 3\'s regularised runs, at their last epoch)'),
   experiment: ExperimentSchema,
-  cost: jobCost, // the estimated cost of training it as is (see POST /v1/jobs)
+  cost: JobCostSchema, // the estimated cost of training it as is (see POST /v1/jobs)
 });
 
 export const PresetListResponse = z.object({ items: z.array(PresetSchema) });
