@@ -30,6 +30,8 @@ export function duration(s: number | null): string {
 function verdict(e: ReproductionEntry): string {
   if (!e.completed) return e.status === 'in-progress' ? `in progress (${e.epochsDone}/${e.epochs * e.members} epochs)` : 'not run';
   if (e.overrides) return 'a slice (not the book\'s run)';
+  if (e.bookRole === 'contrast') return 'contrast (the book runs none)';
+  if (e.bookRole === 'beat') return e.difference !== null && e.difference > 0 ? 'past the book\'s best' : 'short of the book\'s best';
   return e.difference !== null && e.difference >= -TARGET_POINTS ? 'within 0.2 points' : 'below target';
 }
 

@@ -11,6 +11,7 @@ export {
   type Checkpoint, type EpochMetrics, type TrainedModel, type TrainOptions, type TrainResult, type TrainProgress,
 } from './training-types.ts';
 export { train } from './trainer.ts';
+export { predictDigits } from './test-evaluation.ts';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.ts';
 export {
   isModelEnsemble, loadStoredModel, saveStoredModel, type ModelEnsemble, type StoredModel,
