@@ -139,7 +139,8 @@ test('OpenAPI: a valid 3.1 document with every route, each one served by the app
     }
   }
   const predict = doc.paths['/v1/predict'].post;
-  assert.deepEqual(Object.keys(predict.requestBody.content).sort(), ['application/json', 'image/jpeg', 'image/png', 'multipart/form-data']);
+  // the contract's forms (application/octet-stream, always read as image bytes, documented since the input registry)
+  assert.deepEqual(Object.keys(predict.requestBody.content).sort(), ['application/json', 'application/octet-stream', 'image/jpeg', 'image/png', 'multipart/form-data']);
   assert.ok(predict.responses['422'] && predict.responses['404'] && predict.responses['413'] && predict.responses['415']);
 });
 
