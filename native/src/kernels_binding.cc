@@ -65,14 +65,24 @@ ConvShape conv_shape(Napi::Value v) {
   return s;
 }
 
+// What both conv calls take: (shape, x, W, third, rows), x and W checked against the shape;
+// the caller checks `third` (b or dz), whose length the two calls want differently.
+struct ConvArgs {
+  ConvShape s;
+  int rows;
+  ArrayView<float> x, W, third;
+};
+
+ConvArgs conv_args(const Napi::CallbackInfo& info, const char* third) {
+  ConvArgs a{conv_shape(info[0]), static_cast<int>(to_int(info[4], "rows", 1, 1 << 20)), get_array<float>(info[1], "x"),
+             get_array<float>(info[2], "W"), get_array<float>(info[3], third)};
+  need(a.x.length, static_cast<size_t>(a.rows) * a.s.H * a.s.W * a.s.C, "x");
+  need(a.W.length, static_cast<size_t>(a.s.F) * a.s.KKC(), "W");
+  return a;
+}
+
 Napi::Value ConvForward(const Napi::CallbackInfo& info, bool reference) {
-  const ConvShape s = conv_shape(info[0]);
-  const int rows = static_cast<int>(to_int(info[4], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[1], "x");
-  auto W = get_array<float>(info[2], "W");
-  auto b = get_array<float>(info[3], "b");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(W.length, static_cast<size_t>(s.F) * s.KKC(), "W");
+  const auto [s, rows, x, W, b] = conv_args(info, "b");
   need(b.length, s.F, "b");
   Napi::Float32Array z = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.P() * s.F);
   if (reference) {
@@ -86,13 +96,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo& info, bool reference) {
 
 Napi::Value ConvBackward(const Napi::CallbackInfo& info, bool reference) {
   Napi::Env env = info.Env();
-  const ConvShape s = conv_shape(info[0]);
-  const int rows = static_cast<int>(to_int(info[4], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[1], "x");
-  auto W = get_array<float>(info[2], "W");
-  auto dz = get_array<float>(info[3], "dz");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(W.length, static_cast<size_t>(s.F) * s.KKC(), "W");
+  const auto [s, rows, x, W, dz] = conv_args(info, "dz");
   need(dz.length, static_cast<size_t>(rows) * s.P() * s.F, "dz");
   auto dW = Napi::Float32Array::New(env, static_cast<size_t>(s.F) * s.KKC());
   auto db = Napi::Float32Array::New(env, s.F);
@@ -127,29 +131,39 @@ PoolShape pool_shape(Napi::Value v) {
   return s;
 }
 
+// What both pool calls take first: (mode, shape, x, ..., rows at info[rowsAt]), x checked against the shape.
+struct PoolArgs {
+  PoolMode m;
+  PoolShape s;
+  int rows;
+  ArrayView<float> x;
+  size_t in_len() const { return static_cast<size_t>(rows) * s.H * s.W * s.C; }
+  size_t out_len() const { return static_cast<size_t>(rows) * s.OH() * s.OW() * s.C; }
+};
+
+PoolArgs pool_args(const Napi::CallbackInfo& info, size_t rowsAt) {
+  PoolArgs a{pool_mode(info[0]), pool_shape(info[1]), static_cast<int>(to_int(info[rowsAt], "rows", 1, 1 << 20)),
+             get_array<float>(info[2], "x")};
+  need(a.x.length, a.in_len(), "x");
+  return a;
+}
+
 Napi::Value PoolForward(const Napi::CallbackInfo& info, bool reference) {
-  const PoolMode m = pool_mode(info[0]);
-  const PoolShape s = pool_shape(info[1]);
-  const int rows = static_cast<int>(to_int(info[3], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[2], "x");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  auto y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.OH() * s.OW() * s.C);
+  const PoolArgs a = pool_args(info, 3);
+  const auto& [m, s, rows, x] = a;
+  auto y = Napi::Float32Array::New(info.Env(), a.out_len());
   (reference ? pool_forward_ref : pool_forward)(m, s, x.data, y.Data(), rows);
   return y;
 }
 
 Napi::Value PoolBackward(const Napi::CallbackInfo& info, bool reference) {
-  const PoolMode m = pool_mode(info[0]);
-  const PoolShape s = pool_shape(info[1]);
-  const int rows = static_cast<int>(to_int(info[5], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[2], "x");
+  const PoolArgs a = pool_args(info, 5);
+  const auto& [m, s, rows, x] = a;
   auto y = get_array<float>(info[3], "y");
   auto dy = get_array<float>(info[4], "dy");
-  const size_t outLen = static_cast<size_t>(rows) * s.OH() * s.OW() * s.C;
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(y.length, outLen, "y");
-  need(dy.length, outLen, "dy");
-  auto dx = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.H * s.W * s.C);
+  need(y.length, a.out_len(), "y");
+  need(dy.length, a.out_len(), "dy");
+  auto dx = Napi::Float32Array::New(info.Env(), a.in_len());
   (reference ? pool_backward_ref : pool_backward)(m, s, x.data, y.data, dy.data, dx.Data(), rows);
   return dx;
 }

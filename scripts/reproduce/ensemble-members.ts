@@ -6,11 +6,11 @@
 // So a run longer than a working session (ch6-ensemble: 5 × 40 epochs on 250,000 images) can span
 // sessions whose checkpoints are not kept: at most the member in progress is lost, and the report's
 // figure is recomputed from the committed members alone.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadMnist, loadModel, predictDigits, resolveExperiment, splitDataAsync,
-  type EpochMetrics, type Experiment, type ExperimentInput, type JobBudgets, type PresetInfo, type TrainedModel,
+  type Checkpoint, type EpochMetrics, type Experiment, type ExperimentInput, type JobBudgets, type PresetInfo, type TrainedModel,
 } from '../../src/engine/index.ts';
 import { runPreset, sameExperiment } from './run-preset.ts';
 import { atomicWrite, PresetState, type RunBook } from './state.ts';
@@ -36,6 +36,8 @@ export type MemberRecord = {
   threads: number;
   engine: string;
   finishedAt: string;
+  /** The finished run whose final weights are this member (the same training; that run kept its best epoch), if any. */
+  adoptedFrom?: string;
 };
 
 /** Whether a preset is reproduced member by member: an ensemble that votes (conv.py's). */
@@ -75,6 +77,19 @@ export async function runMembers(o: MembersRun): Promise<boolean> {
     if (o.signal[0] !== 0) return false;
     const state = memberState(o.stateRoot, o.preset, k);
     const input = memberInput(o.preset, k, o.overrides);
+    const donor = await findDonor(o.stateRoot, resolveExperiment(input));
+    if (donor) {
+      const { ck, book, name } = donor;
+      const model: TrainedModel = {
+        format: 'nndl-model', version: 1, experiment: resolveExperiment(input), members: [{ params: ck.params, history: ck.history }],
+        testAccuracy: Number.NaN, testCost: Number.NaN, confusion: [], trainingSeconds: ck.trainingSeconds, backend: 'native',
+      };
+      const record = { ...(await memberRecord(o, k, model, book)), adoptedFrom: name };
+      await atomicWrite(memberFile(o.outDir, o.preset.name, k), `${JSON.stringify(record)}\n`);
+      o.log(`${o.preset.name}: member ${k + 1} of ${size} is ${name}'s final weights (the same training; ${name} kept its best epoch): `
+        + `${(record.testAccuracy * 100).toFixed(2)}% test; committed as ${memberFile(o.outDir, o.preset.name, k)}`);
+      continue;
+    }
     o.log(`${o.preset.name}: member ${k + 1} of ${size} (seed ${o.preset.experiment.training.seed + k})`);
     const outcome = await runPreset({
       state, input, threads: o.threads, maxThreads: o.maxThreads, budgets: o.budgets, signal: o.signal,
@@ -92,6 +107,25 @@ export async function runMembers(o: MembersRun): Promise<boolean> {
 
 export const memberState = (stateRoot: string, p: PresetInfo, k: number) => new PresetState(stateRoot, `${p.name}.member-${k}`);
 
+/**
+ * A finished run (any preset's, in the state directory) whose final checkpoint is member `exp`'s training to
+ * the end: the same experiment but for `keep` (which weights a run keeps as its model does not change its
+ * training). ch6-dropout is ch6-ensemble's member 0 this way.
+ */
+async function findDonor(stateRoot: string, exp: Experiment): Promise<{ name: string; ck: Checkpoint; book: RunBook } | null> {
+  const names = await readdir(stateRoot).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    const state = new PresetState(stateRoot, name);
+    const ck = await state.readFinalCheckpoint().catch(() => null);
+    if (!ck || ck.member !== 0 || ck.completed.length > 0 || ck.batch !== 0 || ck.epoch !== ck.experiment.training.epochs) continue;
+    const asFinal = { ...ck.experiment, training: { ...ck.experiment.training, keep: exp.training.keep } };
+    if (!sameExperiment(asFinal, exp)) continue;
+    const book = await state.readRunBook();
+    if (book) return { name, ck, book };
+  }
+  return null;
+}
+
 async function memberRecord(o: MembersRun, k: number, model: TrainedModel, book: RunBook): Promise<MemberRecord> {
   // validation and test only: the expanded training set is not needed to predict
   const data = await splitDataAsync(await loadMnist(), { ...model.experiment.data, expand: false });
@@ -101,7 +135,7 @@ async function memberRecord(o: MembersRun, k: number, model: TrainedModel, book:
   const keptEpoch = model.keptEpochs?.[0] ?? history.at(-1)?.epoch ?? 0;
   return {
     format: 'nndl-reproduction-member', version: 1, preset: o.preset.name, member: k, experiment: model.experiment,
-    testAccuracy: model.testAccuracy, validationAccuracy: accuracyOf(validation, data.validation.labels),
+    testAccuracy: accuracyOf(test, data.test.labels) ?? 0, validationAccuracy: accuracyOf(validation, data.validation.labels),
     keptEpoch, history, testDigits: digitString(test), validationDigits: digitString(validation),
     wallSeconds: book.wallSeconds, trainingSeconds: model.trainingSeconds, sessions: book.sessions,
     threads: o.threads, engine: o.engine, finishedAt: new Date().toISOString(),

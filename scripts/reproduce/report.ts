@@ -45,7 +45,8 @@ export function renderMarkdown(r: ReproductionReport): string {
     + ' preset keeps (its best validation epoch, as network3.py reports, where the preset says so), or the validation'
     + ` accuracy of that kept epoch (chapters 3 and 5: their last epoch). Target: no more than ${TARGET_POINTS} points below the book. Wall time covers loading the data,`
     + ' training and the test evaluation, summed over every session of a resumed run. `npm run reproduce -- --preset NAME` runs one;'
-    + ' re-running a command that was cut off resumes it from its last epoch.', '');
+    + ' re-running a command that was cut off resumes it from its last epoch. Where a run is below target,'
+    + ' [reproduction-notes.md](reproduction-notes.md) says why, with the evidence.', '');
   lines.push('| preset | book | on | nndl | difference (points) | epoch | wall time | status |');
   lines.push('|---|---:|---|---:|---:|---:|---:|---|');
   for (const e of r.presets) {

@@ -10,7 +10,7 @@
 //  - ensemble: an object merges field by field onto the preset's (combine defaults to 'mean'), null removes it;
 //  - without a preset, `network.layers` is required and the rest takes the defaults below.
 import {
-  type AugmentSpec, experimentInputSchema, experimentSchema, parseOrThrow, SpecError,
+  type AugmentSpec, ExperimentInputSchema, ExperimentSchema, parseOrThrow, SpecError,
   type Combine, type DropoutStyle, type Experiment, type ExperimentInput, type Init, type LayerSpec, type TrainingSpec,
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
@@ -205,13 +205,13 @@ function checkExperiment(e: Experiment): void {
 
 /** Validates a complete Experiment (e.g. one read back from a model file). */
 export function validateExperiment(value: unknown): Experiment {
-  const e = parseOrThrow(experimentSchema, value);
+  const e = parseOrThrow(ExperimentSchema, value);
   checkExperiment(e);
   return e;
 }
 
 export function resolveExperiment(input: ExperimentInput | unknown): Experiment {
-  const inp = parseOrThrow(experimentInputSchema, input ?? {});
+  const inp = parseOrThrow(ExperimentInputSchema, input ?? {});
   let base: Partial<Experiment> = {};
   if (inp.preset !== undefined) {
     const p = getPreset(inp.preset);

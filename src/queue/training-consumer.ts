@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import { resolveEngineBackend, type EngineBackend, type EpochMetrics } from '../engine/index.ts';
+import { resolveEngineBackend, type EngineBackend, type EpochMetrics, type TrainProgress } from '../engine/index.ts';
 import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { queueKeys, trainingQueuesServed, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
@@ -49,7 +49,8 @@ export type TrainContext = {
   /** Engine backend to train on: the job's own choice, else this worker's ENGINE_BACKEND resolved. */
   backend: EngineBackend;
   reportEpoch(m: EpochMetrics): Promise<void>;
-  reportProgress(p: { member: number; epoch: number; batch: number; batches: number }): void;
+  /** The engine's progress, every PROGRESS_INTERVAL_MS while an epoch runs: published as a `progress` event. */
+  reportProgress(p: TrainProgress): void;
   markResumed(fromEpoch: number): Promise<void>;
   log(message: string, extra?: Record<string, unknown>): void;
 };
@@ -65,7 +66,6 @@ export type TrainingConsumerOptions = {
 /** Kills/stalls a job survives before BullMQ gives up on it. */
 const MAX_STALLED = 10;
 const CANCEL_POLL_MS = 1000;
-const PROGRESS_EVERY_MS = 500;
 
 export class TrainingConsumer {
   private readonly redis: Redis;
@@ -200,7 +200,6 @@ export class TrainingConsumer {
         }, (timeoutS - ranBefore) * 1000)
       : null;
     let progress: JobProgress = record.progress;
-    let lastProgressAt = 0;
     const ctx: TrainContext = {
       jobId: id,
       payload: job.data,
@@ -215,9 +214,6 @@ export class TrainingConsumer {
         await this.publish({ type: 'epoch', jobId: id, metrics: m });
       },
       reportProgress: (p) => {
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
-        lastProgressAt = now;
         void this.publish({ type: 'progress', jobId: id, progress: { ...progress, batch: p.batch, batches: p.batches } });
       },
       markResumed: (fromEpoch) => this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }, fence).then(() => {}),

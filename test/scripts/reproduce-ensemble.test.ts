@@ -1,8 +1,8 @@
 // npm run reproduce on a vote ensemble (ch6-ensemble, tiny slices, real engine, real MNIST): members are
 // trained one by one and each is committed beside the report as it finishes, so losing the whole state
 // directory (a session's end) loses no finished member; the report's figure is conv.py's plurality vote
-// of the committed members' test predictions; and member k's own run is the network the engine's
-// ensemble trains as member k.
+// of the committed members' test predictions; member k's own run is the network the engine's ensemble
+// trains as member k; and a finished ch6-dropout run stands for member 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -71,6 +71,24 @@ test('members are committed one by one; a lost state directory loses none of the
       for (let i = 0; i < data.test.count; i++) if (Number(m.testDigits[i]) === data.test.labels[i]) ok++;
       assert.equal(ok / data.test.count, m.testAccuracy);
     }
+
+    // a finished ch6-dropout run of the same slice is member 0 (the same training; it kept its best epoch as its
+    // model, but its final checkpoint stays): adopted, not trained again, and it predicts exactly what member 0 does
+    const state2 = join(dir, 'state2');
+    const out2 = join(dir, 'docs2');
+    const dropout = reproduce(['--preset', 'ch6-dropout', ...SLICE.slice(2), '--out', out2, '--state', state2]);
+    assert.equal(dropout.status, 0, dropout.stderr);
+    assert.ok(existsSync(join(state2, 'ch6-dropout', 'final-checkpoint.bin')));
+    assert.ok(!existsSync(join(state2, 'ch6-dropout', 'checkpoint.bin')));
+    const adopting = reproduce([...SLICE, '--out', out2, '--state', state2, '--stop-after', '1']);
+    assert.ok(adopting.status === 0 || adopting.status === 130, adopting.stderr);
+    assert.match(adopting.stdout, /member 1 of 5 is ch6-dropout's final weights/);
+    assert.doesNotMatch(adopting.stdout, /member 1 of 5 \(seed/);
+    const adopted = JSON.parse(await readFile(join(out2, 'reproduction', 'members', 'ch6-ensemble', 'member-0.json'), 'utf8')) as MemberRecord;
+    assert.equal(adopted.adoptedFrom, 'ch6-dropout');
+    assert.equal(adopted.testDigits, records[0]!.testDigits);
+    assert.equal(adopted.validationDigits, records[0]!.validationDigits);
+    assert.equal(adopted.testAccuracy, records[0]!.testAccuracy);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

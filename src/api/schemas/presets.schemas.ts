@@ -1,7 +1,7 @@
 // The book's experiments by name.
 import { z } from 'zod';
-import { jobCost } from './jobs.schemas.ts';
-import { ExperimentSchema } from './models.schemas.ts';
+import { JobCostSchema } from './jobs.schemas.ts';
+import { ExperimentSchema } from './common.schemas.ts';
 
 export const PresetSchema = z.object({
   name: z.string(),
@@ -12,7 +12,7 @@ export const PresetSchema = z.object({
   bookRole: z.enum(['reproduce', 'contrast', 'beat']).describe('what bookAccuracy is to this preset: the figure of the book\'s own run it ' +
     'reproduces, the figure of the book run it is a contrast to (chapter 5\'s ReLU variants: the book runs none), or the book\'s best, to beat'),
   experiment: ExperimentSchema,
-  cost: jobCost, // the estimated cost of training it as is (see POST /v1/jobs)
+  cost: JobCostSchema, // the estimated cost of training it as is (see POST /v1/jobs)
 });
 
 export const PresetListResponse = z.object({ items: z.array(PresetSchema) });
