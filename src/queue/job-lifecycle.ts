@@ -87,6 +87,11 @@ export class JobLifecycle {
     await this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }, fence);
   }
 
+  /** A cancel was asked while the job was queued or running (no event: the worker's stop ends it). */
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.records.transition(id, ['queued', 'running'], null, { cancelRequested: true })) !== null;
+  }
+
   /** running → queued (handed back on shutdown, or an attempt failed and will be retried), then `status: queued`. */
   async requeued(id: string, fence: Fence, patch: { runSeconds: number; error?: string }): Promise<boolean> {
     const applied = (await this.records.transition(id, ['running'], 'queued', patch, fence)) !== null;

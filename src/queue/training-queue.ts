@@ -165,7 +165,7 @@ export class TrainingQueue {
       const done = await this.records.get(id);
       if (done) return done;
     }
-    await this.records.transition(id, ['queued', 'running'], null, { cancelRequested: true });
+    await this.lifecycle.cancelRequested(id);
     const now = await this.records.get(id);
     if (!now) throw notFound(`job ${id} not found`);
     return now;
