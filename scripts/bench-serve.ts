@@ -8,11 +8,17 @@
 // the kernel cost for a 2.6 KB POST on these shared cores, before any predict work.
 //
 //   npm run bench:serve [-- --duration 10 --connections 64 --epochs 3 --log-level warn --profile DIR]
+//
+// `--compare-stages none,default --rounds 5`: instead, the PNG route only, one API process per
+// PREPROCESS_STAGES value (`default`: the default stages), measured in turn, round after round
+// (interleaved, so a machine whose load drifts disturbs each alike); prints each measurement, then
+// per configuration the median req/s, p50 and p99 and the ratio of each median to the first
+// configuration's, with the load average before and after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -31,6 +37,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
     profile: { type: 'string' }, // a directory: the API process writes a V8 CPU profile there
+    'compare-stages': { type: 'string' }, // comma list of PREPROCESS_STAGES values ('default', 'none', 'a+b')
+    rounds: { type: 'string', default: '5' },
   },
 });
 
@@ -66,6 +74,11 @@ async function main(): Promise<void> {
     const pixels = Array.from(mnist.test.images.subarray(0, 784), (v) => Math.round((v / 255) * 1000) / 1000);
     const png = await sharp(Buffer.from(mnist.test.images.subarray(0, 784)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
     const label = mnist.test.labels[0];
+
+    if (args['compare-stages']) {
+      await compareStages(args['compare-stages'].split(',').map((c) => c.trim()), png, { redisUrl, prefix, dataDir, duration, connections, children });
+      return;
+    }
 
     // 3. The two servers, each its own process.
     const [appPort, barePort] = [await freePort(), await freePort()];
@@ -130,13 +143,64 @@ async function main(): Promise<void> {
   }
 }
 
-type Measured = { name: string; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number; connections: number; seconds: number };
+/** The PNG route under each PREPROCESS_STAGES configuration, interleaved round by round. */
+async function compareStages(
+  configs: string[], png: Buffer,
+  o: { redisUrl: string; prefix: string; dataDir: string; duration: number; connections: number; children: ChildProcess[] },
+): Promise<void> {
+  const servers: { config: string; port: number; pid: number }[] = [];
+  for (const config of configs) {
+    const port = await freePort();
+    const child = spawnNode(['src/server.ts'], {
+      PORT: String(port), HOST: '127.0.0.1', REDIS_URL: o.redisUrl, QUEUE_PREFIX: o.prefix, DATA_DIR: o.dataDir, LOG_LEVEL: args['log-level']!,
+      RATE_LIMIT_PREDICT_PER_MIN: '0', PREPROCESS_STAGES: config === 'default' ? '' : config.replaceAll('+', ','),
+    });
+    o.children.push(child);
+    servers.push({ config, port, pid: child.pid! });
+  }
+  for (const s of servers) await waitHttp(`http://127.0.0.1:${s.port}/healthz`);
+  const loadBefore = loadavg().map((x) => round(x, 2));
+  const results = new Map<string, Measured[]>(configs.map((c) => [c, []]));
+  for (let r = 0; r < Number(args.rounds); r++) {
+    // alternate which configuration goes first, so neither always follows the other
+    for (const s of r % 2 ? [...servers].reverse() : servers) {
+      let cpuBefore = 0;
+      const m = await measure(`predict-png ${s.config}`, {
+        url: `http://127.0.0.1:${s.port}/v1/predict`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png,
+      }, o.duration, o.connections, async () => { cpuBefore = await processCpuMs(s.pid); });
+      // the API process's own CPU time per request: what the load of other jobs disturbs least
+      m.serverCpuMsPerRequest = round((await processCpuMs(s.pid) - cpuBefore) / m.requests, 4);
+      if (m.errors || m.non2xx) throw new Error(`${s.config}: ${m.errors} errors, ${m.non2xx} non-2xx`);
+      results.get(s.config)!.push(m);
+      log({ round: r + 1, stages: s.config, reqPerSec: m.reqPerSec, p50Ms: m.p50Ms, p99Ms: m.p99Ms, serverCpuMsPerRequest: m.serverCpuMsPerRequest, load1: round(loadavg()[0]!, 2) });
+    }
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const summary = configs.map((c) => {
+    const ms = results.get(c)!;
+    return { stages: c, rounds: ms.length, medianReqPerSec: median(ms.map((m) => m.reqPerSec)), medianP50Ms: median(ms.map((m) => m.p50Ms)), medianP99Ms: median(ms.map((m) => m.p99Ms)), medianServerCpuMsPerRequest: median(ms.map((m) => m.serverCpuMsPerRequest!)) };
+  });
+  const base = summary[0]!;
+  for (const s of summary) {
+    log({ ...s, reqPerSecRatio: round(s.medianReqPerSec / base.medianReqPerSec, 3), p50Ratio: round(s.medianP50Ms / base.medianP50Ms, 3), serverCpuRatio: round(s.medianServerCpuMsPerRequest / base.medianServerCpuMsPerRequest, 3), vs: base.stages, loadBefore, loadAfter: loadavg().map((x) => round(x, 2)), cpus: cpus().length });
+  }
+}
 
-async function measure(name: string, opts: Partial<autocannon.Options>, duration: number, connections: number): Promise<Measured> {
+type Measured = {
+  name: string; reqPerSec: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number; connections: number; seconds: number;
+  requests: number; serverCpuMsPerRequest?: number;
+};
+
+async function measure(name: string, opts: Partial<autocannon.Options>, duration: number, connections: number, beforeRun?: () => Promise<void>): Promise<Measured> {
   await autocannon({ ...opts, url: opts.url!, connections, duration: 2 }); // warm-up (JIT, caches)
+  await beforeRun?.();
   const r = await autocannon({ ...opts, url: opts.url!, connections, duration });
   return {
     name,
+    requests: r.requests.total,
     reqPerSec: round(r.requests.average, 1),
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
@@ -145,6 +209,14 @@ async function measure(name: string, opts: Partial<autocannon.Options>, duration
     connections,
     seconds: duration,
   };
+}
+
+/** A process's user + system CPU time so far, ms (Linux /proc; NaN elsewhere). */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return NaN;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 function spawnNode(argv: string[], env: Record<string, string>): ChildProcess {

@@ -44,5 +44,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
 
 // Parses the JSON description (already JSON.parse'd into a JS object) into a NetDesc and validates it.
 NetDesc parse_desc(Napi::Object d);
+// The same from the JSON text (a TypeError when it is not a string holding an object).
+NetDesc parse_desc_json(Napi::Env env, Napi::Value text);
+// addon.describe(descJson): the validated description with every shape and parameter offset filled in.
+Napi::Value Describe(const Napi::CallbackInfo& info);
 
 }  // namespace nndl

@@ -3,23 +3,12 @@
 // here so they carry a JS stack (the original is kept as `cause`).
 import { createRequire } from 'node:module';
 import type { Activation, Cost, PoolKind } from './spec.ts';
+import type { NativeLayer, NetworkDesc, ParamSegment, Shape3 } from './network-plan.ts';
 import { engineEnv } from '../config/engine-env.ts';
 
 export type { Activation };
 export type PoolMode = PoolKind;
 export type CostName = Cost;
-export type Shape3 = [number, number, number];
-
-export type NativeLayer =
-  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number; dropoutStyle?: 'inverted' | 'network3' }
-  | { kind: 'conv'; inShape?: Shape3; outShape?: Shape3; filters: number; kernel: number; activation: Activation }
-  | { kind: 'pool'; inShape?: Shape3; outShape?: Shape3; mode: PoolMode };
-
-export interface NetworkDesc {
-  inputShape: Shape3;
-  layers: NativeLayer[];
-  cost: CostName;
-}
 
 export interface TrainEpochOptions {
   images: Uint8Array;
@@ -127,6 +116,17 @@ interface RawNetwork {
   forward(input: Float32Array): Float32Array;
 }
 
+/**
+ * A description as the addon completes it (native/src/network_desc.cc): every layer's shapes, and a
+ * parametric layer's offsets. network-plan.ts computes the same (test/native/layout.test.ts).
+ */
+export interface NativeDescription {
+  inputShape: Shape3;
+  paramCount: number;
+  layers: ({ kind: NativeLayer['kind']; inShape: Shape3; outShape: Shape3; inSize: number; outSize: number }
+    & Partial<Pick<ParamSegment, 'weightOffset' | 'weightLength' | 'biasOffset' | 'biasLength'>>)[];
+}
+
 /** The names the addon's tables know (native/src/vocabulary.h). */
 export type NativeVocabulary = { costs: string[]; activations: string[]; poolModes: string[]; costLogFloor: number };
 
@@ -134,6 +134,7 @@ interface Addon {
   info(): NativeInfo;
   vocabulary(): NativeVocabulary;
   setGemm(impl: 'portable' | 'openblas'): string;
+  describe(descJson: string): NativeDescription;
   Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number, options?: NetworkOptions) => RawNetwork;
   kernels: Kernels;
   reference: Kernels;
@@ -180,6 +181,11 @@ export function nativeInfo(): NativeInfo {
 
 export function nativeVocabulary(): NativeVocabulary {
   return addon.vocabulary();
+}
+
+/** The addon's own reading of a description (validated as the constructor does; throws the same errors). */
+export function describeNative(desc: NetworkDesc): NativeDescription {
+  return wrapSync(addon.describe)(JSON.stringify(desc));
 }
 
 /** Process-wide GEMM switch; throws RangeError for 'openblas' in a build without it. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import type { EngineBackend, EpochMetrics } from '../engine/index.ts';
+import type { EngineBackend, EpochMetrics, TrainProgress } from '../engine/index.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { queueKeys, trainingQueuesServed, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { createLogger, logFn } from '../observability/logger.ts';
@@ -40,7 +40,8 @@ export type TrainContext = {
   /** Engine backend to train on: the job's own choice, else this worker's (`resolveBackend`). */
   backend: EngineBackend;
   reportEpoch(m: EpochMetrics): Promise<void>;
-  reportProgress(p: { member: number; epoch: number; batch: number; batches: number }): void;
+  /** The engine's progress, every PROGRESS_INTERVAL_MS while an epoch runs: published as a `progress` event. */
+  reportProgress(p: TrainProgress): void;
   markResumed(fromEpoch: number): Promise<void>;
   log(message: string, extra?: Record<string, unknown>): void;
 };
@@ -60,7 +61,6 @@ export type TrainingConsumerOptions = {
 /** Kills/stalls a job survives before BullMQ gives up on it. */
 const MAX_STALLED = 10;
 const CANCEL_POLL_MS = 1000;
-const PROGRESS_EVERY_MS = 500;
 
 export class TrainingConsumer {
   private readonly redis: Redis;
@@ -185,7 +185,6 @@ export class TrainingConsumer {
         }, (timeoutS - ranBefore) * 1000)
       : null;
     let progress: JobProgress = record.progress;
-    let lastProgressAt = 0;
     const ctx: TrainContext = {
       jobId: id,
       payload: job.data,
@@ -198,9 +197,6 @@ export class TrainingConsumer {
         await job.updateProgress(progress);
       },
       reportProgress: (p) => {
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
-        lastProgressAt = now;
         void this.lifecycle.progress(id, { ...progress, batch: p.batch, batches: p.batches });
       },
       markResumed: (fromEpoch) => this.lifecycle.resumed(id, fence, fromEpoch),

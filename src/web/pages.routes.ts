@@ -12,9 +12,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { registerPublic } from '../auth/auth.plugin.ts';
 import { PUBLIC } from '../auth/route-security.ts';
 
-const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
+export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 // require resolves chart.js to dist/chart.cjs; the prebuilt UMD file sits beside it
 const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+/** Where the files of PUBLIC_DIR are served. */
+export const STATIC_PREFIX = '/static/';
 
 const PAGES: Record<string, string> = {
   '/': 'index.html',
@@ -27,7 +30,7 @@ const PAGES: Record<string, string> = {
 export default async function pagesRoutes(fastify: FastifyInstance): Promise<void> {
   await registerPublic(fastify, fastifyStatic, {
     root: PUBLIC_DIR,
-    prefix: '/static/',
+    prefix: STATIC_PREFIX,
     index: false,
     schemaHide: true, // assets are not part of the API document
     cacheControl: true,
@@ -40,7 +43,7 @@ export default async function pagesRoutes(fastify: FastifyInstance): Promise<voi
 
   // read once: a missing chart.js is a broken install, better found at boot than per request
   const chart = await readFile(CHART_JS);
-  fastify.get('/static/vendor/chart.umd.min.js', { schema: { hide: true, security: PUBLIC } }, async (_req, reply) =>
+  fastify.get(`${STATIC_PREFIX}vendor/chart.umd.min.js`, { schema: { hide: true, security: PUBLIC } }, async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=86400').type('text/javascript; charset=utf-8').send(chart),
   );
 }

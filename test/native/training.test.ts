@@ -2,7 +2,8 @@
 // across runs and thread counts, cancel at a batch boundary and resume.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { initParams, inputSize, maxAbs, maxAbsDiff, rng } from './helpers.ts';
 
 const small: NetworkDesc = {
