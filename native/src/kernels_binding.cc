@@ -4,6 +4,7 @@
 //   convForward({H,W,C,F,K}, x, W, b, rows) -> z (pre-activation)
 //   convBackward({H,W,C,F,K}, x, W, dz, rows) -> { dW, db, dx }
 //   poolForward(mode, {H,W,C}, x, rows) -> y;  poolBackward(mode, {H,W,C}, x, y, dy, rows) -> dx
+//   denseBackwardStep({rows,in,out,eta,l2}, x, W, dz, withDx) -> { W (stepped copy), db, dx | null, sq }
 #include "kernels_binding.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "augment_args.h"
 #include "conv.h"
+#include "dense.h"
 #include "gemm.h"
 #include "js_args.h"
 #include "vocabulary.h"
@@ -166,6 +168,48 @@ Napi::Value PoolBackward(const Napi::CallbackInfo& info, bool reference) {
   return dx;
 }
 
+float shape_float(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throw TypeErr(std::string(key) + " must be a finite number");
+  return v.As<Napi::Number>().FloatValue();
+}
+
+// The one-thread fused dense backward + SGD step (mean over the rows: invM = 1/rows), on a copy of W.
+Napi::Value DenseBackwardStep(const Napi::CallbackInfo& info, bool reference) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw TypeErr("shape must be an object {rows, in, out, eta, l2}");
+  Napi::Object o = info[0].As<Napi::Object>();
+  const int rows = static_cast<int>(get_int(o, "rows", true, 0, 1, 1 << 12));
+  const int in = static_cast<int>(get_int(o, "in", true, 0, 1, 1 << 16));
+  const int out = static_cast<int>(get_int(o, "out", true, 0, 1, 1 << 16));
+  const float eta = shape_float(o, "eta"), l2 = shape_float(o, "l2");
+  auto x = get_array<float>(info[1], "x");
+  auto W = get_array<float>(info[2], "W");
+  auto dz = get_array<float>(info[3], "dz");
+  const bool withDx = info[4].ToBoolean();
+  need(x.length, static_cast<size_t>(rows) * in, "x");
+  need(W.length, static_cast<size_t>(out) * in, "W");
+  need(dz.length, static_cast<size_t>(rows) * out, "dz");
+  auto Wn = Napi::Float32Array::New(env, static_cast<size_t>(out) * in);
+  std::copy(W.data, W.data + static_cast<size_t>(out) * in, Wn.Data());
+  auto db = Napi::Float32Array::New(env, out);
+  Napi::Value dxv = env.Null();
+  float* dx = nullptr;
+  if (withDx) {
+    auto a = Napi::Float32Array::New(env, static_cast<size_t>(rows) * in);
+    dx = a.Data();
+    dxv = a;
+  }
+  const double sq = (reference ? dense_backward_step_ref : dense_backward_step)(x.data, Wn.Data(), dz.data, db.Data(), dx, rows,
+                                                                               in, out, eta, l2, 1.f / rows);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("W", Wn);
+  r.Set("db", db);
+  r.Set("dx", dxv);
+  r.Set("sq", Napi::Number::New(env, sq));
+  return r;
+}
+
 // augment(spec, images, rows, H, W, posBase) -> a distorted copy of images (rows × H × W floats).
 // Only under kernels: its naive reference is the TypeScript one in test/native/augment-reference.ts.
 Napi::Value Augment(const Napi::CallbackInfo& info, bool) {
@@ -196,6 +240,7 @@ Napi::Object make(Napi::Env env) {
   o.Set("convBackward", Napi::Function::New(env, Guarded<ConvBackward, R>, "convBackward"));
   o.Set("poolForward", Napi::Function::New(env, Guarded<PoolForward, R>, "poolForward"));
   o.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward, R>, "poolBackward"));
+  o.Set("denseBackwardStep", Napi::Function::New(env, Guarded<DenseBackwardStep, R>, "denseBackwardStep"));
   if (!R) o.Set("augment", Napi::Function::New(env, Guarded<Augment, R>, "augment"));
   return o;
 }

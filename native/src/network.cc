@@ -187,11 +187,12 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
     switch (L.kind) {
       case LayerKind::Dense:
         if (fused.on && fused_layer(L)) {
-          dense_backward_partial(params + L.wOff, dz, grad + L.bOff, dx, rows, L.inSize, L.outSize);
-          if (!fused.deferred) {
-            const DenseSlice slice{layer_input(ws, l, train), dz, rows};
-            ws.sqNorm[L.paramIndex] = dense_update_rows(&slice, 1, params + L.wOff, L.inSize, L.outSize, 0, L.outSize,
-                                                        fused.eta, fused.l2, fused.invM);
+          if (fused.deferred) {
+            dense_backward_partial(params + L.wOff, dz, grad + L.bOff, dx, rows, L.inSize, L.outSize);
+          } else {
+            // one thread: dx with the old W and the step, in one sweep over W
+            ws.sqNorm[L.paramIndex] = dense_backward_step(layer_input(ws, l, train), params + L.wOff, dz, grad + L.bOff,
+                                                          dx, rows, L.inSize, L.outSize, fused.eta, fused.l2, fused.invM);
           }
         } else
           dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
