@@ -326,14 +326,19 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     job.cancel = cancel.present() ? cancel.data : nullptr;
     job.progress = progress.present() ? progress.data : nullptr;
     auto* w = new TrainWorker(env, core_, params(), vel, job);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
     if (!velocityRef_.IsEmpty()) w->keep.add(velocityRef_.Value());
-    for (auto v : {images.value, labels.value, order.value, cancel.value, progress.value}) w->keep.add(v);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(w, {images.value, labels.value, order.value, cancel.value, progress.value});
   });
+}
+
+// Queues a job; it keeps this wrapper, the params buffer and `buffers` alive until it settles.
+Napi::Value NetworkWrap::queue(NetworkJobWorker* w, std::initializer_list<Napi::Value> buffers) {
+  w->keep.add(Value());
+  w->keep.add(paramsRef_.Value());
+  for (auto v : buffers) w->keep.add(v);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
@@ -342,14 +347,7 @@ Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
     auto images = get_array<uint8_t>(info[0], "images");
     auto labels = get_array<uint8_t>(info[1], "labels");
     const size_t n = check_images_labels(live()->desc(), images, labels);
-    auto* w = new EvaluateWorker(env, core_, params(), images.data, labels.data, n);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
-    w->keep.add(images.value);
-    w->keep.add(labels.value);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(new EvaluateWorker(env, core_, params(), images.data, labels.data, n), {images.value, labels.value});
   });
 }
 
@@ -368,13 +366,7 @@ Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
     auto input = get_array<float>(info[0], "input");
     const size_t n = check_input(live()->desc(), input);
     Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);
-    auto* w = new PredictWorker(env, core_, params(), input.data, n, out);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
-    w->keep.add(input.value);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(new PredictWorker(env, core_, params(), input.data, n, out), {input.value});
   });
 }
 

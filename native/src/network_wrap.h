@@ -4,11 +4,14 @@
 #pragma once
 #include <napi.h>
 
+#include <initializer_list>
 #include <memory>
 
 #include "network.h"
 
 namespace nndl {
+
+class NetworkJobWorker;
 
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
@@ -35,6 +38,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   const std::shared_ptr<NetworkCore>& live();
+  Napi::Value queue(NetworkJobWorker* w, std::initializer_list<Napi::Value> buffers);
 
   // Shared with the AsyncWorkers of queued and running jobs; dispose() drops this reference.
   std::shared_ptr<NetworkCore> core_;

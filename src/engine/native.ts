@@ -71,6 +71,7 @@ export interface NativeInfo {
 
 export interface ConvShape { H: number; W: number; C: number; F: number; K: number }
 export interface PoolShape { H: number; W: number; C: number }
+export interface DenseStepShape { rows: number; in: number; out: number; eta: number; l2: number }
 
 export interface Kernels {
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
@@ -80,6 +81,13 @@ export interface Kernels {
     { dW: Float32Array; db: Float32Array; dx: Float32Array };
   poolForward(mode: PoolMode, shape: PoolShape, x: Float32Array, rows: number): Float32Array;
   poolBackward(mode: PoolMode, shape: PoolShape, x: Float32Array, y: Float32Array, dy: Float32Array, rows: number): Float32Array;
+  /**
+   * One thread's fused dense backward + plain-SGD step (native/README.md): on a copy of W, the stepped
+   * W = (1 − η·l2)·W − η/rows·dzᵀ·x, db = Σ dz, dx = dz·W (the old W; null unless withDx) and
+   * sq = ‖dzᵀ·x/rows‖².
+   */
+  denseBackwardStep(shape: DenseStepShape, x: Float32Array, W: Float32Array, dz: Float32Array, withDx: boolean):
+    { W: Float32Array; db: Float32Array; dx: Float32Array | null; sq: number };
   /** Fast kernels only: a distorted copy of rows H×W images, row r at epoch position posBase + r. */
   augment?(spec: NativeAugment, images: Float32Array, rows: number, H: number, W: number, posBase: number): Float32Array;
 }
@@ -167,6 +175,7 @@ function wrapKernels(k: Kernels): Kernels {
     convBackward: wrapSync(k.convBackward),
     poolForward: wrapSync(k.poolForward),
     poolBackward: wrapSync(k.poolBackward),
+    denseBackwardStep: wrapSync(k.denseBackwardStep),
     ...(k.augment ? { augment: wrapSync(k.augment) } : {}),
   };
 }

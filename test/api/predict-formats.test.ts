@@ -201,7 +201,7 @@ test('any other content type gets a 415 that lists exactly the registry\'s forms
 });
 
 test('the web page offers exactly the registry\'s image types', () => {
-  const html = readFileSync(new URL('../../src/web/public/index.html', import.meta.url), 'utf8');
+  const html = readFileSync(new URL('../../src/web/pages/index.html', import.meta.url), 'utf8');
   const accept = /<input id="file"[^>]*accept="([^"]+)"/.exec(html)?.[1];
   assert.deepEqual(accept?.split(','), IMAGE_FORMATS.map((f) => f.mediaType));
 });
