@@ -67,6 +67,7 @@ export function renderMarkdown(r: ReproductionReport): string {
     } else if (e.status === 'in-progress') {
       lines.push(`- in progress: ${e.epochsDone} of ${e.epochs * e.members} epochs done (${duration(e.seconds)} so far); best validation so far ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}`);
       lines.push('- not completed: no test figure yet. Re-running the command below resumes it from its last checkpoint.');
+      if (e.members > 1 && e.note) lines.push(`- ${e.note}`);
     } else {
       lines.push(`- not run: completed false. ${e.note ?? ''}`.trimEnd());
     }
