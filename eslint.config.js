@@ -17,6 +17,21 @@ export default tseslint.config(
     },
   },
   {
+    // The queue moves jobs and keeps their records; the store and the engine's runtime are the
+    // worker's (workers/) and the API's. Types only from either (test/queue/queue-imports.test.ts
+    // checks the same over the whole import graph, re-exports and indirect imports included).
+    files: ['src/queue/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['**/store', '**/store/**', '**/engine', '**/engine/**'],
+          allowTypeImports: true,
+          message: 'src/queue imports no store and no engine runtime (types only): inject what the worker or the API does instead (job-lifecycle.ts hooks).',
+        }],
+      }],
+    },
+  },
+  {
     files: ['src/web/public/**/*.js'],
     languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
   },

@@ -5,15 +5,19 @@
 // (tfjs: also `tfjs`, the TensorFlow.js backend that loaded: tfjs-node-gpu, tfjs-node, wasm or cpu).
 // `augment`: ch6-relu training without and with on-the-fly augmentation, and the augmentation kernel alone.
 // Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
-// inference, ch6-dropout on the expanded data (and its projected 40 epochs), the naive TypeScript
+// inference, ch6-dropout on the expanded data (and its projected 40 epochs), `dropout-epoch`: one whole
+// ch6-dropout epoch of 250,000 images through the trainer (training loop, validation, checkpoint
+// write, test evaluation, each timed: `--only dropout-epoch`, a minute or more), the naive TypeScript
 // network.py of ch1 (a slice, projected to an epoch, with the ratio), and PyTorch beside it when
 // Debian's python3-torch is installed (../shared/bench/torch_ref.py), with ratios.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  engineInfo, loadMnist, planNetwork, resolveExperiment, splitData, tfjsInfo, type EngineBackend, type Experiment,
+  encodeCheckpoint, engineInfo, loadMnist, planNetwork, resolveExperiment, splitData, tfjsInfo, train, type EngineBackend,
+  type EpochMetrics, type Experiment,
 } from '../src/engine/index.ts';
 import { openNetwork } from '../src/engine/backend.ts';
 import { initParams } from '../src/engine/init.ts';
@@ -157,6 +161,70 @@ for (const b of backends) {
 }
 backend = 'native';
 base = nativeBase;
+
+// One whole ch6-dropout epoch on the expanded data through the trainer, as `npm run reproduce` runs it:
+// where an epoch's wall time goes (setup: init, network, the shuffle; the training loop; validation;
+// the trainer's own per-epoch work: regularisation cost, best-weights copy, checkpoint snapshot; the
+// checkpoint's encoding and write to a file; the final test evaluation), and the process's CPU time.
+// The load average is printed beside: on a shared machine the wall figures stretch, the CPU figure less.
+if (wanted('dropout-epoch')) {
+  const e = resolveExperiment({ preset: 'ch6-dropout', training: { epochs: 1 } });
+  const t0 = performance.now();
+  const data = splitData(mnist, e.data);
+  const expandSeconds = (performance.now() - t0) / 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'nndl-bench-'));
+  const load0 = loadavg()[0]!;
+  let loopEnd = 0, onEpochStart = 0, onEpochEnd = 0, checkpointSeconds = 0, checkpointMiB = 0;
+  let metrics: EpochMetrics | null = null;
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  try {
+    const r = await train(e, {
+      data, threads,
+      onProgress: (p) => { if (p.batch === p.batches && loopEnd === 0) loopEnd = performance.now(); },
+      progressIntervalMs: 1000,
+      onEpoch: (m, ck) => {
+        onEpochStart = performance.now();
+        metrics = m;
+        const buf = encodeCheckpoint(ck);
+        writeFileSync(join(dir, 'checkpoint.bin'), buf);
+        checkpointMiB = buf.length / 2 ** 20;
+        onEpochEnd = performance.now();
+        checkpointSeconds = (onEpochEnd - onEpochStart) / 1000;
+      },
+    });
+    if (r.status !== 'completed') throw new Error(`dropout-epoch: training ${r.status}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ended = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const m = metrics as EpochMetrics | null;
+  if (!m) throw new Error('dropout-epoch: no epoch metrics');
+  const n = data.training.count;
+  const loopSeconds = n / m.imagesPerSecond;
+  const validationSeconds = m.seconds - loopSeconds;
+  const wall = (ended - started) / 1000;
+  const epochWall = (onEpochEnd - started) / 1000; // what one epoch of a long run costs, setup included
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  emit({
+    name: 'ch6-dropout-epoch', ...base, batch: 10, images: n, validationImages: data.validation.count, testImages: data.test.count,
+    imagesPerSecond: n / epochWall, trainingLoopImagesPerSecond: m.imagesPerSecond,
+    seconds: {
+      epoch: epochWall,
+      setup: (loopEnd - started) / 1000 - loopSeconds,
+      trainingLoop: loopSeconds,
+      validation: validationSeconds,
+      trainerPerEpoch: (onEpochStart - loopEnd) / 1000 - validationSeconds,
+      checkpointWrite: checkpointSeconds,
+      testEvaluation: (ended - onEpochEnd) / 1000,
+      total: wall,
+    },
+    cpuSeconds, imagesPerCpuSecond: n / cpuSeconds, checkpointMiB, expandSeconds,
+    projected40EpochsMinutes: (40 * epochWall) / 60, loadAverage: [load0, loadavg()[0]],
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  });
+}
 
 if (wanted('reference')) {
   // network.py in plain TypeScript, per example: a slice, projected to a 50,000-image epoch.

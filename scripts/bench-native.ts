@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { NativeNetwork, nativeInfo, setGemm, type NetworkDesc } from '../src/engine/native.ts';
-import { paramLayout } from '../src/engine/layout.ts';
+import { NativeNetwork, nativeInfo, setGemm } from '../src/engine/native.ts';
+import { paramLayout, type NetworkDesc } from '../src/engine/network-plan.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,17 +23,17 @@ function loadIdx(file: string): Uint8Array {
 // Deterministic N(0, σ) weights (xorshift + Box-Muller), biases N(0, 1): the book's default init.
 function initParams(desc: NetworkDesc, seed = 1): Float32Array {
   const layout = paramLayout(desc);
-  const p = new Float32Array(layout.total);
+  const p = new Float32Array(layout.paramCount);
   let s = seed >>> 0 || 1;
   const uni = () => {
     s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
     return (s + 0.5) / 4294967296;
   };
   const gauss = () => Math.sqrt(-2 * Math.log(uni())) * Math.cos(2 * Math.PI * uni());
-  for (const l of layout.layers) {
+  for (const l of layout.segments) {
     const sd = 1 / Math.sqrt(l.fanIn);
-    for (let i = 0; i < l.weights.length; i++) p[l.weights.offset + i] = gauss() * sd;
-    for (let i = 0; i < l.biases.length; i++) p[l.biases.offset + i] = gauss();
+    for (let i = 0; i < l.weightLength; i++) p[l.weightOffset + i] = gauss() * sd;
+    for (let i = 0; i < l.biasLength; i++) p[l.biasOffset + i] = gauss();
   }
   return p;
 }

@@ -12,7 +12,8 @@ import {
   engineInfo, estimateCost, jobBudgets, listPresets, loadModel, resolveExperiment, SIGNAL_INTERRUPT, type Experiment, type ExperimentInput, type PresetInfo,
 } from '../src/engine/index.ts';
 import { bookFigure } from './reproduce/book-figure.ts';
-import { completedEntry, inProgressEntry, notRunEntry, bestValidation, type ReproductionEntry } from './reproduce/entry.ts';
+import { completedEntry, inProgressEntry, membersEntry, notRunEntry, bestValidation, type ReproductionEntry } from './reproduce/entry.ts';
+import { isMemberwise, memberState, readMember, runMembers, voteAccuracy, type MemberRecord } from './reproduce/ensemble-members.ts';
 import { TARGET_POINTS, writeReport, type ReproductionReport } from './reproduce/report.ts';
 import { runPreset, sameExperiment } from './reproduce/run-preset.ts';
 import { PresetState, atomicWrite } from './reproduce/state.ts';
@@ -112,6 +113,19 @@ async function main(): Promise<number> {
   for (const p of presets) {
     const selected = chosen.includes(p.name);
     const input: ExperimentInput = { preset: p.name, ...(selected ? overrides ?? {} : {}) } as ExperimentInput;
+    if (isMemberwise(p)) {
+      const memberOverrides = selected ? overrides : null;
+      if (selected && !a['report-only'] && signal[0] === 0) {
+        console.log(`${p.name}: ${commandFor(p.name)}`);
+        const finished = await runMembers({
+          preset: p, overrides: memberOverrides, outDir, stateRoot, threads, maxThreads: config.ENGINE_THREADS, budgets: jobBudgets(config),
+          signal, ...(stopAfterEpochs !== undefined ? { stopAfterEpochs } : {}), engine, log: (l) => console.log(l),
+        });
+        if (!finished) stoppedEarly = true;
+      }
+      entries.set(p.name, await membersReport(p, input, memberOverrides));
+      continue;
+    }
     const state = new PresetState(stateRoot, p.name);
     if (selected && a.fresh) await state.clear();
     if (selected && !a['report-only'] && signal[0] === 0) {
@@ -139,10 +153,33 @@ async function main(): Promise<number> {
     const current = resolveExperiment(input);
     const stale = earlier && !(earlier.experiment && sameExperiment(earlier.experiment, current));
     entries.set(p.name, await entryFromState(p, state, input, current)
-      ?? (earlier && !stale ? earlier : notRunEntry({
+      ?? (earlier && !stale ? { ...earlier, bookRole: p.bookRole } : notRunEntry({
         ...common(p, input, null, 0, null),
         ...(earlier?.completed ? { note: `the preset changed since its last run (${pctOf(earlier.accuracy)} then): not run again yet; \`${commandFor(p.name, false)}\` runs it.` } : {}),
       })));
+  }
+
+  // A vote ensemble's line: from the members committed beside the report, and the checkpoint of the one in progress.
+  async function membersReport(p: PresetInfo, input: ExperimentInput, memberOverrides: Record<string, unknown> | null): Promise<ReproductionEntry> {
+    const size = p.experiment.ensemble!.size;
+    const records: MemberRecord[] = [];
+    for (let k = 0; k < size; k++) {
+      const r = await readMember(outDir, p, k, memberOverrides);
+      if (!r) break;
+      records.push(r);
+    }
+    const next = records.length < size ? memberState(stateRoot, p, records.length) : null;
+    const ck = next ? await next.readCheckpoint().catch(() => null) : null;
+    const nextBook = next && ck ? await next.readRunBook() : null;
+    const histories = [...records.map((r) => r.history), ...(ck ? [ck.history] : [])];
+    const curve = histories.length ? await writeCurve(p, histories, p.experiment.training.epochs, null) : null;
+    const wall = records.reduce((s, r) => s + r.wallSeconds, 0) + (nextBook?.wallSeconds ?? 0);
+    const sessions = records.reduce((s, r) => s + r.sessions, 0) + (nextBook?.sessions ?? 0);
+    const vote = records.length === size ? await voteAccuracy(records) : null;
+    const c = common(p, input, histories.length ? wall : null, sessions, curve);
+    const entry = membersEntry(c, size, records, vote, ck ? { epochs: ck.history.length } : null);
+    const last = records.at(-1);
+    return { ...entry, threads: last?.threads ?? null, engine: last?.engine ?? null };
   }
 
   async function entryFromState(p: PresetInfo, state: PresetState, input: ExperimentInput, current: Experiment): Promise<ReproductionEntry | null> {

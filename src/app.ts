@@ -38,6 +38,7 @@ import { loggerOptions, REQUEST_ID_HEADER } from './observability/logger.ts';
 import { ServiceMetrics } from './observability/metrics.ts';
 import { TrainingQueue } from './queue/index.ts';
 import { AliasRepository } from './store/alias.repository.ts';
+import { CheckpointRepository, dropCheckpointOnEnd } from './store/checkpoint.repository.ts';
 import { ModelRepository } from './store/model.repository.ts';
 import pagesRoutes from './web/pages.routes.ts';
 
@@ -67,6 +68,14 @@ const queryAwareValidator: typeof validatorCompiler = (route) => {
     return { value: { ...value } };
   };
 };
+
+/**
+ * The API's training queue: a queued job cancelled here (one a stopped worker handed back)
+ * leaves no checkpoint behind, as a job a worker ends does (src/queue/job-lifecycle.ts hooks).
+ */
+export function createTrainingQueue(config: Config): TrainingQueue {
+  return new TrainingQueue({ config, hooks: dropCheckpointOnEnd(new CheckpointRepository({ dataDir: config.DATA_DIR })) });
+}
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -109,7 +118,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     retryStrategy: (times) => Math.min(times * 100, 500),
   });
   redis.on('error', (err) => app.log.debug({ err }, 'redis connection error')); // surfaced by /readyz
-  const queue = opts.queue ?? new TrainingQueue({ config });
+  const queue = opts.queue ?? createTrainingQueue(config);
   const models = new ModelRepository({ dataDir: config.DATA_DIR, redis, prefix: config.QUEUE_PREFIX });
   const aliases = new AliasRepository({ redis, prefix: config.QUEUE_PREFIX });
   const admission = new PredictAdmission(config.PREDICT_QUEUE_MAX);

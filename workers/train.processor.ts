@@ -1,5 +1,6 @@
 // What a worker does with one training job: engine + store. The queue bookkeeping (status,
-// events, retries, the cancel/interrupt signal) is src/queue/training-consumer.ts's part.
+// events, retries, the cancel/interrupt request) is src/queue/training-consumer.ts's part; this
+// side turns its stop request into the engine's signal and picks the engine backend.
 import type { Config } from '../src/config/env.ts';
 import {
   assertWithinBudgets,
@@ -8,15 +9,19 @@ import {
   encodeCheckpoint,
   jobBudgets,
   loadMnist,
+  resolveEngineBackend,
+  SIGNAL_CANCEL,
+  SIGNAL_INTERRUPT,
   splitDataAsync,
   SpecError,
   train,
   validateExperiment,
   type Checkpoint,
+  type EngineBackend,
   type Experiment,
   type Mnist,
 } from '../src/engine/index.ts';
-import { NonRetryableError, type TrainContext, type TrainOutcome } from '../src/queue/index.ts';
+import { NonRetryableError, type JobStopView, type TrainContext, type TrainOutcome } from '../src/queue/index.ts';
 import type { AliasRepository } from '../src/store/alias.repository.ts';
 import type { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
 import { StoreFullError } from '../src/store/durable-fs.ts';
@@ -104,13 +109,14 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     }
 
     const split = await splitDataAsync(await data(), experiment.data);
+    const { signal, off } = engineSignal(ctx.stop);
     const result = await train(experiment, {
       data: split,
       threads,
       maxThreads: config.ENGINE_THREADS, // a checkpoint from a worker with more threads continues on ours
       backend: ctx.backend,
       ...(checkpoint ? { checkpoint } : {}),
-      signal: ctx.signal,
+      signal,
       onEpoch: async (metrics, ckpt) => {
         // Metrics first, then the checkpoint: a kill in between redoes the epoch, and the
         // redone epoch's metrics replace these (they are keyed by member and epoch).
@@ -118,7 +124,7 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
         await failCleanlyWhenFull(checkpoints.save(ctx.jobId, encodeCheckpoint(ckpt)));
       },
       onProgress: (p) => ctx.reportProgress(p),
-    });
+    }).finally(off);
 
     if (result.status === 'completed') {
       let record: ModelRecord;
@@ -150,6 +156,30 @@ export function createTrainProcessor(deps: TrainProcessorDeps): TrainProcessor {
     return { status: 'interrupted' };
   };
   return Object.assign(processor, { warm: () => data().then(() => true, () => false) });
+}
+
+/**
+ * The engine's signal for a job's stop request: an Int32Array on a SharedArrayBuffer that the
+ * addon's threads read at each mini-batch boundary (SIGNAL_CANCEL or SIGNAL_INTERRUPT, the first
+ * request's). `off` stops following the request.
+ */
+export function engineSignal(stop: JobStopView): { signal: Int32Array; off: () => void } {
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const off = stop.onStop((reason) => Atomics.store(signal, 0, reason === 'cancel' ? SIGNAL_CANCEL : SIGNAL_INTERRUPT));
+  return { signal, off };
+}
+
+/**
+ * The worker's engine backend for a job: the one the job names, else ENGINE_BACKEND resolved once
+ * per process (auto: tfjs when tfjs-node-gpu sees a GPU, else native).
+ */
+export function createBackendResolver(config: Pick<Config, 'ENGINE_BACKEND'>): (requested: EngineBackend | undefined) => Promise<EngineBackend> {
+  let choice: Promise<EngineBackend> | null = null;
+  return (requested) => {
+    if (requested) return Promise.resolve(requested);
+    choice ??= resolveEngineBackend(config.ENGINE_BACKEND);
+    return choice;
+  };
 }
 
 /** Disk full is not worth a retry: the job fails at once with the reason (the store stays as it was). */

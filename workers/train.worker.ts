@@ -11,11 +11,11 @@ import { SweepFlow } from '../src/queue/sweep-flow.ts';
 import { SweepCoordinator } from '../src/sweeps/sweep-coordinator.ts';
 import { SweepRepository } from '../src/sweeps/sweep.repository.ts';
 import { AliasRepository } from '../src/store/alias.repository.ts';
-import { CheckpointRepository } from '../src/store/checkpoint.repository.ts';
+import { CheckpointRepository, dropCheckpointOnEnd } from '../src/store/checkpoint.repository.ts';
 import { ModelRepository } from '../src/store/model.repository.ts';
 import { onParentGone } from '../src/process/parent-watch.ts';
 import { createLogger, logFn } from '../src/observability/logger.ts';
-import { createTrainProcessor } from './train.processor.ts';
+import { createBackendResolver, createTrainProcessor } from './train.processor.ts';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -38,9 +38,14 @@ async function main(): Promise<void> {
     aliases,
     checkpoints,
   });
-  const consumer = new TrainingConsumer({ config, process: processor, log });
+  const consumer = new TrainingConsumer({
+    config, process: processor, log,
+    resolveBackend: createBackendResolver(config),
+    // a job that failed or was cancelled leaves no checkpoint behind (nobody will resume it)
+    hooks: dropCheckpointOnEnd(checkpoints),
+  });
   // sweeps: whichever worker takes a finished wave plans the next one
-  const flow = new SweepFlow(config);
+  const flow = new SweepFlow(config, checkpoints);
   const coordinator = new SweepCoordinator({
     redis, prefix, flow, aliases, checkpoints, log,
     sweeps: new SweepRepository(redis, prefix, config.JOB_RETENTION_AGE_S),

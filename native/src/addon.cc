@@ -1,4 +1,4 @@
-// Module entry: exports only (info, vocabulary, setGemm, Network, kernels, reference).
+// Module entry: exports only (info, vocabulary, setGemm, describe, Network, kernels, reference).
 #include <napi.h>
 
 #include <thread>
@@ -76,6 +76,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("vocabulary", Napi::Function::New(env, Vocabulary, "vocabulary"));
   exports.Set("setGemm", Napi::Function::New(env, SetGemm, "setGemm"));
+  exports.Set("describe", Napi::Function::New(env, nndl::Describe, "describe"));
   exports.Set("Network", nndl::NetworkWrap::Define(env));
   exports.Set("kernels", nndl::make_kernels(env, false));
   exports.Set("reference", nndl::make_kernels(env, true));

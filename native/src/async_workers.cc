@@ -3,25 +3,31 @@
 #include "async_workers.h"
 
 #include <mutex>
+#include <string>
 
 namespace nndl {
 
-TrainWorker::TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job)
-    : Napi::AsyncWorker(env, "nndl.trainEpoch"),
+NetworkJobWorker::NetworkJobWorker(Napi::Env env, const char* name, std::shared_ptr<NetworkCore> core)
+    : Napi::AsyncWorker(env, (std::string("nndl.") + name).c_str()),
       deferred_(Napi::Promise::Deferred::New(env)),
       core_(std::move(core)),
-      params_(params),
-      velocity_(velocity),
-      job_(job) {}
+      name_(name) {}
 
-void TrainWorker::Execute() {
+void NetworkJobWorker::Execute() {
   try {
     std::lock_guard<std::mutex> lk(core_->mutex());
-    core_->train(params_, velocity_, job_, result_);
+    Run(*core_);
   } catch (const std::exception& e) {
-    SetError(std::string("trainEpoch failed: ") + e.what());
+    SetError(std::string(name_) + " failed: " + e.what());
   }
 }
+
+void NetworkJobWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+TrainWorker::TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job)
+    : NetworkJobWorker(env, "trainEpoch", std::move(core)), params_(params), velocity_(velocity), job_(job) {}
+
+void TrainWorker::Run(NetworkCore& core) { core.train(params_, velocity_, job_, result_); }
 
 void TrainWorker::OnOK() {
   Napi::Env env = Env();
@@ -37,26 +43,11 @@ void TrainWorker::OnOK() {
   deferred_.Resolve(r);
 }
 
-void TrainWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
-
 EvaluateWorker::EvaluateWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const uint8_t* images,
                                const uint8_t* labels, size_t n)
-    : Napi::AsyncWorker(env, "nndl.evaluate"),
-      deferred_(Napi::Promise::Deferred::New(env)),
-      core_(std::move(core)),
-      params_(params),
-      images_(images),
-      labels_(labels),
-      n_(n) {}
+    : NetworkJobWorker(env, "evaluate", std::move(core)), params_(params), images_(images), labels_(labels), n_(n) {}
 
-void EvaluateWorker::Execute() {
-  try {
-    std::lock_guard<std::mutex> lk(core_->mutex());
-    core_->evaluate(params_, images_, labels_, n_, result_);
-  } catch (const std::exception& e) {
-    SetError(std::string("evaluate failed: ") + e.what());
-  }
-}
+void EvaluateWorker::Run(NetworkCore& core) { core.evaluate(params_, images_, labels_, n_, result_); }
 
 void EvaluateWorker::OnOK() {
   Napi::Env env = Env();
@@ -69,30 +60,17 @@ void EvaluateWorker::OnOK() {
   deferred_.Resolve(r);
 }
 
-void EvaluateWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
-
 PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,
                              Napi::Float32Array output)
-    : Napi::AsyncWorker(env, "nndl.predict"),
-      deferred_(Napi::Promise::Deferred::New(env)),
-      core_(std::move(core)),
+    : NetworkJobWorker(env, "predict", std::move(core)),
       params_(params),
       input_(input),
       n_(n),
       out_(output.Data()),
       outputRef_(Napi::Persistent(static_cast<Napi::Object>(output))) {}
 
-void PredictWorker::Execute() {
-  try {
-    std::lock_guard<std::mutex> lk(core_->mutex());
-    core_->predict(params_, input_, n_, out_);
-  } catch (const std::exception& e) {
-    SetError(std::string("predict failed: ") + e.what());
-  }
-}
+void PredictWorker::Run(NetworkCore& core) { core.predict(params_, input_, n_, out_); }
 
 void PredictWorker::OnOK() { deferred_.Resolve(outputRef_.Value()); }
-
-void PredictWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
 
 }  // namespace nndl

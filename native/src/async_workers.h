@@ -25,41 +25,53 @@ class KeepAlive {
   std::vector<Napi::ObjectReference> refs_;
 };
 
-class TrainWorker : public Napi::AsyncWorker {
+// What every network job shares: a promise settled on the JS thread, shared ownership of the
+// NetworkCore, and Execute() running Run() under the network's mutex (one job per network at a
+// time), an exception becoming the rejection "<name> failed: ...".
+class NetworkJobWorker : public Napi::AsyncWorker {
  public:
-  TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job);
   Napi::Promise promise() { return deferred_.Promise(); }
   KeepAlive keep;
 
  protected:
-  void Execute() override;
-  void OnOK() override;
+  // name: the JS method ("trainEpoch"); the async resource is "nndl.<name>".
+  NetworkJobWorker(Napi::Env env, const char* name, std::shared_ptr<NetworkCore> core);
+  virtual void Run(NetworkCore& core) = 0;
+  void Execute() final;
   void OnError(const Napi::Error& e) override;
 
- private:
   Napi::Promise::Deferred deferred_;
+
+ private:
   std::shared_ptr<NetworkCore> core_;
+  const char* name_;
+};
+
+class TrainWorker : public NetworkJobWorker {
+ public:
+  TrainWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, float* velocity, const TrainJob& job);
+
+ protected:
+  void Run(NetworkCore& core) override;
+  void OnOK() override;
+
+ private:
   float* params_;
   float* velocity_;
   TrainJob job_;
   TrainResult result_;
 };
 
-class EvaluateWorker : public Napi::AsyncWorker {
+class EvaluateWorker : public NetworkJobWorker {
  public:
   EvaluateWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const uint8_t* images,
                  const uint8_t* labels, size_t n);
-  Napi::Promise promise() { return deferred_.Promise(); }
-  KeepAlive keep;
 
  protected:
-  void Execute() override;
+  void Run(NetworkCore& core) override;
   void OnOK() override;
-  void OnError(const Napi::Error& e) override;
 
  private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<NetworkCore> core_;
   const float* params_;
   const uint8_t* images_;
   const uint8_t* labels_;
@@ -67,21 +79,16 @@ class EvaluateWorker : public Napi::AsyncWorker {
   EvalResult result_;
 };
 
-class PredictWorker : public Napi::AsyncWorker {
+class PredictWorker : public NetworkJobWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,
                 Napi::Float32Array output);
-  Napi::Promise promise() { return deferred_.Promise(); }
-  KeepAlive keep;
 
  protected:
-  void Execute() override;
+  void Run(NetworkCore& core) override;
   void OnOK() override;
-  void OnError(const Napi::Error& e) override;
 
  private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<NetworkCore> core_;
   const float* params_;
   const float* input_;
   size_t n_;

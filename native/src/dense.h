@@ -28,4 +28,16 @@ struct DenseSlice {
 double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in, int out, int o0, int o1, float eta,
                          float l2, float invM);
 
+// One thread's whole backward + plain-SGD step of a big dense layer in one sweep over W (instead of
+// one for dx and another, read and write, for the step): db (overwritten) = Σ_rows dz; when dx is not
+// null dx = dz·W with the old W; then W ← (1 − η·l2)·W − η·invM·dzᵀ·x. Returns ‖invM·dzᵀ·x‖²_F (from
+// the Gram matrices, as dense_update_rows). Up to kStepSweepRows rows in the one sweep; more rows
+// take dense_backward_partial + dense_update_rows (the same result up to rounding).
+constexpr int kStepSweepRows = 12;
+double dense_backward_step(const float* x, float* W, const float* dz, float* db, float* dx, int rows, int in, int out,
+                           float eta, float l2, float invM);
+// Its naive reference (double accumulation; the same contract).
+double dense_backward_step_ref(const float* x, float* W, const float* dz, float* db, float* dx, int rows, int in,
+                               int out, float eta, float l2, float invM);
+
 }  // namespace nndl

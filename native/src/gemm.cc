@@ -191,7 +191,32 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
 template <int MM>
 void small_m_axpy(int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
                   int ldc) {
-  for (int j0 = 0; j0 < N; j0 += VL) {
+  int jw = 0;
+  // Two vectors of columns per pass while the 2·MM accumulators fit the registers: each broadcast of
+  // A then feeds two FMAs (one load per FMA instead of 1.1).
+  if (MM <= 12 && VL >= 8) {
+    for (; jw + 2 * VL <= N; jw += 2 * VL) {
+      vf acc0[MM], acc1[MM];
+      for (int i = 0; i < MM; ++i) acc0[i] = acc1[i] = vf{};
+      for (int k = 0; k < K; ++k) {
+        const float* brow = B + static_cast<size_t>(k) * ldb + jw;
+        const vf b0 = loadv(brow), b1 = loadv(brow + VL);
+        for (int i = 0; i < MM; ++i) {
+          const float a = A[static_cast<size_t>(i) * lda + k];
+          acc0[i] += a * b0;
+          acc1[i] += a * b1;
+        }
+      }
+      for (int i = 0; i < MM; ++i) {
+        float* crow = C + static_cast<size_t>(i) * ldc + jw;
+        vf v0 = alpha * acc0[i], v1 = alpha * acc1[i];
+        if (beta != 0.f) { v0 += beta * loadv(crow); v1 += beta * loadv(crow + VL); }
+        storev(crow, v0);
+        storev(crow + VL, v1);
+      }
+    }
+  }
+  for (int j0 = jw; j0 < N; j0 += VL) {
     const int w = N - j0 < VL ? N - j0 : VL;
     vf acc[MM];
     for (int i = 0; i < MM; ++i) acc[i] = vf{};
@@ -222,10 +247,28 @@ void small_m_axpy(int N, int K, float alpha, const float* A, int lda, const floa
   }
 }
 
+// Pairwise (halves added until 4 lanes are left): a few shuffles instead of VL − 1 dependent scalar
+// adds, which cost as much as the dot products themselves at K of a few hundred.
 inline float hsum(vf v) {
-  float s = 0.f;
-  for (int l = 0; l < VL; ++l) s += v[l];
-  return s;
+#if defined(__AVX512F__)
+  typedef float v8 __attribute__((vector_size(8 * sizeof(float))));
+  v8 a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
+  const v8 h = a + b;
+#elif defined(__AVX__)
+  const vf h = v;
+#endif
+#if defined(__AVX__)
+  typedef float v4 __attribute__((vector_size(4 * sizeof(float))));
+  v4 c, d;
+  std::memcpy(&c, &h, sizeof c);
+  std::memcpy(&d, reinterpret_cast<const char*>(&h) + sizeof c, sizeof d);
+  const v4 q = c + d;
+#else
+  const vf q = v;
+#endif
+  return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
 // C[M×N] = alpha·A[M×K]·B[N×K]ᵀ + beta·C: NJ columns of C at a time as dot products along K.

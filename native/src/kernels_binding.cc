@@ -4,6 +4,7 @@
 //   convForward({H,W,C,F,K}, x, W, b, rows) -> z (pre-activation)
 //   convBackward({H,W,C,F,K}, x, W, dz, rows) -> { dW, db, dx }
 //   poolForward(mode, {H,W,C}, x, rows) -> y;  poolBackward(mode, {H,W,C}, x, y, dy, rows) -> dx
+//   denseBackwardStep({rows,in,out,eta,l2}, x, W, dz, withDx) -> { W (stepped copy), db, dx | null, sq }
 #include "kernels_binding.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "augment_args.h"
 #include "conv.h"
+#include "dense.h"
 #include "gemm.h"
 #include "js_args.h"
 #include "vocabulary.h"
@@ -63,14 +65,24 @@ ConvShape conv_shape(Napi::Value v) {
   return s;
 }
 
+// What both conv calls take: (shape, x, W, third, rows), x and W checked against the shape;
+// the caller checks `third` (b or dz), whose length the two calls want differently.
+struct ConvArgs {
+  ConvShape s;
+  int rows;
+  ArrayView<float> x, W, third;
+};
+
+ConvArgs conv_args(const Napi::CallbackInfo& info, const char* third) {
+  ConvArgs a{conv_shape(info[0]), static_cast<int>(to_int(info[4], "rows", 1, 1 << 20)), get_array<float>(info[1], "x"),
+             get_array<float>(info[2], "W"), get_array<float>(info[3], third)};
+  need(a.x.length, static_cast<size_t>(a.rows) * a.s.H * a.s.W * a.s.C, "x");
+  need(a.W.length, static_cast<size_t>(a.s.F) * a.s.KKC(), "W");
+  return a;
+}
+
 Napi::Value ConvForward(const Napi::CallbackInfo& info, bool reference) {
-  const ConvShape s = conv_shape(info[0]);
-  const int rows = static_cast<int>(to_int(info[4], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[1], "x");
-  auto W = get_array<float>(info[2], "W");
-  auto b = get_array<float>(info[3], "b");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(W.length, static_cast<size_t>(s.F) * s.KKC(), "W");
+  const auto [s, rows, x, W, b] = conv_args(info, "b");
   need(b.length, s.F, "b");
   Napi::Float32Array z = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.P() * s.F);
   if (reference) {
@@ -84,13 +96,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo& info, bool reference) {
 
 Napi::Value ConvBackward(const Napi::CallbackInfo& info, bool reference) {
   Napi::Env env = info.Env();
-  const ConvShape s = conv_shape(info[0]);
-  const int rows = static_cast<int>(to_int(info[4], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[1], "x");
-  auto W = get_array<float>(info[2], "W");
-  auto dz = get_array<float>(info[3], "dz");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(W.length, static_cast<size_t>(s.F) * s.KKC(), "W");
+  const auto [s, rows, x, W, dz] = conv_args(info, "dz");
   need(dz.length, static_cast<size_t>(rows) * s.P() * s.F, "dz");
   auto dW = Napi::Float32Array::New(env, static_cast<size_t>(s.F) * s.KKC());
   auto db = Napi::Float32Array::New(env, s.F);
@@ -125,31 +131,83 @@ PoolShape pool_shape(Napi::Value v) {
   return s;
 }
 
+// What both pool calls take first: (mode, shape, x, ..., rows at info[rowsAt]), x checked against the shape.
+struct PoolArgs {
+  PoolMode m;
+  PoolShape s;
+  int rows;
+  ArrayView<float> x;
+  size_t in_len() const { return static_cast<size_t>(rows) * s.H * s.W * s.C; }
+  size_t out_len() const { return static_cast<size_t>(rows) * s.OH() * s.OW() * s.C; }
+};
+
+PoolArgs pool_args(const Napi::CallbackInfo& info, size_t rowsAt) {
+  PoolArgs a{pool_mode(info[0]), pool_shape(info[1]), static_cast<int>(to_int(info[rowsAt], "rows", 1, 1 << 20)),
+             get_array<float>(info[2], "x")};
+  need(a.x.length, a.in_len(), "x");
+  return a;
+}
+
 Napi::Value PoolForward(const Napi::CallbackInfo& info, bool reference) {
-  const PoolMode m = pool_mode(info[0]);
-  const PoolShape s = pool_shape(info[1]);
-  const int rows = static_cast<int>(to_int(info[3], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[2], "x");
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  auto y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.OH() * s.OW() * s.C);
+  const PoolArgs a = pool_args(info, 3);
+  const auto& [m, s, rows, x] = a;
+  auto y = Napi::Float32Array::New(info.Env(), a.out_len());
   (reference ? pool_forward_ref : pool_forward)(m, s, x.data, y.Data(), rows);
   return y;
 }
 
 Napi::Value PoolBackward(const Napi::CallbackInfo& info, bool reference) {
-  const PoolMode m = pool_mode(info[0]);
-  const PoolShape s = pool_shape(info[1]);
-  const int rows = static_cast<int>(to_int(info[5], "rows", 1, 1 << 20));
-  auto x = get_array<float>(info[2], "x");
+  const PoolArgs a = pool_args(info, 5);
+  const auto& [m, s, rows, x] = a;
   auto y = get_array<float>(info[3], "y");
   auto dy = get_array<float>(info[4], "dy");
-  const size_t outLen = static_cast<size_t>(rows) * s.OH() * s.OW() * s.C;
-  need(x.length, static_cast<size_t>(rows) * s.H * s.W * s.C, "x");
-  need(y.length, outLen, "y");
-  need(dy.length, outLen, "dy");
-  auto dx = Napi::Float32Array::New(info.Env(), static_cast<size_t>(rows) * s.H * s.W * s.C);
+  need(y.length, a.out_len(), "y");
+  need(dy.length, a.out_len(), "dy");
+  auto dx = Napi::Float32Array::New(info.Env(), a.in_len());
   (reference ? pool_backward_ref : pool_backward)(m, s, x.data, y.data, dy.data, dx.Data(), rows);
   return dx;
+}
+
+float shape_float(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throw TypeErr(std::string(key) + " must be a finite number");
+  return v.As<Napi::Number>().FloatValue();
+}
+
+// The one-thread fused dense backward + SGD step (mean over the rows: invM = 1/rows), on a copy of W.
+Napi::Value DenseBackwardStep(const Napi::CallbackInfo& info, bool reference) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw TypeErr("shape must be an object {rows, in, out, eta, l2}");
+  Napi::Object o = info[0].As<Napi::Object>();
+  const int rows = static_cast<int>(get_int(o, "rows", true, 0, 1, 1 << 12));
+  const int in = static_cast<int>(get_int(o, "in", true, 0, 1, 1 << 16));
+  const int out = static_cast<int>(get_int(o, "out", true, 0, 1, 1 << 16));
+  const float eta = shape_float(o, "eta"), l2 = shape_float(o, "l2");
+  auto x = get_array<float>(info[1], "x");
+  auto W = get_array<float>(info[2], "W");
+  auto dz = get_array<float>(info[3], "dz");
+  const bool withDx = info[4].ToBoolean();
+  need(x.length, static_cast<size_t>(rows) * in, "x");
+  need(W.length, static_cast<size_t>(out) * in, "W");
+  need(dz.length, static_cast<size_t>(rows) * out, "dz");
+  auto Wn = Napi::Float32Array::New(env, static_cast<size_t>(out) * in);
+  std::copy(W.data, W.data + static_cast<size_t>(out) * in, Wn.Data());
+  auto db = Napi::Float32Array::New(env, out);
+  Napi::Value dxv = env.Null();
+  float* dx = nullptr;
+  if (withDx) {
+    auto a = Napi::Float32Array::New(env, static_cast<size_t>(rows) * in);
+    dx = a.Data();
+    dxv = a;
+  }
+  const double sq = (reference ? dense_backward_step_ref : dense_backward_step)(x.data, Wn.Data(), dz.data, db.Data(), dx, rows,
+                                                                               in, out, eta, l2, 1.f / rows);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("W", Wn);
+  r.Set("db", db);
+  r.Set("dx", dxv);
+  r.Set("sq", Napi::Number::New(env, sq));
+  return r;
 }
 
 // augment(spec, images, rows, H, W, posBase) -> a distorted copy of images (rows × H × W floats).
@@ -182,6 +240,7 @@ Napi::Object make(Napi::Env env) {
   o.Set("convBackward", Napi::Function::New(env, Guarded<ConvBackward, R>, "convBackward"));
   o.Set("poolForward", Napi::Function::New(env, Guarded<PoolForward, R>, "poolForward"));
   o.Set("poolBackward", Napi::Function::New(env, Guarded<PoolBackward, R>, "poolBackward"));
+  o.Set("denseBackwardStep", Napi::Function::New(env, Guarded<DenseBackwardStep, R>, "denseBackwardStep"));
   if (!R) o.Set("augment", Napi::Function::New(env, Guarded<Augment, R>, "augment"));
   return o;
 }

@@ -187,11 +187,12 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
     switch (L.kind) {
       case LayerKind::Dense:
         if (fused.on && fused_layer(L)) {
-          dense_backward_partial(params + L.wOff, dz, grad + L.bOff, dx, rows, L.inSize, L.outSize);
-          if (!fused.deferred) {
-            const DenseSlice slice{layer_input(ws, l, train), dz, rows};
-            ws.sqNorm[L.paramIndex] = dense_update_rows(&slice, 1, params + L.wOff, L.inSize, L.outSize, 0, L.outSize,
-                                                        fused.eta, fused.l2, fused.invM);
+          if (fused.deferred) {
+            dense_backward_partial(params + L.wOff, dz, grad + L.bOff, dx, rows, L.inSize, L.outSize);
+          } else {
+            // one thread: dx with the old W and the step, in one sweep over W
+            ws.sqNorm[L.paramIndex] = dense_backward_step(layer_input(ws, l, train), params + L.wOff, dz, grad + L.bOff,
+                                                          dx, rows, L.inSize, L.outSize, fused.eta, fused.l2, fused.invM);
           }
         } else
           dense_backward(layer_input(ws, l, train), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows,
@@ -215,36 +216,42 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
 
 // Evaluate and predict take chunks of infer_.rows examples, chunk u on thread u mod infer_.threads
 // (threads beyond that stay idle), each thread's scratch sized for min(rows, n) examples.
-void NetworkCore::evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n,
-                           EvalResult& out) {
-  const int T = pool_.size(), A = infer_.threads;
+template <class Fn>
+void NetworkCore::for_each_infer_chunk(size_t n, Fn&& fn) {
+  const int A = infer_.threads;
   const int chunk = infer_.rows;
-  const size_t units = (n + chunk - 1) / chunk;
+  const size_t units = infer_units(n);
   for (size_t t = 0; t < std::min<size_t>(A, units); ++t) ensure(ws_[t], static_cast<int>(std::min<size_t>(chunk, n)), false);
-  std::vector<CostStats> unitStats(units);
-  const int K = desc_.outputSize;
-  std::vector<std::vector<uint32_t>> conf(T, std::vector<uint32_t>(static_cast<size_t>(K) * K, 0));
   auto work = [&](int t) {
     if (t >= A) return;
     Workspace& ws = ws_[t];
     for (size_t u = t; u < units; u += A) {
       const size_t first = u * chunk;
-      const int rows = static_cast<int>(std::min<size_t>(chunk, n - first));
-      load_images(ws, images, nullptr, first, rows);
-      forward(ws, params, ws.x0.data(), rows, false, 0, 0);
-      const float* a = ws.out.back().data();
-      unitStats[u] = cost_eval(desc_.cost, desc_.layers.back().act, a, labels + first, rows, K, nullptr);
-      for (int r = 0; r < rows; ++r) {
-        const float* ar = a + static_cast<size_t>(r) * K;
-        int best = 0;
-        for (int c = 1; c < K; ++c)
-          if (ar[c] > ar[best]) best = c;
-        ++conf[t][static_cast<size_t>(labels[first + r]) * K + best];
-      }
+      fn(ws, t, u, first, static_cast<int>(std::min<size_t>(chunk, n - first)));
     }
   };
-  if (A == 1) work(0);
+  if (units <= 1 || A == 1) work(0);  // one chunk or one thread: no need to wake the workers
   else pool_.run(work);
+}
+
+void NetworkCore::evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n,
+                           EvalResult& out) {
+  std::vector<CostStats> unitStats(infer_units(n));
+  const int K = desc_.outputSize;
+  std::vector<std::vector<uint32_t>> conf(pool_.size(), std::vector<uint32_t>(static_cast<size_t>(K) * K, 0));
+  for_each_infer_chunk(n, [&](Workspace& ws, int t, size_t u, size_t first, int rows) {
+    load_images(ws, images, nullptr, first, rows);
+    forward(ws, params, ws.x0.data(), rows, false, 0, 0);
+    const float* a = ws.out.back().data();
+    unitStats[u] = cost_eval(desc_.cost, desc_.layers.back().act, a, labels + first, rows, K, nullptr);
+    for (int r = 0; r < rows; ++r) {
+      const float* ar = a + static_cast<size_t>(r) * K;
+      int best = 0;
+      for (int c = 1; c < K; ++c)
+        if (ar[c] > ar[best]) best = c;
+      ++conf[t][static_cast<size_t>(labels[first + r]) * K + best];
+    }
+  });
   out.costSum = 0;
   out.correct = 0;
   for (const auto& s : unitStats) { out.costSum += s.cost; out.correct += s.correct; }
@@ -254,23 +261,11 @@ void NetworkCore::evaluate(const float* params, const uint8_t* images, const uin
 }
 
 void NetworkCore::predict(const float* params, const float* input, size_t n, float* out) {
-  const int A = infer_.threads;
-  const int chunk = infer_.rows;
-  const size_t units = (n + chunk - 1) / chunk;
-  for (size_t t = 0; t < std::min<size_t>(A, units); ++t) ensure(ws_[t], static_cast<int>(std::min<size_t>(chunk, n)), false);
   const int K = desc_.outputSize;
-  auto work = [&](int t) {
-    if (t >= A) return;
-    Workspace& ws = ws_[t];
-    for (size_t u = t; u < units; u += A) {
-      const size_t first = u * chunk;
-      const int rows = static_cast<int>(std::min<size_t>(chunk, n - first));
-      forward(ws, params, input + first * desc_.inputSize, rows, false, 0, 0);
-      std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
-    }
-  };
-  if (units <= 1 || A == 1) work(0);  // one chunk or one thread: no need to wake the workers
-  else pool_.run(work);
+  for_each_infer_chunk(n, [&](Workspace& ws, int, size_t, size_t first, int rows) {
+    forward(ws, params, input + first * desc_.inputSize, rows, false, 0, 0);
+    std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
+  });
 }
 
 double NetworkCore::gradient(float* params, const float* input, const uint8_t* labels, int n, float l2,

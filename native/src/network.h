@@ -154,6 +154,11 @@ class NetworkCore {
   bool fused_layer(const LayerDesc& L) const;
   const float* layer_input(const Workspace& ws, int l, bool train) const;
   void load_images(Workspace& ws, const uint8_t* images, const uint32_t* idx, size_t first, int rows);
+  // Evaluate and predict: fn(ws, t, u, first, rows) for each chunk u of infer_.rows examples of n
+  // (the last may be shorter), chunk u on thread t = u mod infer_.threads.
+  size_t infer_units(size_t n) const { return (n + infer_.rows - 1) / infer_.rows; }
+  template <class Fn>
+  void for_each_infer_chunk(size_t n, Fn&& fn);
 
   NetDesc desc_;
   InferencePlan infer_;

@@ -94,6 +94,61 @@ NetDesc parse_desc(Napi::Object d) {
   return nd;
 }
 
+NetDesc parse_desc_json(Napi::Env env, Napi::Value text) {
+  if (!text.IsString()) throw TypeErr("descJson must be a string");
+  Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
+  Napi::Value parsed;
+  try {
+    parsed = json.Get("parse").As<Napi::Function>().Call(json, {text});
+  } catch (const Napi::Error& e) {
+    throw TypeErr(std::string("descJson is not valid JSON: ") + e.Message());
+  }
+  if (!parsed.IsObject()) throw TypeErr("descJson must describe an object");
+  return parse_desc(parsed.As<Napi::Object>());
+}
+
+namespace {
+Napi::Array shape_array(Napi::Env env, int h, int w, int c) {
+  Napi::Array a = Napi::Array::New(env, 3);
+  a.Set(0u, Napi::Number::New(env, h));
+  a.Set(1u, Napi::Number::New(env, w));
+  a.Set(2u, Napi::Number::New(env, c));
+  return a;
+}
+}  // namespace
+
+// describe(descJson): the description as finalize_desc completes it, for the tests that hold
+// network-plan.ts to the same shapes and parameter layout (test/native/layout.test.ts).
+Napi::Value Describe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    if (info.Length() < 1) throw TypeErr("describe(descJson): 1 argument expected");
+    const NetDesc d = parse_desc_json(env, info[0]);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("inputShape", shape_array(env, d.inH, d.inW, d.inC));
+    o.Set("paramCount", Napi::Number::New(env, static_cast<double>(d.paramCount)));
+    Napi::Array layers = Napi::Array::New(env, d.layers.size());
+    for (size_t i = 0; i < d.layers.size(); ++i) {
+      const LayerDesc& L = d.layers[i];
+      Napi::Object l = Napi::Object::New(env);
+      l.Set("kind", L.kind == LayerKind::Dense ? "dense" : L.kind == LayerKind::Conv ? "conv" : "pool");
+      l.Set("inShape", shape_array(env, L.inH, L.inW, L.inC));
+      l.Set("outShape", shape_array(env, L.outH, L.outW, L.outC));
+      l.Set("inSize", Napi::Number::New(env, L.inSize));
+      l.Set("outSize", Napi::Number::New(env, L.outSize));
+      if (L.paramIndex >= 0) {
+        l.Set("weightOffset", Napi::Number::New(env, static_cast<double>(L.wOff)));
+        l.Set("weightLength", Napi::Number::New(env, static_cast<double>(L.wCount)));
+        l.Set("biasOffset", Napi::Number::New(env, static_cast<double>(L.bOff)));
+        l.Set("biasLength", Napi::Number::New(env, static_cast<double>(L.bCount)));
+      }
+      layers.Set(static_cast<uint32_t>(i), l);
+    }
+    o.Set("layers", layers);
+    return o;
+  });
+}
+
 Napi::Function NetworkWrap::Define(Napi::Env env) {
   return DefineClass(env, "Network",
                      {InstanceMethod("trainEpoch", &NetworkWrap::TrainEpoch),
@@ -116,16 +171,7 @@ NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Netw
     if (!info.IsConstructCall()) throw TypeErr("Network must be called with new");
     if (info.Length() < 4)
       throw TypeErr("new Network(descJson, params, velocity, threads[, options]): 4 arguments expected");
-    if (!info[0].IsString()) throw TypeErr("descJson must be a string");
-    Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
-    Napi::Value parsed;
-    try {
-      parsed = json.Get("parse").As<Napi::Function>().Call(json, {info[0]});
-    } catch (const Napi::Error& e) {
-      throw TypeErr(std::string("descJson is not valid JSON: ") + e.Message());
-    }
-    if (!parsed.IsObject()) throw TypeErr("descJson must describe an object");
-    NetDesc desc = parse_desc(parsed.As<Napi::Object>());
+    NetDesc desc = parse_desc_json(env, info[0]);
     auto params = get_array<float>(info[1], "params");
     if (params.length != desc.paramCount)
       throw RangeErr("params has " + std::to_string(params.length) + " elements but the network needs " +
@@ -280,14 +326,19 @@ Napi::Value NetworkWrap::TrainEpoch(const Napi::CallbackInfo& info) {
     job.cancel = cancel.present() ? cancel.data : nullptr;
     job.progress = progress.present() ? progress.data : nullptr;
     auto* w = new TrainWorker(env, core_, params(), vel, job);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
     if (!velocityRef_.IsEmpty()) w->keep.add(velocityRef_.Value());
-    for (auto v : {images.value, labels.value, order.value, cancel.value, progress.value}) w->keep.add(v);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(w, {images.value, labels.value, order.value, cancel.value, progress.value});
   });
+}
+
+// Queues a job; it keeps this wrapper, the params buffer and `buffers` alive until it settles.
+Napi::Value NetworkWrap::queue(NetworkJobWorker* w, std::initializer_list<Napi::Value> buffers) {
+  w->keep.add(Value());
+  w->keep.add(paramsRef_.Value());
+  for (auto v : buffers) w->keep.add(v);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
@@ -296,14 +347,7 @@ Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
     auto images = get_array<uint8_t>(info[0], "images");
     auto labels = get_array<uint8_t>(info[1], "labels");
     const size_t n = check_images_labels(live()->desc(), images, labels);
-    auto* w = new EvaluateWorker(env, core_, params(), images.data, labels.data, n);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
-    w->keep.add(images.value);
-    w->keep.add(labels.value);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(new EvaluateWorker(env, core_, params(), images.data, labels.data, n), {images.value, labels.value});
   });
 }
 
@@ -322,13 +366,7 @@ Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
     auto input = get_array<float>(info[0], "input");
     const size_t n = check_input(live()->desc(), input);
     Napi::Float32Array out = Napi::Float32Array::New(env, n * core_->desc().outputSize);
-    auto* w = new PredictWorker(env, core_, params(), input.data, n, out);
-    w->keep.add(Value());
-    w->keep.add(paramsRef_.Value());
-    w->keep.add(input.value);
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    return queue(new PredictWorker(env, core_, params(), input.data, n, out), {input.value});
   });
 }
 

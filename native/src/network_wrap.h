@@ -4,11 +4,14 @@
 #pragma once
 #include <napi.h>
 
+#include <initializer_list>
 #include <memory>
 
 #include "network.h"
 
 namespace nndl {
+
+class NetworkJobWorker;
 
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
@@ -35,6 +38,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   const std::shared_ptr<NetworkCore>& live();
+  Napi::Value queue(NetworkJobWorker* w, std::initializer_list<Napi::Value> buffers);
 
   // Shared with the AsyncWorkers of queued and running jobs; dispose() drops this reference.
   std::shared_ptr<NetworkCore> core_;
@@ -44,5 +48,9 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
 
 // Parses the JSON description (already JSON.parse'd into a JS object) into a NetDesc and validates it.
 NetDesc parse_desc(Napi::Object d);
+// The same from the JSON text (a TypeError when it is not a string holding an object).
+NetDesc parse_desc_json(Napi::Env env, Napi::Value text);
+// addon.describe(descJson): the validated description with every shape and parameter offset filled in.
+Napi::Value Describe(const Napi::CallbackInfo& info);
 
 }  // namespace nndl

@@ -8,6 +8,15 @@
 
 namespace nndl {
 
+namespace {
+// 16 floats (one zmm with AVX-512, two ymm with AVX2, four xmm with SSE); compares give int lanes of -1/0.
+constexpr int PVL = 16;
+typedef float pv __attribute__((vector_size(PVL * sizeof(float))));
+typedef int pi __attribute__((vector_size(PVL * sizeof(int))));
+inline pv ldp(const float* p) { pv v; std::memcpy(&v, p, sizeof v); return v; }
+inline void stp(float* p, pv v) { std::memcpy(p, &v, sizeof v); }
+}  // namespace
+
 bool parse_pool(const std::string& s, PoolMode* out) { return parse_named(kPoolModes, s, out); }
 
 void pool_forward(PoolMode mode, const PoolShape& s, const float* x, float* y, int rows) {
@@ -60,16 +69,29 @@ void pool_backward(PoolMode mode, const PoolShape& s, const float* x, const floa
         const float* g = dy + oi;
         switch (mode) {
           case PoolMode::Max:
-            for (int c = 0; c < C; ++c) {
-              const float m = o[c];
-              const bool s00 = xn[i00 + c] == m;
-              const bool s01 = !s00 && xn[i01 + c] == m;
-              const bool s10 = !s00 && !s01 && xn[i10 + c] == m;
-              const bool s11 = !s00 && !s01 && !s10;
-              dxn[i00 + c] = s00 ? g[c] : 0.f;
-              dxn[i01 + c] = s01 ? g[c] : 0.f;
-              dxn[i10 + c] = s10 ? g[c] : 0.f;
-              dxn[i11 + c] = s11 ? g[c] : 0.f;
+            {
+              // 16 channels at a time: compare masks (first maximum wins) select g or 0 bitwise
+              int c = 0;
+              for (; c + PVL <= C; c += PVL) {
+                const pv m = ldp(o + c), gc = ldp(g + c);
+                const pi e00 = ldp(xn + i00 + c) == m, e01 = ldp(xn + i01 + c) == m, e10 = ldp(xn + i10 + c) == m;
+                const pi gi = (pi)(gc);
+                stp(dxn + i00 + c, (pv)(gi & e00));
+                stp(dxn + i01 + c, (pv)(gi & ~e00 & e01));
+                stp(dxn + i10 + c, (pv)(gi & ~e00 & ~e01 & e10));
+                stp(dxn + i11 + c, (pv)(gi & ~e00 & ~e01 & ~e10));
+              }
+              for (; c < C; ++c) {
+                const float m = o[c];
+                const bool s00 = xn[i00 + c] == m;
+                const bool s01 = !s00 && xn[i01 + c] == m;
+                const bool s10 = !s00 && !s01 && xn[i10 + c] == m;
+                const bool s11 = !s00 && !s01 && !s10;
+                dxn[i00 + c] = s00 ? g[c] : 0.f;
+                dxn[i01 + c] = s01 ? g[c] : 0.f;
+                dxn[i10 + c] = s10 ? g[c] : 0.f;
+                dxn[i11 + c] = s11 ? g[c] : 0.f;
+              }
             }
             break;
           case PoolMode::L2:

@@ -8,6 +8,8 @@ export type ReproductionEntry = {
   description: string;
   /** The book's figure, quoted on `metric`'s data set. */
   bookAccuracy: number;
+  /** What that figure is to the preset (presets.ts BookRole): a run to reproduce, a contrast, or the best to beat. */
+  bookRole: PresetInfo['bookRole'];
   metric: Metric;
   /** nndl's figure on the same set: test accuracy of the model's kept weights, or the validation accuracy of the kept epoch. */
   accuracy: number | null;
@@ -69,7 +71,7 @@ type Common = {
 
 function base(c: Common, epochs: number, members: number): ReproductionEntry {
   return {
-    preset: c.preset.name, description: c.preset.description, bookAccuracy: c.book.accuracy, metric: c.book.metric,
+    preset: c.preset.name, description: c.preset.description, bookAccuracy: c.book.accuracy, bookRole: c.preset.bookRole, metric: c.book.metric,
     accuracy: null, difference: null, epoch: null, seconds: c.wallSeconds, completed: false, status: 'not-run',
     epochs, members, epochsDone: 0, trainingSeconds: null, sessions: c.sessions,
     testAccuracy: null, finalTestAccuracy: null, bestValidationAccuracy: null, bestValidationEpoch: null,
@@ -116,5 +118,35 @@ export function completedEntry(c: Common, model: TrainedModel): ReproductionEntr
     biasGradientNorms: first[0]?.biasGradientNorms
       ? { atInit: first[0].initialBiasGradientNorms ?? null, last: first.at(-1)!.biasGradientNorms ?? null }
       : null,
+  };
+}
+
+/**
+ * A vote ensemble reproduced member by member (ensemble-members.ts): completed when every member is
+ * committed, its figure the plurality vote of their test predictions; before that, in progress, with
+ * each finished member's own figure in the note (a vote of fewer members is not the book's run).
+ */
+export function membersEntry(
+  c: Common, size: number, members: { testAccuracy: number; validationAccuracy: number | null; keptEpoch: number; history: EpochMetrics[]; trainingSeconds: number; finishedAt: string }[],
+  vote: { test: number; validation: number | null } | null, inProgress: { epochs: number } | null,
+): ReproductionEntry {
+  const e = c.preset.experiment;
+  const epochs = e.training.epochs;
+  const first = members[0]?.history ?? [];
+  const best = bestValidation(first);
+  const each = members.map((m, k) => `member ${k + 1}: ${(m.testAccuracy * 100).toFixed(2)}%`).join(', ');
+  const done = members.length === size && vote !== null;
+  const accuracy = done ? (c.book.metric === 'validation' ? vote.validation : vote.test) : null;
+  return {
+    ...base(c, epochs, size), status: done ? 'completed' : members.length > 0 || inProgress ? 'in-progress' : 'not-run', completed: done,
+    accuracy, difference: points(accuracy, c.book.accuracy), epoch: null,
+    epochsDone: members.reduce((s, m) => s + m.history.length, 0) + (inProgress?.epochs ?? 0),
+    trainingSeconds: members.length ? members.reduce((s, m) => s + m.trainingSeconds, 0) : null,
+    testAccuracy: done ? vote.test : null, finalTestAccuracy: done ? vote.test : null,
+    bestValidationAccuracy: best?.accuracy ?? null, bestValidationEpoch: best?.epoch ?? null,
+    finalValidationAccuracy: done ? vote.validation : null, keptEpochs: members.length ? members.map((m) => m.keptEpoch) : null,
+    finishedAt: done ? members.map((m) => m.finishedAt).sort().at(-1)! : null,
+    note: (`${members.length} of ${size} members committed${members.length ? ` (${each})` : ''}; each member is trained and committed on its own`
+      + ` (docs/reproduction/members/${c.preset.name}/), so the run can span sessions. ${c.note ?? ''}`).trim(),
   };
 }

@@ -30,6 +30,8 @@ export function duration(s: number | null): string {
 function verdict(e: ReproductionEntry): string {
   if (!e.completed) return e.status === 'in-progress' ? `in progress (${e.epochsDone}/${e.epochs * e.members} epochs)` : 'not run';
   if (e.overrides) return 'a slice (not the book\'s run)';
+  if (e.bookRole === 'contrast') return 'contrast (the book runs none)';
+  if (e.bookRole === 'beat') return e.difference !== null && e.difference > 0 ? 'past the book\'s best' : 'short of the book\'s best';
   return e.difference !== null && e.difference >= -TARGET_POINTS ? 'within 0.2 points' : 'below target';
 }
 
@@ -43,7 +45,8 @@ export function renderMarkdown(r: ReproductionReport): string {
     + ' preset keeps (its best validation epoch, as network3.py reports, where the preset says so), or the validation'
     + ` accuracy of that kept epoch (chapters 3 and 5: their last epoch). Target: no more than ${TARGET_POINTS} points below the book. Wall time covers loading the data,`
     + ' training and the test evaluation, summed over every session of a resumed run. `npm run reproduce -- --preset NAME` runs one;'
-    + ' re-running a command that was cut off resumes it from its last epoch.', '');
+    + ' re-running a command that was cut off resumes it from its last epoch. Where a run is below target,'
+    + ' [reproduction-notes.md](reproduction-notes.md) says why, with the evidence.', '');
   lines.push('| preset | book | on | nndl | difference (points) | epoch | wall time | status |');
   lines.push('|---|---:|---|---:|---:|---:|---:|---|');
   for (const e of r.presets) {
@@ -64,6 +67,7 @@ export function renderMarkdown(r: ReproductionReport): string {
     } else if (e.status === 'in-progress') {
       lines.push(`- in progress: ${e.epochsDone} of ${e.epochs * e.members} epochs done (${duration(e.seconds)} so far); best validation so far ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}`);
       lines.push('- not completed: no test figure yet. Re-running the command below resumes it from its last checkpoint.');
+      if (e.members > 1 && e.note) lines.push(`- ${e.note}`);
     } else {
       lines.push(`- not run: completed false. ${e.note ?? ''}`.trimEnd());
     }

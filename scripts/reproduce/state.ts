@@ -25,6 +25,8 @@ export class PresetState {
   }
 
   get checkpointFile() { return join(this.dir, 'checkpoint.bin'); }
+  /** A finished run's last checkpoint: its final weights, which a model kept at its best epoch does not hold. */
+  get finalCheckpointFile() { return join(this.dir, 'final-checkpoint.bin'); }
   get modelDir() { return join(this.dir, 'model'); }
   private get bookFile() { return join(this.dir, 'run.json'); }
   private get resultFile() { return join(this.dir, 'result.json'); }
@@ -50,10 +52,18 @@ export class PresetState {
     return readJson<T>(this.resultFile);
   }
 
-  /** The result, then the checkpoint goes: a finished preset is not resumed. */
+  /**
+   * The result, then the checkpoint is set aside as the final one: a finished preset is not resumed, but its
+   * final weights can stand for a voting ensemble's member trained the same way (ensemble-members.ts).
+   */
   async finish(result: object): Promise<void> {
     await atomicWrite(this.resultFile, JSON.stringify(result, null, 2));
-    await rm(this.checkpointFile, { force: true });
+    await rename(this.checkpointFile, this.finalCheckpointFile).catch(() => {});
+  }
+
+  async readFinalCheckpoint(): Promise<Checkpoint | null> {
+    const bytes = await readFile(this.finalCheckpointFile).catch(() => null);
+    return bytes ? decodeCheckpoint(bytes) : null;
   }
 
   /** A run of another experiment (the preset changed): moved aside, not deleted, and a fresh one starts. */

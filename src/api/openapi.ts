@@ -13,6 +13,36 @@ type TransformInput = Parameters<ReturnType<typeof createJsonSchemaTransform>>[0
 const zodTransform = createJsonSchemaTransform({});
 
 /**
+ * A $ref to a zod schema registered in z.globalRegistry under `id`: fastify-type-provider-zod
+ * writes each registered schema twice, as read in requests (`<id>Input`) and as answered (`<id>`).
+ */
+export function componentRef(id: string, io: 'input' | 'output'): { $ref: string } {
+  return { $ref: `#/components/schemas/${io === 'input' ? `${id}Input` : id}` };
+}
+
+type OpenApiObject = { components?: { schemas?: Record<string, unknown> } } & Record<string, unknown>;
+
+/** Drops the component schemas nothing refers to (the unused half of each input/output pair). */
+export function pruneComponents(doc: OpenApiObject): OpenApiObject {
+  const schemas = doc.components?.schemas ?? {};
+  const used = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        const m = k === '$ref' && typeof x === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(x) : null;
+        if (m && !used.has(m[1]!)) {
+          used.add(m[1]!);
+          walk(schemas[m[1]!]);
+        } else walk(x);
+      }
+    }
+  };
+  walk({ ...doc, components: { ...doc.components, schemas: {} } });
+  return { ...doc, components: { ...doc.components, schemas: Object.fromEntries(Object.entries(schemas).filter(([id]) => used.has(id))) } };
+}
+
+/**
  * A stable operationId from the method and path, for clients generated from the document:
  * `GET /v1/models/{id}/predict` -> `getModelsByIdPredict` (a route may set its own).
  */
@@ -62,13 +92,14 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'aliases', description: 'Names for models (`default` serves POST /v1/predict)' },
         { name: 'predict', description: 'Digit predictions' },
         { name: 'presets', description: "The book's experiments" },
+        { name: 'sweeps', description: 'Hyper-parameter sweeps (their trials are training jobs)' },
         { name: 'ops', description: 'Health, readiness, metrics' },
         { name: 'inference (v2)', description: 'The Open Inference Protocol (KServe v2, Triton HTTP): errors are `{ "error": "<message>" }`' },
       ],
       components: { securitySchemes },
     },
     transform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => pruneComponents(jsonSchemaTransformObject(doc) as OpenApiObject) as ReturnType<typeof jsonSchemaTransformObject>,
   });
   await registerPublic(app, swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true, security: PUBLIC } }, async () => app.swagger());

@@ -10,16 +10,16 @@ import { z } from 'zod';
 import { ApiKeyError, checkKeyName, type ApiKey } from './api-keys.ts';
 import { SCOPES } from './scopes.ts';
 
-const entrySchema = z.strictObject({
+const KeyEntrySchema = z.strictObject({
   name: z.string(),
   scopes: z.array(z.enum(SCOPES)).min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the SHA-256 of the secret as 64 lowercase hex digits'),
   createdAt: z.string().optional(),
 });
-const fileSchema = z.strictObject({ version: z.literal(1), keys: z.array(entrySchema) });
+const KeyFileSchema = z.strictObject({ version: z.literal(1), keys: z.array(KeyEntrySchema) });
 
-export type KeyFileEntry = z.infer<typeof entrySchema>;
-export type KeyFile = z.infer<typeof fileSchema>;
+export type KeyFileEntry = z.infer<typeof KeyEntrySchema>;
+export type KeyFile = z.infer<typeof KeyFileSchema>;
 
 export const emptyKeyFile = (): KeyFile => ({ version: 1, keys: [] });
 
@@ -44,7 +44,7 @@ export async function readKeyFile(path: string): Promise<KeyFile | null> {
   } catch (err) {
     throw new ApiKeyError([`not JSON: ${(err as Error).message}`], `the keys file ${path} is invalid`);
   }
-  const parsed = fileSchema.safeParse(json);
+  const parsed = KeyFileSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
     throw new ApiKeyError(problems, `the keys file ${path} is invalid`);
@@ -70,7 +70,7 @@ export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o600);
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify(fileSchema.parse(file), null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await writeFile(tmp, JSON.stringify(KeyFileSchema.parse(file), null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await chmod(tmp, mode);
     await rename(tmp, path);
   } catch (err) {

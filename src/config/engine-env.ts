@@ -20,12 +20,12 @@ export const engineEnvShape = {
   NNDL_TFJS_BACKEND: z.enum(['wasm', 'cpu']).optional(),
 };
 
-const engineEnvSchema = z.object(engineEnvShape);
-export type EngineEnv = z.infer<typeof engineEnvSchema>;
+const EngineEnvSchema = z.object(engineEnvShape);
+export type EngineEnv = z.infer<typeof EngineEnvSchema>;
 
 /** The engine's variables from process.env, validated (a bad value throws, naming the variable). */
 export function engineEnv(env: NodeJS.ProcessEnv = process.env): EngineEnv {
-  const r = engineEnvSchema.safeParse(env);
+  const r = EngineEnvSchema.safeParse(env);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   throw new RangeError(`${issue.path.join('.')}: ${issue.message}`);

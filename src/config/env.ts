@@ -9,7 +9,7 @@ import { parseStages } from '../api/predict/stages/stage-names.ts';
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const MiB = 1024 * 1024;
 
-export const envSchema = z.object({
+export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Interface the API listens on. Loopback by default: without keys the API runs open only
@@ -146,7 +146,7 @@ export const envSchema = z.object({
   }
 });
 
-export type Config = z.infer<typeof envSchema>;
+export type Config = z.infer<typeof EnvSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly issues: { path: string; message: string }[]) {
@@ -159,7 +159,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Config {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }

@@ -4,7 +4,7 @@
 // plan_inference(); keep them in step): test/engine/cost-estimate.test.ts checks them against the
 // addon's own scratchBytes.
 import { augmentMacsPerImage } from './augment.ts';
-import { type NativeNetworkDesc, planNetwork } from './network-plan.ts';
+import { type NativeNetworkDesc, outputSizeOf, paramLayout, planNetwork } from './network-plan.ts';
 import type { Experiment } from './spec.ts';
 
 /** Examples per evaluate/predict chunk without a budget (native kInferChunk). */
@@ -71,24 +71,20 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
   let inferFloats = h * w * c; // x0: the converted input
   let trainFloats = 0;
   let maskBytes = 1; // the label
-  let params = 0;
   for (const l of desc.layers) {
-    const outSize = l.kind === 'dense' ? l.outSize : l.outShape[0] * l.outShape[1] * l.outShape[2];
+    const outSize = outputSizeOf(l);
     inferFloats += outSize; // out
     trainFloats += outSize; // delta
     if (l.kind === 'conv') {
       const kkc = l.kernel * l.kernel * l.inShape[2];
       inferFloats += l.outShape[0] * l.outShape[1] * kkc; // im2col rows
-      params += l.filters * kkc + l.filters;
-    } else if (l.kind === 'dense') {
-      if (l.dropout > 0) {
-        trainFloats += l.inSize; // the dropped-out input
-        maskBytes += l.inSize; // its mask
-      }
-      params += l.inSize * l.outSize + l.outSize;
+    } else if (l.kind === 'dense' && l.dropout > 0) {
+      trainFloats += l.inSize; // the dropped-out input
+      maskBytes += l.inSize; // its mask
     }
   }
-  return { inferenceBytesPerRow: 4 * inferFloats, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes: 4 * params };
+  const gradientBytes = 4 * paramLayout(desc).paramCount;
+  return { inferenceBytesPerRow: 4 * inferFloats, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes };
 }
 
 /**

@@ -7,10 +7,11 @@ export { splitData, splitDataAsync, type DataSplit } from './split.ts';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError } from './checkpoint.ts';
 export { saveModel, loadModel, ModelFormatError } from './model-io.ts';
 export {
-  SIGNAL_CANCEL, SIGNAL_INTERRUPT,
+  PROGRESS_INTERVAL_MS, SIGNAL_CANCEL, SIGNAL_INTERRUPT,
   type Checkpoint, type EpochMetrics, type TrainedModel, type TrainOptions, type TrainResult, type TrainProgress,
 } from './training-types.ts';
 export { train } from './trainer.ts';
+export { predictDigits } from './test-evaluation.ts';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.ts';
 export {
   isModelEnsemble, loadStoredModel, saveStoredModel, type ModelEnsemble, type StoredModel,

@@ -3,23 +3,12 @@
 // here so they carry a JS stack (the original is kept as `cause`).
 import { createRequire } from 'node:module';
 import type { Activation, Cost, PoolKind } from './spec.ts';
+import type { NativeLayer, NetworkDesc, ParamSegment, Shape3 } from './network-plan.ts';
 import { engineEnv } from '../config/engine-env.ts';
 
 export type { Activation };
 export type PoolMode = PoolKind;
 export type CostName = Cost;
-export type Shape3 = [number, number, number];
-
-export type NativeLayer =
-  | { kind: 'dense'; inSize?: number; outSize: number; activation: Activation; dropout?: number; dropoutStyle?: 'inverted' | 'network3' }
-  | { kind: 'conv'; inShape?: Shape3; outShape?: Shape3; filters: number; kernel: number; activation: Activation }
-  | { kind: 'pool'; inShape?: Shape3; outShape?: Shape3; mode: PoolMode };
-
-export interface NetworkDesc {
-  inputShape: Shape3;
-  layers: NativeLayer[];
-  cost: CostName;
-}
 
 export interface TrainEpochOptions {
   images: Uint8Array;
@@ -82,6 +71,7 @@ export interface NativeInfo {
 
 export interface ConvShape { H: number; W: number; C: number; F: number; K: number }
 export interface PoolShape { H: number; W: number; C: number }
+export interface DenseStepShape { rows: number; in: number; out: number; eta: number; l2: number }
 
 export interface Kernels {
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number,
@@ -91,6 +81,13 @@ export interface Kernels {
     { dW: Float32Array; db: Float32Array; dx: Float32Array };
   poolForward(mode: PoolMode, shape: PoolShape, x: Float32Array, rows: number): Float32Array;
   poolBackward(mode: PoolMode, shape: PoolShape, x: Float32Array, y: Float32Array, dy: Float32Array, rows: number): Float32Array;
+  /**
+   * One thread's fused dense backward + plain-SGD step (native/README.md): on a copy of W, the stepped
+   * W = (1 − η·l2)·W − η/rows·dzᵀ·x, db = Σ dz, dx = dz·W (the old W; null unless withDx) and
+   * sq = ‖dzᵀ·x/rows‖².
+   */
+  denseBackwardStep(shape: DenseStepShape, x: Float32Array, W: Float32Array, dz: Float32Array, withDx: boolean):
+    { W: Float32Array; db: Float32Array; dx: Float32Array | null; sq: number };
   /** Fast kernels only: a distorted copy of rows H×W images, row r at epoch position posBase + r. */
   augment?(spec: NativeAugment, images: Float32Array, rows: number, H: number, W: number, posBase: number): Float32Array;
 }
@@ -127,6 +124,17 @@ interface RawNetwork {
   forward(input: Float32Array): Float32Array;
 }
 
+/**
+ * A description as the addon completes it (native/src/network_desc.cc): every layer's shapes, and a
+ * parametric layer's offsets. network-plan.ts computes the same (test/native/layout.test.ts).
+ */
+export interface NativeDescription {
+  inputShape: Shape3;
+  paramCount: number;
+  layers: ({ kind: NativeLayer['kind']; inShape: Shape3; outShape: Shape3; inSize: number; outSize: number }
+    & Partial<Pick<ParamSegment, 'weightOffset' | 'weightLength' | 'biasOffset' | 'biasLength'>>)[];
+}
+
 /** The names the addon's tables know (native/src/vocabulary.h). */
 export type NativeVocabulary = { costs: string[]; activations: string[]; poolModes: string[]; costLogFloor: number };
 
@@ -134,6 +142,7 @@ interface Addon {
   info(): NativeInfo;
   vocabulary(): NativeVocabulary;
   setGemm(impl: 'portable' | 'openblas'): string;
+  describe(descJson: string): NativeDescription;
   Network: new (descJson: string, params: Float32Array, velocity: Float32Array | null, threads: number, options?: NetworkOptions) => RawNetwork;
   kernels: Kernels;
   reference: Kernels;
@@ -166,6 +175,7 @@ function wrapKernels(k: Kernels): Kernels {
     convBackward: wrapSync(k.convBackward),
     poolForward: wrapSync(k.poolForward),
     poolBackward: wrapSync(k.poolBackward),
+    denseBackwardStep: wrapSync(k.denseBackwardStep),
     ...(k.augment ? { augment: wrapSync(k.augment) } : {}),
   };
 }
@@ -180,6 +190,11 @@ export function nativeInfo(): NativeInfo {
 
 export function nativeVocabulary(): NativeVocabulary {
   return addon.vocabulary();
+}
+
+/** The addon's own reading of a description (validated as the constructor does; throws the same errors). */
+export function describeNative(desc: NetworkDesc): NativeDescription {
+  return wrapSync(addon.describe)(JSON.stringify(desc));
 }
 
 /** Process-wide GEMM switch; throws RangeError for 'openblas' in a build without it. */

@@ -1,29 +1,42 @@
 // LayerSpec[] -> the native network description (native/README.md): shape inference in NHWC from
 // the 28×28×1 input, the parameter layout (weights then biases per parametric layer), and the
 // structural checks that need shapes (kernel larger than its input, pooling an odd size, ...).
+// The one TypeScript place that computes shapes, sizes and parameter offsets, and the one
+// description type: native.ts, the tfjs backend, tests and benchmarks all take them from here
+// (test/native/layout.test.ts checks them against the addon's own, native/src/network_desc.cc).
 import {
   COST_OUTPUT_ACTIVATIONS, LIMITS, SpecError, dropoutStyleOf,
-  type Activation, type Cost, type NetworkSpec, type PoolKind, type SpecIssue, type TrainingSpec,
+  type Activation, type Cost, type DropoutStyle, type NetworkSpec, type PoolKind, type SpecIssue, type TrainingSpec,
 } from './spec.ts';
 
 export const INPUT_SHAPE = [28, 28, 1] as const;
 export const OUTPUT_UNITS = 10;
 
-type Shape3 = [number, number, number];
+/** [height, width, channels] of one example (NHWC). */
+export type Shape3 = [number, number, number];
 export type NativeConvLayer = {
   kind: 'conv'; inShape: Shape3; outShape: Shape3; filters: number; kernel: number; activation: Activation;
 };
 export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: PoolKind };
 export type NativeDenseLayer = {
   kind: 'dense'; inSize: number; outSize: number; activation: Activation; dropout: number;
-  dropoutStyle?: 'network3'; // only written for network3's style (absent = inverted, the addon's default)
+  dropoutStyle?: DropoutStyle; // planNetwork writes it only for network3's style (absent = inverted, the addon's default)
 };
 export type NativeLayer = NativeConvLayer | NativePoolLayer | NativeDenseLayer;
+/** A network description with every shape filled in (what planNetwork and describeNetwork give). */
 export type NativeNetworkDesc = { inputShape: Shape3; layers: NativeLayer[]; cost: Cost };
+
+/** The fields of a layer the addon infers from the shape chain (checked when given) or defaults (dropout 0). */
+type Inferred = 'inShape' | 'outShape' | 'inSize' | 'dropout';
+type WithInferredOptional<L> = L extends unknown ? Omit<L, Inferred> & Partial<Pick<L, Extract<keyof L, Inferred>>> : never;
+/** A layer as the addon accepts it (native/README.md): a NativeLayer whose inferred fields are optional. */
+export type NetworkDescLayer = WithInferredOptional<NativeLayer>;
+/** A description as the addon accepts it (native tests and benchmarks write these by hand). */
+export type NetworkDesc = Omit<NativeNetworkDesc, 'layers'> & { layers: NetworkDescLayer[] };
 
 /** Where one parametric layer's weights and biases live in the flat parameter array. */
 export type ParamSegment = {
-  layer: number;              // index into network.layers
+  layer: number;              // index into network.layers (= desc.layers)
   kind: 'dense' | 'conv';
   weightOffset: number;
   weightLength: number;
@@ -35,7 +48,77 @@ export type ParamSegment = {
   activation: Activation;
 };
 
-export type NetworkPlan = { desc: NativeNetworkDesc; segments: ParamSegment[]; paramCount: number };
+/** The parameter layout of a description: per parametric layer in order W then b, and the total. */
+export type ParamLayout = { segments: ParamSegment[]; paramCount: number };
+
+export type NetworkPlan = { desc: NativeNetworkDesc } & ParamLayout;
+
+const sizeOf = (s: Shape3): number => s[0] * s[1] * s[2];
+/** k×k convolution, stride 1, valid. */
+const convOut = ([h, w]: Shape3, kernel: number, filters: number): Shape3 => [h - kernel + 1, w - kernel + 1, filters];
+/** 2×2 pooling, stride 2; an odd trailing row/column is dropped (the addon's floor; planNetwork rejects odd sizes). */
+const poolOut = ([h, w, c]: Shape3): Shape3 => [Math.floor(h / 2), Math.floor(w / 2), c];
+
+/** Values per example a layer outputs. */
+export function outputSizeOf(layer: NativeLayer): number {
+  return layer.kind === 'dense' ? layer.outSize : sizeOf(layer.outShape);
+}
+
+/**
+ * Fills in a description's inferred fields (inShape, outShape, inSize, dropout 0) from the shape chain,
+ * as the addon does; declared shapes are recomputed, not trusted (the addon checks them). No checks:
+ * the addon (or planNetwork, for a spec) is what rejects an impossible network.
+ */
+export function describeNetwork(desc: NetworkDesc): NativeNetworkDesc {
+  let shape: Shape3 = [...desc.inputShape];
+  const layers = desc.layers.map((L): NativeLayer => {
+    const inShape = shape;
+    if (L.kind === 'conv') {
+      shape = convOut(inShape, L.kernel, L.filters);
+      return { kind: 'conv', inShape, outShape: shape, filters: L.filters, kernel: L.kernel, activation: L.activation };
+    }
+    if (L.kind === 'pool') {
+      shape = poolOut(inShape);
+      return { kind: 'pool', inShape, outShape: shape, mode: L.mode };
+    }
+    shape = [1, 1, L.outSize];
+    return {
+      kind: 'dense', inSize: sizeOf(inShape), outSize: L.outSize, activation: L.activation, dropout: L.dropout ?? 0,
+      ...(L.dropoutStyle !== undefined ? { dropoutStyle: L.dropoutStyle } : {}),
+    };
+  });
+  return { inputShape: [...desc.inputShape], layers, cost: desc.cost };
+}
+
+/**
+ * The parameter layout (native/README.md, "Data layout"): for each dense/conv layer in order, W then
+ * b; dense W is [out][in], conv W is [filters][k][k][inC]. Takes a hand-written description too.
+ */
+export function paramLayout(desc: NetworkDesc): ParamLayout {
+  const layers = describeNetwork(desc).layers;
+  const segments: ParamSegment[] = [];
+  let offset = 0;
+  layers.forEach((L, i) => {
+    if (L.kind === 'pool') return;
+    let weightShape: number[], fanOut: number;
+    if (L.kind === 'conv') {
+      weightShape = [L.filters, L.kernel, L.kernel, L.inShape[2]];
+      // network3's ConvPoolLayer: n_out = filters·k·k / pool area (a conv layer there always pools)
+      fanOut = (L.filters * L.kernel * L.kernel) / (layers[i + 1]?.kind === 'pool' ? 4 : 1);
+    } else {
+      weightShape = [L.outSize, L.inSize];
+      fanOut = L.outSize;
+    }
+    const biasLength = weightShape[0]!;
+    const weightLength = weightShape.reduce((a, b) => a * b, 1);
+    segments.push({
+      layer: i, kind: L.kind, weightOffset: offset, weightLength, biasOffset: offset + weightLength, biasLength,
+      fanIn: weightLength / biasLength, fanOut, weightShape, activation: L.activation,
+    });
+    offset += weightLength + biasLength;
+  });
+  return { segments, paramCount: offset };
+}
 
 /**
  * Infers shapes and the parameter layout; throws SpecError naming the layer at fault.
@@ -45,10 +128,8 @@ export type NetworkPlan = { desc: NativeNetworkDesc; segments: ParamSegment[]; p
 export function planNetwork(network: NetworkSpec): NetworkPlan {
   const issues: SpecIssue[] = [];
   const layers: NativeLayer[] = [];
-  const segments: ParamSegment[] = [];
   let shape: Shape3 | null = [...INPUT_SHAPE];
-  let size: number = INPUT_SHAPE[0] * INPUT_SHAPE[1] * INPUT_SHAPE[2];
-  let offset = 0;
+  let size: number = sizeOf(shape);
   const last = network.layers.length - 1;
 
   network.layers.forEach((layer, i) => {
@@ -58,52 +139,35 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
         issues.push({ path: at('type'), message: `a ${layer.type} layer cannot follow a dense layer (its input is flat)` });
         return;
       }
-      const [h, w, c] = shape;
+      const [h, w] = shape;
       if (layer.type === 'conv') {
         if (layer.kernel > h || layer.kernel > w) {
           issues.push({ path: at('kernel'), message: `kernel ${layer.kernel} is larger than its ${h}×${w} input` });
           return;
         }
-        const out: Shape3 = [h - layer.kernel + 1, w - layer.kernel + 1, layer.filters];
+        const out = convOut(shape, layer.kernel, layer.filters);
         layers.push({ kind: 'conv', inShape: shape, outShape: out, filters: layer.filters, kernel: layer.kernel, activation: layer.activation });
-        const fanIn = layer.kernel * layer.kernel * c;
-        const weightLength = layer.filters * fanIn;
-        // network3's ConvPoolLayer: n_out = filters·k·k / pool area (a conv layer there always pools)
-        const pooled = network.layers[i + 1]?.type === 'pool';
-        const fanOut = (layer.filters * layer.kernel * layer.kernel) / (pooled ? 4 : 1);
-        segments.push({
-          layer: i, kind: 'conv', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
-          biasLength: layer.filters, fanIn, fanOut, weightShape: [layer.filters, layer.kernel, layer.kernel, c], activation: layer.activation,
-        });
-        offset += weightLength + layer.filters;
         shape = out;
       } else {
         if (h < 2 || w < 2 || h % 2 !== 0 || w % 2 !== 0) {
           issues.push({ path: at('kind'), message: `2×2 pooling needs an even input size of at least 2, got ${h}×${w}` });
           return;
         }
-        const out: Shape3 = [h / 2, w / 2, c];
+        const out = poolOut(shape);
         layers.push({ kind: 'pool', inShape: shape, outShape: out, mode: layer.kind });
         shape = out;
       }
-      size = shape[0] * shape[1] * shape[2];
+      size = sizeOf(shape);
       return;
     }
     // dense
     if (layer.activation === 'softmax' && i !== last) {
       issues.push({ path: at('activation'), message: 'softmax is only allowed in the last layer' });
     }
-    const dropout = layer.dropout ?? 0;
     layers.push({
-      kind: 'dense', inSize: size, outSize: layer.units, activation: layer.activation, dropout,
+      kind: 'dense', inSize: size, outSize: layer.units, activation: layer.activation, dropout: layer.dropout ?? 0,
       ...(dropoutStyleOf(network) === 'network3' ? { dropoutStyle: 'network3' as const } : {}),
     });
-    const weightLength = layer.units * size;
-    segments.push({
-      layer: i, kind: 'dense', weightOffset: offset, weightLength, biasOffset: offset + weightLength,
-      biasLength: layer.units, fanIn: size, fanOut: layer.units, weightShape: [layer.units, size], activation: layer.activation,
-    });
-    offset += weightLength + layer.units;
     shape = null;
     size = layer.units;
   });
@@ -120,11 +184,14 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
       issues.push({ path: 'network.cost', message: `${network.cost} cost needs a ${allowed.join(' or ')} output layer, got ${out.activation}` });
     }
   }
-  if (offset > LIMITS.params) {
-    issues.push({ path: 'network.layers', message: `the network has ${offset} parameters, more than the limit of ${LIMITS.params}` });
+  const desc: NativeNetworkDesc = { inputShape: [...INPUT_SHAPE], layers, cost: network.cost };
+  // with issues above, the layers that were laid out (the count is still the one to report)
+  const { segments, paramCount } = paramLayout(desc);
+  if (paramCount > LIMITS.params) {
+    issues.push({ path: 'network.layers', message: `the network has ${paramCount} parameters, more than the limit of ${LIMITS.params}` });
   }
   if (issues.length > 0) throw new SpecError(issues);
-  return { desc: { inputShape: [...INPUT_SHAPE], layers, cost: network.cost }, segments, paramCount: offset };
+  return { desc, segments, paramCount };
 }
 
 /**

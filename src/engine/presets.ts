@@ -10,7 +10,7 @@
 //  - ensemble: an object merges field by field onto the preset's (combine defaults to 'mean'), null removes it;
 //  - without a preset, `network.layers` is required and the rest takes the defaults below.
 import {
-  type AugmentSpec, experimentInputSchema, experimentSchema, parseOrThrow, SpecError,
+  type AugmentSpec, ExperimentInputSchema, ExperimentSchema, parseOrThrow, SpecError,
   type Combine, type DropoutStyle, type Experiment, type ExperimentInput, type Init, type LayerSpec, type TrainingSpec,
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
@@ -23,8 +23,14 @@ import { isActive } from './augment.ts';
  * 'validation' figure with the validation accuracy of the kept epoch, a 'test' one with testAccuracy.
  */
 export type PresetInfo = {
-  name: string; description: string; bookAccuracy: number; bookMetric: 'test' | 'validation'; experiment: Experiment;
+  name: string; description: string; bookAccuracy: number; bookMetric: 'test' | 'validation'; bookRole: BookRole; experiment: Experiment;
 };
+/**
+ * What bookAccuracy is to the preset: the figure of the book's own run it reproduces ('reproduce'), the
+ * figure of the book's run it is a contrast to (chapter 5's ReLU variants: the book runs none), or the
+ * book's best, to beat ('beat': beyond-book).
+ */
+export type BookRole = 'reproduce' | 'contrast' | 'beat';
 
 const DEFAULT_TRAINING: TrainingSpec = {
   epochs: 30, miniBatchSize: 10, eta: 0.5, lambda: 0, regularization: 'l2', momentum: 0,
@@ -50,7 +56,7 @@ const softmax: LayerSpec = { type: 'dense', units: 10, activation: 'softmax' };
 function preset(name: string, description: string, bookAccuracy: number | [number, 'validation'], e: {
   layers: LayerSpec[]; cost: Experiment['network']['cost']; init: Init; dropoutStyle?: DropoutStyle;
   training: Partial<TrainingSpec>; expand?: boolean; ensemble?: { size: number; combine: Combine };
-  augment?: AugmentSpec;
+  augment?: AugmentSpec; bookRole?: BookRole;
 }): PresetInfo {
   const experiment: Experiment = {
     preset: name,
@@ -60,7 +66,7 @@ function preset(name: string, description: string, bookAccuracy: number | [numbe
     ...(e.ensemble ? { ensemble: e.ensemble } : {}),
   };
   const [accuracy, bookMetric] = typeof bookAccuracy === 'number' ? [bookAccuracy, 'test' as const] : bookAccuracy;
-  return { name, description, bookAccuracy: accuracy, bookMetric, experiment };
+  return { name, description, bookAccuracy: accuracy, bookMetric, bookRole: e.bookRole ?? 'reproduce', experiment };
 }
 
 // ch6 presets train as network3.py does: its init (fan-out, zero softmax), its dropout (unscaled in
@@ -81,7 +87,7 @@ function deepNets(): PresetInfo[] {
     {
       layers: [...Array.from({ length: hidden }, () => ({ type: 'dense', units: 30, activation: act }) as LayerSpec),
         { type: 'dense', units: 10, activation: 'sigmoid' }],
-      cost: 'cross-entropy', init: 'default',
+      cost: 'cross-entropy', init: 'default', bookRole: act === 'relu' ? 'contrast' : 'reproduce',
       training: { epochs: 30, eta: 0.1, lambda: 5.0, biasGradientImages: 1000 },
     },
   )));
@@ -167,6 +173,7 @@ PRESETS.push(preset('beyond-book', 'conv 32 + conv 64 (5×5, ReLU, max-pool) + F
   augment: {
     probability: 0.9, rotation: 10, scale: 0.1, shear: 10, translate: 2, elastic: { alpha: 34, sigma: 4 }, thickness: 0.3, bookShifts: false,
   },
+  bookRole: 'beat',
 }));
 
 export function listPresets(): PresetInfo[] {
@@ -198,13 +205,13 @@ function checkExperiment(e: Experiment): void {
 
 /** Validates a complete Experiment (e.g. one read back from a model file). */
 export function validateExperiment(value: unknown): Experiment {
-  const e = parseOrThrow(experimentSchema, value);
+  const e = parseOrThrow(ExperimentSchema, value);
   checkExperiment(e);
   return e;
 }
 
 export function resolveExperiment(input: ExperimentInput | unknown): Experiment {
-  const inp = parseOrThrow(experimentInputSchema, input ?? {});
+  const inp = parseOrThrow(ExperimentInputSchema, input ?? {});
   let base: Partial<Experiment> = {};
   if (inp.preset !== undefined) {
     const p = getPreset(inp.preset);

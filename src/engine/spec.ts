@@ -62,34 +62,34 @@ const int = (min: number, max: number, what: string) =>
     .min(min, { error: `${what} must be at least ${min}` })
     .max(max, { error: `${what} must be at most ${max}` });
 
-export const denseLayerSchema = z.strictObject({
+export const DenseLayerSchema = z.strictObject({
   type: z.literal('dense'),
   units: int(1, LIMITS.units, 'units'),
   activation: z.enum(OUTPUT_ACTIVATIONS),
   dropout: z.number().min(0, { error: 'dropout must be in [0, 1)' }).lt(1, { error: 'dropout must be in [0, 1)' }).optional(),
 });
-export const convLayerSchema = z.strictObject({
+export const ConvLayerSchema = z.strictObject({
   type: z.literal('conv'),
   filters: int(1, LIMITS.filters, 'filters'),
   kernel: int(1, LIMITS.kernel, 'kernel'),
   activation: z.enum(ACTIVATIONS),
 });
-export const poolLayerSchema = z.strictObject({
+export const PoolLayerSchema = z.strictObject({
   type: z.literal('pool'),
   kind: z.enum(POOL_KINDS),
 });
-export const layerSchema = z.discriminatedUnion('type', [denseLayerSchema, convLayerSchema, poolLayerSchema], {
+export const LayerSchema = z.discriminatedUnion('type', [DenseLayerSchema, ConvLayerSchema, PoolLayerSchema], {
   error: 'layer type must be one of "dense", "conv", "pool"',
 });
 
-export const networkSchema = z.strictObject({
-  layers: z.array(layerSchema).min(1, { error: 'a network needs at least one layer' }).max(LIMITS.layers),
+export const NetworkSchema = z.strictObject({
+  layers: z.array(LayerSchema).min(1, { error: 'a network needs at least one layer' }).max(LIMITS.layers),
   cost: z.enum(COSTS),
   init: z.enum(INITS),
   dropoutStyle: z.enum(DROPOUT_STYLES).optional(), // absent = inverted
 });
 
-export const scheduleSchema = z.discriminatedUnion('type', [
+export const ScheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('constant') }),
   z.strictObject({
     type: z.literal('halve-on-plateau'),
@@ -98,14 +98,14 @@ export const scheduleSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const trainingSchema = z.strictObject({
+export const TrainingSchema = z.strictObject({
   epochs: int(1, LIMITS.epochs, 'epochs'),
   miniBatchSize: int(1, LIMITS.miniBatchSize, 'miniBatchSize'),
   eta: z.number().gt(0, { error: 'eta must be greater than 0' }).max(LIMITS.eta),
   lambda: z.number().min(0, { error: 'lambda must be at least 0' }).max(LIMITS.lambda),
   regularization: z.enum(['l2', 'l1']),
   momentum: z.number().min(0, { error: 'momentum must be in [0, 1)' }).lt(1, { error: 'momentum must be in [0, 1)' }),
-  schedule: scheduleSchema,
+  schedule: ScheduleSchema,
   earlyStopping: z.strictObject({ patience: int(1, 1000, 'patience') }).nullable(),
   seed: int(0, 0xffff_ffff, 'seed'),
   threads: int(1, LIMITS.threads, 'threads').optional(),
@@ -128,7 +128,7 @@ const range = (min: number, max: number, what: string) =>
 
 // On-the-fly distortions of each training image, redrawn every epoch inside the native epoch loop
 // (native/src/augment.h): no copies of the data set, deterministic for a seed whatever the threads.
-export const augmentSchema = z
+export const AugmentSchema = z
   .strictObject({
     probability: range(0, 1, 'augment.probability').default(1)
       .describe('chance that an image is distorted at all in an epoch (the rest are trained as they are)'),
@@ -151,49 +151,56 @@ export const augmentSchema = z
   })
   .describe('on-the-fly augmentation inside the engine (native backend only); null or absent: none');
 
-export const dataSchema = z.strictObject({
+export const DataSchema = z.strictObject({
   trainSize: int(1, LIMITS.trainSize, 'trainSize'),
   validationSize: int(0, LIMITS.validationSize, 'validationSize'),
   expand: z.boolean(),
-  augment: augmentSchema.nullable().optional(),
+  augment: AugmentSchema.nullable().optional(),
 });
 
-export const ensembleSchema = z.strictObject({
+export const EnsembleSchema = z.strictObject({
   size: int(1, LIMITS.ensemble, 'ensemble.size'),
   combine: z.enum(COMBINE).optional(), // absent = 'mean' (the behaviour before the option existed)
 });
 
-export const experimentSchema = z.strictObject({
-  name: z.string().max(200).optional(),
-  preset: z.string().max(100).optional(),
-  network: networkSchema,
-  training: trainingSchema,
-  data: dataSchema,
-  ensemble: ensembleSchema.optional(),
-  backend: z.enum(BACKENDS).optional(),
+// Descriptions of the experiment's parts: what the OpenAPI document says of them (components
+// Experiment and ExperimentRequest are these schemas).
+const NAME = 'a label for the job and its model';
+const PRESET = 'a book experiment by name (GET /v1/presets), e.g. ch1-mlp30';
+const BACKEND = "engine backend to train on; a job naming one waits for a worker serving it (default: the worker's ENGINE_BACKEND)";
+const ENSEMBLE = 'train `size` networks (seeds seed, seed+1, …) and combine them as one model';
+
+export const ExperimentSchema = z.strictObject({
+  name: z.string().max(200).optional().describe(NAME),
+  preset: z.string().max(100).optional().describe(PRESET),
+  network: NetworkSchema,
+  training: TrainingSchema,
+  data: DataSchema,
+  ensemble: EnsembleSchema.optional().describe(ENSEMBLE),
+  backend: z.enum(BACKENDS).optional().describe(BACKEND),
 });
 
 // What a client sends: every part optional, merged onto a preset (or defaults) by resolveExperiment.
-export const experimentInputSchema = z.strictObject({
-  name: z.string().max(200).optional(),
-  preset: z.string().max(100).optional(),
-  network: networkSchema.partial().optional(),
-  training: trainingSchema.partial().optional(),
-  data: dataSchema.partial().optional(),
-  ensemble: ensembleSchema.nullable().optional(),
-  backend: z.enum(BACKENDS).optional(),
+export const ExperimentInputSchema = z.strictObject({
+  name: z.string().max(200).optional().describe(NAME),
+  preset: z.string().max(100).optional().describe(PRESET),
+  network: NetworkSchema.partial().optional().describe('overrides of the preset\'s network (`layers` replaces the whole list)'),
+  training: TrainingSchema.partial().optional().describe('overrides of the preset\'s training settings, field by field'),
+  data: DataSchema.partial().optional().describe('overrides of the preset\'s data settings, field by field'),
+  ensemble: EnsembleSchema.nullable().optional().describe(`${ENSEMBLE}; null: a single network`),
+  backend: z.enum(BACKENDS).optional().describe(BACKEND),
 });
 
-export type LayerSpec = z.infer<typeof layerSchema>;
-export type DenseLayerSpec = z.infer<typeof denseLayerSchema>;
-export type ConvLayerSpec = z.infer<typeof convLayerSchema>;
-export type PoolLayerSpec = z.infer<typeof poolLayerSchema>;
-export type NetworkSpec = z.infer<typeof networkSchema>;
-export type TrainingSpec = z.infer<typeof trainingSchema>;
-export type DataSpec = z.infer<typeof dataSchema>;
-export type AugmentSpec = z.infer<typeof augmentSchema>;
-export type Experiment = z.infer<typeof experimentSchema>;
-export type ExperimentInput = z.input<typeof experimentInputSchema>;
+export type LayerSpec = z.infer<typeof LayerSchema>;
+export type DenseLayerSpec = z.infer<typeof DenseLayerSchema>;
+export type ConvLayerSpec = z.infer<typeof ConvLayerSchema>;
+export type PoolLayerSpec = z.infer<typeof PoolLayerSchema>;
+export type NetworkSpec = z.infer<typeof NetworkSchema>;
+export type TrainingSpec = z.infer<typeof TrainingSchema>;
+export type DataSpec = z.infer<typeof DataSchema>;
+export type AugmentSpec = z.infer<typeof AugmentSchema>;
+export type Experiment = z.infer<typeof ExperimentSchema>;
+export type ExperimentInput = z.input<typeof ExperimentInputSchema>;
 export type Cost = (typeof COSTS)[number];
 export type PoolKind = (typeof POOL_KINDS)[number];
 

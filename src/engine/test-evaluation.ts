@@ -2,10 +2,12 @@
 // book's total_cost) and the confusion matrix. A single network uses the addon's evaluate();
 // an ensemble combines its members as ensemble.combine says (mean probabilities or plurality vote).
 import { openNetwork } from './backend.ts';
-import { addMember, confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
-import { regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
+import { addMember, argmax10, confusionRows, evaluateOutputs, exampleCost, normaliseOutputs, toFloatImages } from './evaluation.ts';
+import type { LabelledImages } from './mnist.ts';
+import { planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { combineOf, type Combine, type Cost, type EngineBackend, type Experiment } from './spec.ts';
 import type { DataSplit } from './split.ts';
+import type { TrainedModel } from './training-types.ts';
 
 const CHUNK = 500; // images per predict call: bounds memory and each synchronous conversion
 
@@ -57,6 +59,26 @@ export async function evaluateTest(
     const e = evaluateOutputs(exp.network.cost, probabilities, test.labels);
     const meanCost = memberCostSums.reduce((a, b) => a + b, 0) / nets.length / test.count;
     return { testAccuracy: e.correct / test.count, testCost: meanCost + reg, confusion: confusionRows(e.confusion) };
+  } finally {
+    for (const net of nets) net.dispose();
+  }
+}
+
+/**
+ * The digit a model predicts for each image of a set, its members combined as ensemble.combine says:
+ * conv.py's per-network test_predictions, which its plurality vote is taken over.
+ */
+export async function predictDigits(model: TrainedModel, set: LabelledImages, threads: number): Promise<Uint8Array> {
+  const exp = model.experiment;
+  const plan = planNetwork(exp.network);
+  const last = exp.network.layers[exp.network.layers.length - 1]!;
+  const softmax = last.type === 'dense' && last.activation === 'softmax';
+  const nets = model.members.map((m) => openNetwork(plan.desc, m.params.slice(), null, threads));
+  try {
+    const { probabilities } = await ensembleOutputs(nets, set.images, null, set.count, exp.network.cost, softmax, combineOf(exp));
+    const digits = new Uint8Array(set.count);
+    for (let i = 0; i < set.count; i++) digits[i] = argmax10(probabilities, i * 10);
+    return digits;
   } finally {
     for (const net of nets) net.dispose();
   }

@@ -14,7 +14,7 @@ import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
 import {
-  SIGNAL_INTERRUPT, type BestEpoch, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
+  PROGRESS_INTERVAL_MS, SIGNAL_INTERRUPT, type BestEpoch, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
 } from './training-types.ts';
 
 type MemberDone = { status: 'completed' } & CompletedMember;
@@ -145,7 +145,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     const progress = new Int32Array(new SharedArrayBuffer(4));
     progress[0] = startBatch;
     const report = () => options.onProgress?.({ member, epoch: epoch + 1, batch: Atomics.load(progress, 0), batches });
-    const timer = options.onProgress ? setInterval(report, options.progressIntervalMs ?? 250) : null;
+    const timer = options.onProgress ? setInterval(report, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS) : null;
     let r;
     try {
       r = await net.trainEpoch({

@@ -89,6 +89,13 @@ export type TrainedModel = {
 
 export type TrainProgress = { member: number; epoch: number; batch: number; batches: number };
 
+/**
+ * How often train() reports progress within an epoch (onProgress, from the addon's batch counter):
+ * the one rate of progress reports — a job's `progress` events come at it (the worker publishes each
+ * report), and so does `npm run train`'s bar.
+ */
+export const PROGRESS_INTERVAL_MS = 500;
+
 export type TrainOptions = {
   data: DataSplit;
   threads?: number;
@@ -98,7 +105,7 @@ export type TrainOptions = {
   signal?: Int32Array;               // SharedArrayBuffer-backed; 1 = cancel, 2 = interrupt
   onEpoch?: (m: EpochMetrics, checkpoint: Checkpoint) => void | Promise<void>;
   onProgress?: (p: TrainProgress) => void;
-  progressIntervalMs?: number;       // how often onProgress polls the addon's batch counter (default 250)
+  progressIntervalMs?: number;       // how often onProgress polls the addon's batch counter (default PROGRESS_INTERVAL_MS)
 };
 
 export type TrainResult =

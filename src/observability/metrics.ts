@@ -14,6 +14,30 @@ export type MetricsSources = {
   modelCache?: () => { bytes: number; models: number };
 };
 
+/**
+ * A gauge with one label, read at scrape time: one series per key of what `read` returns
+ * (label value → number); when it returns null (a source that failed) the series keep their last values.
+ */
+function labelledGauge<L extends string>(
+  registers: Registry[],
+  name: string,
+  help: string,
+  label: L,
+  read: () => Record<string, number> | null | Promise<Record<string, number> | null>,
+): void {
+  const gauge: Gauge<L> = new Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    async collect() {
+      const values = await read();
+      if (!values) return;
+      for (const [key, n] of Object.entries(values)) gauge.set({ [label]: key } as Record<L, string>, n);
+    },
+  });
+}
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
@@ -62,16 +86,9 @@ export class ServiceMetrics {
     });
     if (sources.predictQueue) {
       const predictQueue = sources.predictQueue;
-      const gauge: Gauge<'what'> = new Gauge({
-        name: 'nndl_predict_queue',
-        help: 'Predict queue: instances admitted now (pending) and the bound (max, PREDICT_QUEUE_MAX)',
-        labelNames: ['what'],
-        registers,
-        collect() {
-          const q = predictQueue();
-          gauge.set({ what: 'pending' }, q.pending);
-          gauge.set({ what: 'max' }, q.max);
-        },
+      labelledGauge(registers, 'nndl_predict_queue', 'Predict queue: instances admitted now (pending) and the bound (max, PREDICT_QUEUE_MAX)', 'what', () => {
+        const { pending, max } = predictQueue();
+        return { pending, max };
       });
       const shed: Gauge = new Gauge({
         name: 'nndl_predict_shed_total',
@@ -98,31 +115,14 @@ export class ServiceMetrics {
     });
     if (sources.modelCache) {
       const modelCache = sources.modelCache;
-      const gauge: Gauge<'what'> = new Gauge({
-        name: 'nndl_model_cache',
-        help: 'Models loaded for predict: bytes held and number of models (bounded by MODEL_CACHE_BYTES)',
-        labelNames: ['what'],
-        registers,
-        collect() {
-          const { bytes, models } = modelCache();
-          gauge.set({ what: 'bytes' }, bytes);
-          gauge.set({ what: 'models' }, models);
-        },
+      labelledGauge(registers, 'nndl_model_cache', 'Models loaded for predict: bytes held and number of models (bounded by MODEL_CACHE_BYTES)', 'what', () => {
+        const { bytes, models } = modelCache();
+        return { bytes, models };
       });
     }
     if (sources.jobCounts) {
       const jobCounts = sources.jobCounts;
-      const gauge: Gauge<'state'> = new Gauge({
-        name: 'nndl_jobs',
-        help: 'Training jobs by state',
-        labelNames: ['state'],
-        registers,
-        async collect() {
-          const counts = await jobCounts().catch(() => null);
-          if (!counts) return;
-          for (const [state, n] of Object.entries(counts)) gauge.set({ state }, n);
-        },
-      });
+      labelledGauge(registers, 'nndl_jobs', 'Training jobs by state', 'state', () => jobCounts().catch(() => null));
     }
   }
 

@@ -1,5 +1,6 @@
 // The job as clients see it. BullMQ's own states do not cover "cancelled" and vanish
 // with retention, so we keep this small record in Redis ourselves (job-record.repository.ts).
+import { z } from 'zod';
 import type { EngineBackend, EpochMetrics, Experiment } from '../engine/index.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -7,7 +8,20 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 export const isTerminal = (s: JobStatus) => TERMINAL_STATUSES.includes(s);
 
-export type JobProgress = { epoch: number; epochs: number; member?: number; members?: number };
+/**
+ * How far a job is: the one statement of its shape (the record's `progress`, the `progress` event
+ * of its stream, the OpenAPI component JobProgress). The record holds epoch/epochs/member/members;
+ * a live `progress` event adds the engine's mini-batch count (TrainProgress's batch and batches).
+ */
+export const JobProgressSchema = z.object({
+  epoch: z.number().int().describe('epochs finished (of the member being trained, for ensembles)'),
+  epochs: z.number().int(),
+  member: z.number().int().optional().describe('ensembles: the member being trained (0-based)'),
+  members: z.number().int().optional().describe('ensembles: networks in the ensemble'),
+  batch: z.number().int().optional().describe('live progress events only: mini-batches done in the epoch under way'),
+  batches: z.number().int().optional().describe('live progress events only: mini-batches per epoch'),
+}).describe('how far a job is');
+export type JobProgress = z.infer<typeof JobProgressSchema>;
 
 export type JobRecord = {
   id: string;
@@ -67,7 +81,7 @@ export type JobEndType = 'completed' | 'failed' | 'cancelled';
 /** What GET /v1/jobs/:id/events streams. */
 export type JobEvent =
   | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
-  | { type: 'progress'; jobId: string; progress: JobProgress & { batch?: number; batches?: number } }
+  | { type: 'progress'; jobId: string; progress: JobProgress }
   | { type: 'status'; jobId: string; status: JobStatus }
   | { type: JobEndType; jobId: string; job: JobRecord };
 

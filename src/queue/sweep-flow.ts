@@ -8,7 +8,6 @@ import { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { Experiment } from '../engine/index.ts';
-import { CheckpointCorruptError, CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { QUEUES, trainingQueueFor, type SweepStepPayload, type TrainPayload } from './catalogue.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
@@ -23,6 +22,12 @@ export type WaveTrial = {
   resumeFrom?: string;
 };
 
+/** What a wave needs of the store: a promoted trial's checkpoint (CheckpointRepository has it). */
+export type TrialCheckpoints = {
+  /** Gives `jobId` a copy of `fromJobId`'s checkpoint unless it has a usable one already. */
+  inherit(jobId: string, fromJobId: string): Promise<void>;
+};
+
 /** The id of wave `step`'s parent job. */
 export const waveJobId = (sweepId: string, step: number) => `${sweepId}-w${step}`;
 /** A trial's job id: one per plan index and rung. */
@@ -32,16 +37,17 @@ export class SweepFlow {
   private readonly redis: Redis;
   private readonly flows: FlowProducer;
   private readonly records: JobRecordRepository;
-  private readonly checkpoints: CheckpointRepository;
 
-  constructor(private readonly config: Config) {
+  constructor(
+    private readonly config: Config,
+    private readonly checkpoints: TrialCheckpoints,
+  ) {
     this.redis = createRedis(config.REDIS_URL, 'producer', 'nndl-sweeps');
     this.redis.on('error', () => {}); // surfaced by the failing command
     this.flows = new FlowProducer({ connection: this.redis, prefix: config.QUEUE_PREFIX });
     this.flows.on('error', () => {});
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, config.QUEUE_PREFIX, retention);
-    this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
   }
 
   async launch(args: { sweepId: string; step: number; owner?: string; trials: WaveTrial[] }): Promise<void> {
@@ -52,15 +58,7 @@ export class SweepFlow {
         await this.records.create({ id: t.jobId, experiment: t.experiment, name: t.name, ...(owner !== undefined ? { owner } : {}) });
       }
       // a promoted trial "resumes" from where its previous rung stopped: that checkpoint, under its own id
-      // (a checkpoint that fails its checksum counts as none: the trial then trains from the start)
-      const usable = (id: string) => this.checkpoints.load(id).catch((err: unknown) => {
-        if (err instanceof CheckpointCorruptError) return null;
-        throw err;
-      });
-      if (t.resumeFrom && !(await usable(t.jobId))) {
-        const saved = await usable(t.resumeFrom);
-        if (saved) await this.checkpoints.save(t.jobId, saved);
-      }
+      if (t.resumeFrom) await this.checkpoints.inherit(t.jobId, t.resumeFrom);
     }
     const keep = { age: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT };
     const data: SweepStepPayload = { sweepId, step };

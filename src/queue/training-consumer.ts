@@ -1,32 +1,23 @@
 // The consumer side of training jobs: a BullMQ Worker that hands each job to a processor
-// (workers/train.processor.ts: engine + store) with a small context — the shared cancel /
-// interrupt signal, and callbacks that keep our job record, the event channel and BullMQ's
-// progress in step. Status bookkeeping and the retry/stall/shutdown rules live here.
+// (workers/train.processor.ts: engine + store) with a small context — the job's stop request
+// (cancel / interrupt), and callbacks that move the job through its life (job-lifecycle.ts) and
+// keep BullMQ's progress in step. The retry/stall/shutdown/time-limit rules live here; what the
+// worker does besides (its engine backend, deleting checkpoints) comes in through the options.
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import { resolveEngineBackend, type EngineBackend, type EpochMetrics } from '../engine/index.ts';
-import { CheckpointRepository } from '../store/checkpoint.repository.ts';
+import type { EngineBackend, EpochMetrics, TrainProgress } from '../engine/index.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { queueKeys, trainingQueuesServed, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
 import { createLogger, logFn } from '../observability/logger.ts';
-import { publishJobEvent } from './job-events.ts';
+import { JobLifecycle, SupersededError, type Fence, type JobLifecycleHooks } from './job-lifecycle.ts';
 import type { JobProgress, JobRecord } from './job-record.ts';
 import { JobRecordRepository } from './job-record.repository.ts';
+import { JobStop, type JobStopView, type StopReason } from './job-stop.ts';
 import { createRedis } from './redis-connection.ts';
 
-/** Signal values shared with the engine (Int32Array on a SharedArrayBuffer). */
-export const SIGNAL_CANCEL = 1;
-export const SIGNAL_INTERRUPT = 2;
-
-/** This attempt no longer owns the job: another worker took it over (see the fence in run()). */
-export class SupersededError extends Error {
-  constructor(jobId: string) {
-    super(`job ${jobId} was taken over by another worker`);
-    this.name = 'SupersededError';
-  }
-}
+export { SupersededError } from './job-lifecycle.ts';
 
 /** A job that must not be retried (bad spec): it fails once with this message. */
 export class NonRetryableError extends Error {
@@ -44,12 +35,13 @@ export type TrainContext = {
   payload: TrainPayload;
   /** The record as it was when this attempt started (metrics of earlier attempts included). */
   record: JobRecord;
-  /** [0]: 0 run, 1 cancel, 2 interrupt (shutdown) — hand it to the engine's train(). */
-  signal: Int32Array;
-  /** Engine backend to train on: the job's own choice, else this worker's ENGINE_BACKEND resolved. */
+  /** The job's stop request (cancel, or interrupt: shutdown or time limit); the processor hands it on to the engine. */
+  stop: JobStopView;
+  /** Engine backend to train on: the job's own choice, else this worker's (`resolveBackend`). */
   backend: EngineBackend;
   reportEpoch(m: EpochMetrics): Promise<void>;
-  reportProgress(p: { member: number; epoch: number; batch: number; batches: number }): void;
+  /** The engine's progress, every PROGRESS_INTERVAL_MS while an epoch runs: published as a `progress` event. */
+  reportProgress(p: TrainProgress): void;
   markResumed(fromEpoch: number): Promise<void>;
   log(message: string, extra?: Record<string, unknown>): void;
 };
@@ -59,22 +51,25 @@ export type TrainOutcome = { status: 'completed'; modelId: string } | { status: 
 export type TrainingConsumerOptions = {
   config: Config;
   process: (ctx: TrainContext) => Promise<TrainOutcome>;
+  /** The backend a job runs on: `requested` (the job's own choice) when set, else the worker's. */
+  resolveBackend: (requested: EngineBackend | undefined) => Promise<EngineBackend>;
+  /** What the worker does when a job ends (the worker deletes a failed or cancelled job's checkpoint). */
+  hooks: JobLifecycleHooks;
   log?: (message: string, extra?: Record<string, unknown>) => void;
 };
 
 /** Kills/stalls a job survives before BullMQ gives up on it. */
 const MAX_STALLED = 10;
 const CANCEL_POLL_MS = 1000;
-const PROGRESS_EVERY_MS = 500;
 
 export class TrainingConsumer {
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly records: JobRecordRepository;
   private readonly cancels: CancelChannel;
-  private readonly checkpoints: CheckpointRepository;
+  private readonly lifecycle: JobLifecycle;
   private readonly keys;
-  private readonly active = new Map<string, Int32Array>();
+  private readonly active = new Map<string, JobStop>();
   /** One BullMQ worker per queue served (the shared one and each WORKER_BACKENDS backend's own). */
   private workers: Worker<TrainPayload, TrainResult, TrainingJobName>[] = [];
   private readonly log: NonNullable<TrainingConsumerOptions['log']>;
@@ -90,12 +85,12 @@ export class TrainingConsumer {
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, config.QUEUE_PREFIX, retention);
     this.cancels = new CancelChannel(this.redis, config.QUEUE_PREFIX, config.JOB_RETENTION_AGE_S);
-    this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
+    this.lifecycle = new JobLifecycle(this.redis, this.records, this.keys.eventsChannel, opts.hooks);
   }
 
   async start(): Promise<void> {
     const { config } = this.opts;
-    await this.cancels.listen(this.subscriber, (id) => this.signalJob(id, SIGNAL_CANCEL));
+    await this.cancels.listen(this.subscriber, (id) => this.signalJob(id, 'cancel'));
     this.cancelPoll = setInterval(() => void this.pollCancels(), CANCEL_POLL_MS);
     const backends = [...new Set(config.WORKER_BACKENDS.split(','))] as EngineBackend[];
     const queues = trainingQueuesServed(backends);
@@ -121,24 +116,20 @@ export class TrainingConsumer {
   /** Graceful stop: running jobs are interrupted at a mini-batch boundary and left to resume elsewhere. */
   async shutdown(): Promise<void> {
     this.closing = true;
-    for (const id of this.active.keys()) this.signalJob(id, SIGNAL_INTERRUPT);
+    for (const id of this.active.keys()) this.signalJob(id, 'interrupt');
     if (this.cancelPoll) clearInterval(this.cancelPoll);
     await Promise.all(this.workers.map((w) => w.close()));
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private signalJob(id: string, value: number): void {
-    const signal = this.active.get(id);
-    if (signal && Atomics.load(signal, 0) === 0) {
-      Atomics.store(signal, 0, value);
-      this.log(value === SIGNAL_CANCEL ? 'cancel requested' : 'interrupt requested', { jobId: id });
-    }
+  private signalJob(id: string, reason: StopReason): void {
+    if (this.active.get(id)?.request(reason)) this.log(reason === 'cancel' ? 'cancel requested' : 'interrupt requested', { jobId: id });
   }
 
   private async pollCancels(): Promise<void> {
     for (const id of this.active.keys()) {
-      if (await this.cancels.isRequested(id).catch(() => false)) this.signalJob(id, SIGNAL_CANCEL);
+      if (await this.cancels.isRequested(id).catch(() => false)) this.signalJob(id, 'cancel');
     }
   }
 
@@ -148,23 +139,17 @@ export class TrainingConsumer {
     // This attempt owns the record from here on (its BullMQ lock token): every later write of it is
     // fenced on it, so a worker cut off from Redis whose job another worker has taken over since
     // writes nothing when its link comes back (at-least-once delivery, exactly-once in effect).
-    const attempt = token ?? randomUUID();
-    const fence = { attempt };
-    const prev = await this.records.transition(id, ['queued', 'running'], 'running', { error: null, attempt });
-    if (!prev) {
+    const fence = { attempt: token ?? randomUUID() };
+    const backend = await this.opts.resolveBackend(job.data.experiment.backend);
+    const start = await this.lifecycle.started(id, fence, { startedAt: started, backend });
+    if (!start) {
       this.log('job has no live record; skipped', { jobId: id });
       return { cancelled: true };
     }
     // Still `running` in our record: the worker that had it stopped without handing it back
     // (SIGKILL, out of memory, a crash, or it lost its lock) — one more death of this job.
-    const deaths = prev === 'running' ? await this.records.incrementWorkerDeaths(id) : (await this.records.get(id))?.workerDeaths ?? 0;
-    if (prev === 'running') this.log('job picked up after its worker died', { jobId: id, workerDeaths: deaths });
-    let record = (await this.records.get(id))!;
-    if (!record.startedAt) await this.records.transition(id, ['running'], null, { startedAt: started }, fence);
-    const backend = job.data.experiment.backend ?? (await this.defaultBackend());
-    await this.records.transition(id, ['running'], null, { backend }, fence);
-    record = { ...record, startedAt: record.startedAt ?? started, attempts: await this.records.incrementAttempts(id) };
-    await this.publish({ type: 'status', jobId: id, status: 'running' });
+    const { record, workerDeaths: deaths } = start;
+    if (start.previous === 'running') this.log('job picked up after its worker died', { jobId: id, workerDeaths: deaths });
 
     // The durable flag: a cancel whose message no worker heard (or asked before the last worker
     // died) ends the job here, before any training, whatever its death count.
@@ -183,8 +168,8 @@ export class TrainingConsumer {
     const ranBefore = await this.records.runSeconds(id);
     if (timeoutS > 0 && ranBefore >= timeoutS) return this.failFinal(id, timedOutMessage(), fence);
 
-    const signal = new Int32Array(new SharedArrayBuffer(4));
-    this.active.set(id, signal);
+    const stop = new JobStop();
+    this.active.set(id, stop);
     // Training time is summed over attempts and saved with each epoch and on hand-back, so a job
     // handed back (or whose worker died) does not get a fresh JOB_TIMEOUT_S on every resume.
     const attemptStarted = Date.now();
@@ -193,49 +178,41 @@ export class TrainingConsumer {
     const deadline = timeoutS > 0
       ? setTimeout(() => {
           // the engine stops at the next mini-batch boundary as for a shutdown; a cancel already on its way wins
-          if (Atomics.compareExchange(signal, 0, 0, SIGNAL_INTERRUPT) === 0) {
+          if (stop.request('interrupt')) {
             timedOut = true;
             this.log('job time limit reached; stopping it', { jobId: id, timeoutS });
           }
         }, (timeoutS - ranBefore) * 1000)
       : null;
     let progress: JobProgress = record.progress;
-    let lastProgressAt = 0;
     const ctx: TrainContext = {
       jobId: id,
       payload: job.data,
       record,
-      signal,
+      stop,
       backend,
       reportEpoch: async (m) => {
         progress = { ...progress, epoch: m.epoch, epochs: m.epochs, ...(progress.members ? { member: m.member } : {}) };
-        if (!(await this.records.putEpoch(id, m, progress, fence))) throw new SupersededError(id);
-        await this.records.transition(id, ['running'], null, { runSeconds: runSeconds() }, fence);
+        await this.lifecycle.epoch(id, fence, m, progress, runSeconds());
         await job.updateProgress(progress);
-        await this.publish({ type: 'epoch', jobId: id, metrics: m });
       },
       reportProgress: (p) => {
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_EVERY_MS) return;
-        lastProgressAt = now;
-        void this.publish({ type: 'progress', jobId: id, progress: { ...progress, batch: p.batch, batches: p.batches } });
+        void this.lifecycle.progress(id, { ...progress, batch: p.batch, batches: p.batches });
       },
-      markResumed: (fromEpoch) => this.records.transition(id, ['running'], null, { resumedFromEpoch: fromEpoch }, fence).then(() => {}),
+      markResumed: (fromEpoch) => this.lifecycle.resumed(id, fence, fromEpoch),
       log: (msg, extra) => this.log(msg, { jobId: id, ...extra }),
     };
     try {
       const outcome = await this.opts.process(ctx);
       if (outcome.status === 'completed') {
-        if (!(await this.records.transition(id, ['running'], 'completed', { modelId: outcome.modelId, finishedAt: new Date().toISOString() }, fence))) throw new SupersededError(id);
-        await this.publishEnd(id, 'completed');
+        await this.lifecycle.completed(id, fence, outcome.modelId);
         return { modelId: outcome.modelId };
       }
       if (outcome.status === 'cancelled') return await this.finishCancelled(id, fence);
       if (timedOut) return await this.failFinal(id, timedOutMessage(), fence);
       // Interrupted (shutdown): back to the queue without spending an attempt; the checkpoint
       // the processor saved lets whichever worker takes it next resume mid-epoch.
-      await this.records.transition(id, ['running'], 'queued', { runSeconds: runSeconds() }, fence);
-      await this.publish({ type: 'status', jobId: id, status: 'queued' });
+      await this.lifecycle.requeued(id, fence, { runSeconds: runSeconds() });
       await job.moveToWait(token);
       throw new WaitingError();
     } catch (err) {
@@ -249,13 +226,10 @@ export class TrainingConsumer {
       const final = err instanceof NonRetryableError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.log(final ? 'job failed' : 'job attempt failed; will retry', { jobId: id, error: message });
       if (final) {
-        await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() }, fence);
-        await this.checkpoints.delete(id).catch(() => {});
-        await this.publishEnd(id, 'failed');
+        await this.lifecycle.failed(id, message, { fence });
         if (err instanceof NonRetryableError) throw new UnrecoverableError(message);
       } else {
-        await this.records.transition(id, ['running'], 'queued', { error: `attempt ${job.attemptsMade + 1} failed: ${message}`, runSeconds: runSeconds() }, fence);
-        await this.publish({ type: 'status', jobId: id, status: 'queued' });
+        await this.lifecycle.requeued(id, fence, { error: `attempt ${job.attemptsMade + 1} failed: ${message}`, runSeconds: runSeconds() });
       }
       throw err;
     } finally {
@@ -264,12 +238,10 @@ export class TrainingConsumer {
     }
   }
 
-  /** Ends the job as failed for good (no retry): record, checkpoint, end event, then BullMQ. */
-  private async failFinal(id: string, message: string, fence: { attempt?: string } = {}): Promise<never> {
+  /** Ends the job as failed for good (no retry): the lifecycle's end, then BullMQ. */
+  private async failFinal(id: string, message: string, fence: Fence): Promise<never> {
     this.log('job failed', { jobId: id, error: message });
-    await this.records.transition(id, ['running', 'queued'], 'failed', { error: message, finishedAt: new Date().toISOString() }, fence);
-    await this.checkpoints.delete(id).catch(() => {});
-    await this.publishEnd(id, 'failed');
+    await this.lifecycle.failed(id, message, { fence });
     throw new JobFailedForGood(message);
   }
 
@@ -297,18 +269,8 @@ export class TrainingConsumer {
     }
   }
 
-  private backendChoice: Promise<EngineBackend> | null = null;
-
-  /** ENGINE_BACKEND resolved once per process (auto: tfjs when tfjs-node-gpu sees a GPU). */
-  private defaultBackend(): Promise<EngineBackend> {
-    this.backendChoice ??= resolveEngineBackend(this.opts.config.ENGINE_BACKEND);
-    return this.backendChoice;
-  }
-
-  private async finishCancelled(id: string, fence: { attempt?: string } = {}): Promise<TrainResult> {
-    await this.records.transition(id, ['running', 'queued'], 'cancelled', { finishedAt: new Date().toISOString() }, fence);
-    await this.checkpoints.delete(id).catch(() => {});
-    await this.publishEnd(id, 'cancelled');
+  private async finishCancelled(id: string, fence: Fence): Promise<TrainResult> {
+    await this.lifecycle.cancelled(id, { fence });
     return { cancelled: true };
   }
 
@@ -316,25 +278,9 @@ export class TrainingConsumer {
     if (!job) return;
     try {
       if ((await job.getState()) !== 'failed') return;
-      const prev = await this.records.transition(job.data.jobId, ['queued', 'running'], 'failed', {
-        error: err.message,
-        finishedAt: new Date().toISOString(),
-      });
-      if (prev) {
-        await this.checkpoints.delete(job.data.jobId).catch(() => {});
-        await this.publishEnd(job.data.jobId, 'failed');
-      }
+      await this.lifecycle.failed(job.data.jobId, err.message);
     } catch (e) {
       this.log('could not record a failure', { jobId: job.data.jobId, error: (e as Error).message });
     }
-  }
-
-  private async publishEnd(id: string, type: 'completed' | 'failed' | 'cancelled'): Promise<void> {
-    const rec = await this.records.get(id);
-    if (rec) await this.publish({ type, jobId: id, job: rec });
-  }
-
-  private async publish(e: Parameters<typeof publishJobEvent>[2]): Promise<void> {
-    await publishJobEvent(this.redis, this.keys.eventsChannel, e).catch(() => {});
   }
 }

@@ -7,10 +7,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { EpochMetrics, Experiment } from '../engine/index.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
-import { CheckpointRepository } from '../store/checkpoint.repository.ts';
 import { CancelChannel } from './cancel-channel.ts';
 import { QUEUES, queueKeys, trainingQueueFor, type QueueName, type QueueKeys, type TrainingJobName, type TrainPayload, type TrainResult } from './catalogue.ts';
-import { JobEventBus, publishJobEvent } from './job-events.ts';
+import { JobEventBus } from './job-events.ts';
+import { JobLifecycle, type JobLifecycleHooks } from './job-lifecycle.ts';
 import { isEndEvent, isTerminal, type JobEvent, type JobRecord, type JobStatus, type JobSummary } from './job-record.ts';
 import { JobLimitError, JobRecordRepository } from './job-record.repository.ts';
 import { createRedis } from './redis-connection.ts';
@@ -21,6 +21,11 @@ export type TrainingQueueOptions = {
   redisUrl?: string;
   /** Defaults to config.QUEUE_PREFIX. */
   prefix?: string;
+  /**
+   * What ending a job here (cancelling a queued one) also does: the API deletes the job's
+   * checkpoint (src/store/checkpoint.repository.ts's dropCheckpointOnEnd), as a worker does.
+   */
+  hooks?: JobLifecycleHooks;
 };
 
 /**
@@ -59,7 +64,7 @@ export class TrainingQueue {
   private readonly cancels: CancelChannel;
   private readonly keys: QueueKeys;
   private readonly redisUrl: string;
-  private readonly checkpoints: CheckpointRepository;
+  private readonly lifecycle: JobLifecycle;
 
   constructor(opts: TrainingQueueOptions) {
     const { config } = opts;
@@ -82,7 +87,7 @@ export class TrainingQueue {
     const retention = { ageSeconds: config.JOB_RETENTION_AGE_S, count: config.JOB_RETENTION_COUNT, maxEpochMetrics: config.MAX_EPOCH_METRICS };
     this.records = new JobRecordRepository(this.redis, this.prefix, retention);
     this.cancels = new CancelChannel(this.redis, this.prefix, config.JOB_RETENTION_AGE_S);
-    this.checkpoints = new CheckpointRepository({ dataDir: config.DATA_DIR });
+    this.lifecycle = new JobLifecycle(this.redis, this.records, this.keys.eventsChannel, opts.hooks);
   }
 
   /**
@@ -155,17 +160,12 @@ export class TrainingQueue {
       const state = await job.getState();
       if (state !== 'active') removed = await job.remove().then(() => true, () => false); // fails when locked
     }
-    if (removed) {
-      const prev = await this.records.transition(id, ['queued'], 'cancelled', { finishedAt: new Date().toISOString() });
-      if (prev) {
-        // A job handed back by a stopped worker has a checkpoint nobody will resume now.
-        await this.checkpoints.delete(id).catch(() => {});
-        const done = (await this.records.get(id))!;
-        await publishJobEvent(this.redis, this.keys.eventsChannel, { type: 'cancelled', jobId: id, job: done });
-        return done;
-      }
+    // A job handed back by a stopped worker has a checkpoint nobody will resume now: the hook's.
+    if (removed && (await this.lifecycle.cancelled(id, { from: ['queued'] }))) {
+      const done = await this.records.get(id);
+      if (done) return done;
     }
-    await this.records.transition(id, ['queued', 'running'], null, { cancelRequested: true });
+    await this.lifecycle.cancelRequested(id);
     const now = await this.records.get(id);
     if (!now) throw notFound(`job ${id} not found`);
     return now;

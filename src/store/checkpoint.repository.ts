@@ -62,7 +62,35 @@ export class CheckpointRepository {
     return unframeCheckpoint(file).payload;
   }
 
+  /**
+   * Gives `jobId` a copy of `fromJobId`'s checkpoint unless it has a usable one of its own (a
+   * promoted halving trial resumes where its previous rung stopped: src/queue/sweep-flow.ts). A
+   * checkpoint that fails its checksum counts as none: the trial then trains from the start.
+   */
+  async inherit(jobId: string, fromJobId: string): Promise<void> {
+    const usable = (id: string) => this.load(id).catch((err: unknown) => {
+      if (err instanceof CheckpointCorruptError) return null;
+      throw err;
+    });
+    if (await usable(jobId)) return;
+    const saved = await usable(fromJobId);
+    if (saved) await this.save(jobId, saved);
+  }
+
   async delete(jobId: string): Promise<void> {
     await rm(this.path(jobId), { force: true });
   }
+}
+
+/**
+ * The job-end hook of the API and the workers (src/queue/job-lifecycle.ts): a job that failed or
+ * was cancelled leaves no checkpoint, as nobody will resume it. A completed job's checkpoint is the
+ * worker's to keep or delete (a halving trial keeps it for its next rung).
+ */
+export function dropCheckpointOnEnd(checkpoints: CheckpointRepository) {
+  return {
+    onEnded: async (jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<void> => {
+      if (status !== 'completed') await checkpoints.delete(jobId);
+    },
+  };
 }

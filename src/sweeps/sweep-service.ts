@@ -105,7 +105,7 @@ export class SweepService {
   }
 
   private flowProducer(): SweepFlow {
-    this.flow ??= new SweepFlow(this.opts.config);
+    this.flow ??= new SweepFlow(this.opts.config, this.checkpoints);
     return this.flow;
   }
 }

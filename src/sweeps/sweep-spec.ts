@@ -15,25 +15,25 @@ export const MAX_SWEEP_TRIALS = 256;
 export const MAX_SWEEP_DIMENSIONS = 8;
 export const MAX_CONCURRENCY = 64;
 
-const finite = z.number().finite();
+const FiniteNumber = z.number().finite();
 /**
  * [low, high]: validated as a tuple, documented as an array of exactly two numbers (a tuple's
  * JSON Schema, prefixItems without items, is refused by Spectral's oas rules).
  */
 const pair = (item: z.ZodNumber) =>
-  z.tuple([item, item]).meta({ type: 'array', items: { type: item === finite ? 'number' : 'integer' }, minItems: 2, maxItems: 2 });
-export const dimensionSchema = z.union([
-  z.strictObject({ values: z.array(z.union([finite, z.string().max(100), z.boolean()])).min(1).max(MAX_SWEEP_TRIALS) }),
-  z.strictObject({ logUniform: pair(finite).describe('[low, high], 0 < low < high: sampled as exp(U(ln low, ln high))') }),
+  z.tuple([item, item]).meta({ type: 'array', items: { type: item === FiniteNumber ? 'number' : 'integer' }, minItems: 2, maxItems: 2 });
+export const DimensionSchema = z.union([
+  z.strictObject({ values: z.array(z.union([FiniteNumber, z.string().max(100), z.boolean()])).min(1).max(MAX_SWEEP_TRIALS) }),
+  z.strictObject({ logUniform: pair(FiniteNumber).describe('[low, high], 0 < low < high: sampled as exp(U(ln low, ln high))') }),
   z.strictObject({ intRange: pair(z.number().int()).describe('[low, high], both included') }),
 ], { error: 'a dimension is { "values": [...] }, { "logUniform": [low, high] } or { "intRange": [low, high] }' });
 
-export const rungSchema = z.strictObject({
+export const RungSchema = z.strictObject({
   epochs: z.number().int().min(1).max(1000).describe('epochs trained by the end of this rung (counted from the start: a promoted trial resumes and adds the difference)'),
   trainSize: z.number().int().min(1).max(50_000).describe('training images at this rung'),
 });
 
-export const strategySchema = z.discriminatedUnion('type', [
+export const StrategySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('grid') }),
   z.strictObject({
     type: z.literal('random'),
@@ -45,30 +45,30 @@ export const strategySchema = z.discriminatedUnion('type', [
     trials: z.number().int().min(2).max(MAX_SWEEP_TRIALS).describe('trials of the first rung (drawn at random from the space, or the whole grid when the space is a grid of that size)'),
     seed: z.number().int().min(0).max(0xffff_ffff).default(1),
     keep: z.number().gt(0).lt(1).default(0.5).describe('fraction promoted at each rung: max(1, floor(trials × keep))'),
-    rungs: z.array(rungSchema).min(2).max(8).describe('epochs and training images per rung, growing'),
+    rungs: z.array(RungSchema).min(2).max(8).describe('epochs and training images per rung, growing'),
   }),
 ], { error: 'strategy.type must be one of "grid", "random", "halving"' });
 
 export const OBJECTIVES = ['validationAccuracy', 'validationCost'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
-const part = z.record(z.string(), z.unknown());
-export const experimentInput = z.strictObject({
+const ExperimentPart = z.record(z.string(), z.unknown());
+export const BaseExperimentInput = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   preset: z.string().min(1).max(100).optional(),
-  network: part.optional(),
-  training: part.optional(),
-  data: part.optional(),
+  network: ExperimentPart.optional(),
+  training: ExperimentPart.optional(),
+  data: ExperimentPart.optional(),
   ensemble: z.record(z.string(), z.unknown()).nullable().optional(),
   backend: z.enum(['native', 'tfjs']).optional(),
 }).describe('the base experiment, as the body of POST /v1/jobs: a preset, a full spec, or a preset with overrides');
 
-export const createSweepBody = z.strictObject({
+export const CreateSweepBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   preset: z.string().min(1).max(100).optional().describe(`a sweep preset (${SWEEP_PRESET_NAMES.join(', ')}); the other fields override it, base merged field by field`),
-  base: experimentInput.optional(),
-  space: z.record(z.string().min(1).max(200), dimensionSchema).optional().describe('spec path → values, logUniform or intRange'),
-  strategy: strategySchema.optional(),
+  base: BaseExperimentInput.optional(),
+  space: z.record(z.string().min(1).max(200), DimensionSchema).optional().describe('spec path → values, logUniform or intRange'),
+  strategy: StrategySchema.optional(),
   objective: z.enum(OBJECTIVES).optional().describe('what ranks trials: the last epoch\'s validation accuracy (higher is better, the default) or validation cost (lower is better)'),
   concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().describe('trials queued or running at once (default 4): the sweep goes in waves of this size'),
   budget: z.number().int().min(1).optional().describe('most image-steps (epochs × training images, summed over trials) the sweep may cost'),
@@ -81,10 +81,10 @@ export const createSweepBody = z.strictObject({
     concurrency: 2,
   },
 });
-export type CreateSweepBody = z.infer<typeof createSweepBody>;
+export type CreateSweepBody = z.infer<typeof CreateSweepBody>;
 
-export type Strategy = z.output<typeof strategySchema>;
-export type Rung = z.infer<typeof rungSchema>;
+export type Strategy = z.output<typeof StrategySchema>;
+export type Rung = z.infer<typeof RungSchema>;
 
 export type SweepPlan = {
   name?: string;
@@ -151,7 +151,7 @@ export function resolveSweep(body: CreateSweepBody, budgets: JobBudgets, maxImag
   if (!req.base) throw new SpecError([{ path: 'base', message: 'give a base experiment (or a sweep preset)' }]);
   if (!req.space || Object.keys(req.space).length === 0) throw new SpecError([{ path: 'space', message: 'give at least one field to search' }]);
   if (Object.keys(req.space).length > MAX_SWEEP_DIMENSIONS) throw new SpecError([{ path: 'space', message: `at most ${MAX_SWEEP_DIMENSIONS} fields` }]);
-  const strategy = strategySchema.parse(req.strategy ?? { type: 'grid' });
+  const strategy = StrategySchema.parse(req.strategy ?? { type: 'grid' });
   let base: Experiment;
   try {
     base = resolveExperiment(req.base);

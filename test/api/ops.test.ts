@@ -111,6 +111,9 @@ test('/v1/presets lists the book\'s experiments', async () => {
   });
   const ensemble = res.body.items.find((i: { name: string }) => i.name === 'ch6-ensemble');
   assert.equal(ensemble.cost.imageSteps, 50_000_000);
+  // what each book figure is to its preset: a run reproduced, a contrast the book never ran, the best to beat
+  const role = (name: string) => res.body.items.find((i: { name: string }) => i.name === name).bookRole;
+  assert.deepEqual(['ch6-relu', 'ch5-deep3', 'ch5-deep3-relu', 'beyond-book'].map(role), ['reproduce', 'reproduce', 'contrast', 'beat']);
 });
 
 const ROUTES: [string, string][] = [
@@ -136,7 +139,8 @@ test('OpenAPI: a valid 3.1 document with every route, each one served by the app
     }
   }
   const predict = doc.paths['/v1/predict'].post;
-  assert.deepEqual(Object.keys(predict.requestBody.content).sort(), ['application/json', 'image/jpeg', 'image/png', 'multipart/form-data']);
+  // the contract's forms (application/octet-stream, always read as image bytes, documented since the input registry)
+  assert.deepEqual(Object.keys(predict.requestBody.content).sort(), ['application/json', 'application/octet-stream', 'image/jpeg', 'image/png', 'multipart/form-data']);
   assert.ok(predict.responses['422'] && predict.responses['404'] && predict.responses['413'] && predict.responses['415']);
 });
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { envSchema } from '../../src/config/env.ts';
+import { EnvSchema } from '../../src/config/env.ts';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -17,7 +17,7 @@ function sources(dir: string): string[] {
 
 test('.env.example documents every variable of the schema', () => {
   const example = readFileSync('.env.example', 'utf8');
-  const missing = Object.keys(envSchema.shape).filter((k) => !new RegExp(`^#? ?${k}=`, 'm').test(example));
+  const missing = Object.keys(EnvSchema.shape).filter((k) => !new RegExp(`^#? ?${k}=`, 'm').test(example));
   assert.deepEqual(missing, []);
 });
 

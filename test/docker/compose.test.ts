@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { envSchema } from '../../src/config/env.ts';
+import { EnvSchema } from '../../src/config/env.ts';
 
 type Service = {
   ports?: string[];
@@ -78,7 +78,7 @@ test('compose: API and workers reach Redis with the password; the API takes keys
   assert.equal(env.MAX_JOBS_PER_KEY, '20');
   assert.equal(env.HOST, '0.0.0.0', 'all interfaces inside the container: keys are required there');
   // every value the API gets passes its env schema
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
 });
 
@@ -103,7 +103,7 @@ test('compose: the workers have a real healthcheck (their heartbeat in Redis)', 
 
 test('.env.example documents every setting: the env schema and every variable docker-compose.yml reads', () => {
   const documented = new Set([...envExample.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
-  const missing = Object.keys(envSchema.shape).filter((k) => !documented.has(k));
+  const missing = Object.keys(EnvSchema.shape).filter((k) => !documented.has(k));
   assert.deepEqual(missing, [], 'env schema variables missing from .env.example');
   const composeVars = new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!));
   assert.deepEqual([...composeVars].filter((k) => !documented.has(k)), [], 'compose variables missing from .env.example');

@@ -97,8 +97,16 @@ test('the best epoch survives an interrupt, the checkpoint format and a resume',
 });
 
 test('an ensemble resumed after its first member keeps that member\'s best and final weights', async () => {
-  const e: Experiment = { ...withTraining(base, { epochs: 4 }), ensemble: { size: 2, combine: 'mean' } };
-  const whole = await run(e);
+  // the case needs member 0 to keep an earlier epoch than its last: the first seed that gives it (which one
+  // depends on the kernels' rounding; none in 16 seeds fails the test)
+  let e: Experiment | null = null;
+  let whole: TrainedModel | null = null;
+  for (let seed = 4; seed < 20 && !e; seed++) {
+    const candidate: Experiment = { ...withTraining(base, { epochs: 4, seed }), ensemble: { size: 2, combine: 'mean' } };
+    const model = await run(candidate);
+    if (model.keptEpochs![0]! < 4) [e, whole] = [candidate, model];
+  }
+  assert.ok(e && whole, 'no seed in 4..19 makes member 0 keep an earlier epoch than its last');
   const signal = new Int32Array(new SharedArrayBuffer(4));
   const first = await train(e, {
     data: await data(e), signal,

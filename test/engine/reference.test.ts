@@ -1,22 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadMnist, planNetwork, resolveExperiment, listPresets } from '../../src/engine/index.ts';
+import { loadMnist, planNetwork, resolveExperiment } from '../../src/engine/index.ts';
 import { openNetwork } from '../../src/engine/backend.ts';
-import { paramLayout } from '../../src/engine/layout.ts';
 import { initParams } from '../../src/engine/init.ts';
 import { ReferenceNetwork } from '../../src/engine/reference-network.ts';
 import { Rng } from '../../src/engine/rng.ts';
 import { toFloatImages } from '../../src/engine/evaluation.ts';
-
-test('the TS plan and the native layout agree for every preset', () => {
-  for (const p of listPresets()) {
-    const plan = planNetwork(p.experiment.network);
-    const layout = paramLayout(plan.desc);
-    assert.equal(layout.total, plan.paramCount, p.name);
-    assert.deepEqual(layout.layers.map((l) => [l.layer, l.weights.offset, l.weights.length, l.biases.offset, l.fanIn]),
-      plan.segments.map((s) => [s.layer, s.weightOffset, s.weightLength, s.biasOffset, s.fanIn]), p.name);
-  }
-});
 
 test('the reference network.py learns (sanity of the oracle itself)', async () => {
   const m = await loadMnist();

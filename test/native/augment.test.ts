@@ -3,7 +3,8 @@
 // are split across threads); the book's shifts as one case; and trainEpoch with augmentation.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernels, NativeNetwork, type NativeAugment, type NetworkDesc } from '../../src/engine/native.ts';
+import { kernels, NativeNetwork, type NativeAugment } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { loadMnist } from '../../src/engine/mnist.ts';
 import { shiftImage } from '../../src/engine/split.ts';
 import { augmentReference } from './augment-reference.ts';

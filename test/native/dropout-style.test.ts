@@ -5,8 +5,8 @@
 // style changes, and what these tests pin down (plus finite differences for both paths).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
-import { paramLayout } from '../../src/engine/layout.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import { paramLayout, type NetworkDesc } from '../../src/engine/network-plan.ts';
 import { checkGradient, initParams, randomInput, randomLabels, maxAbsDiff } from './helpers.ts';
 
 const P = 0.4;
@@ -24,8 +24,8 @@ const desc = (style: 'inverted' | 'network3'): NetworkDesc => ({
 function toInverted(p: Float32Array): Float32Array {
   const q = p.slice();
   const layout = paramLayout(desc('network3'));
-  for (const l of layout.layers.slice(1)) {
-    for (let i = 0; i < l.weights.length; i++) q[l.weights.offset + i] = Math.fround(p[l.weights.offset + i]! * (1 - P));
+  for (const l of layout.segments.slice(1)) {
+    for (let i = 0; i < l.weightLength; i++) q[l.weightOffset + i] = Math.fround(p[l.weightOffset + i]! * (1 - P));
   }
   return q;
 }
@@ -62,17 +62,17 @@ test('one SGD step: dropout-fed weights move (1−p)² as far in the inverted pa
   await n3.trainEpoch(job);
   await inv.trainEpoch(job);
   const layout = paramLayout(desc('network3'));
-  for (const [k, l] of layout.layers.entries()) {
+  for (const [k, l] of layout.segments.entries()) {
     const fed = k > 0; // layers 1 and 2 have dropout on their input
-    for (let i = 0; i < l.weights.length; i++) {
-      const j = l.weights.offset + i;
+    for (let i = 0; i < l.weightLength; i++) {
+      const j = l.weightOffset + i;
       const step3 = (p3[j]! - before3[j]!) * (fed ? 1 - P : 1); // in the inverted parametrisation
       const stepInv = pInv[j]! - beforeInv[j]!;
       const expected = stepInv * (fed ? (1 - P) ** 2 : 1);
       assert.ok(Math.abs(step3 - expected) <= 1e-6 + 1e-3 * Math.abs(expected), `layer ${k} W[${i}]: ${step3} vs ${expected}`);
     }
-    for (let i = 0; i < l.biases.length; i++) {
-      const j = l.biases.offset + i;
+    for (let i = 0; i < l.biasLength; i++) {
+      const j = l.biasOffset + i;
       const d3 = p3[j]! - before3[j]!, dInv = pInv[j]! - beforeInv[j]!;
       assert.ok(Math.abs(d3 - dInv) <= 1e-6 + 1e-3 * Math.abs(dInv), `layer ${k} b[${i}]: ${d3} vs ${dInv}`);
     }

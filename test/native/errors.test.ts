@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeNetwork, kernels, setGemm, type NetworkDesc } from '../../src/engine/native.ts';
+import { NativeNetwork, kernels, setGemm } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { initParams } from './helpers.ts';
 
 const desc: NetworkDesc = {

@@ -5,7 +5,8 @@
 // asserts that a zeroed block would fail it, and the last tests show a wrong gradient does.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Activation, CostName, NetworkDesc, PoolMode } from '../../src/engine/native.ts';
+import type { Activation, CostName, PoolMode } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { checkGradient, gradientCheck } from './helpers.ts';
 
 const mlp = (hidden: Activation, out: Activation, cost: CostName, dropout = 0): NetworkDesc => ({
@@ -106,7 +107,11 @@ describe('the check catches a wrong gradient in any layer', () => {
   // sigmoid layers: the first layer's gradients (≤ 1.9e-3) are below the old absolute tolerance (2e-3)
   const desc = mlp('sigmoid', 'sigmoid', 'quadratic');
   const zeroed = (layer: number, block: 'weights' | 'biases') => gradientCheck(desc, 5, {
-    tamper: (grad, layout) => { const b = layout.layers[layer]![block]; grad.fill(0, b.offset, b.offset + b.length); },
+    tamper: (grad, layout) => {
+      const s = layout.segments[layer]!;
+      const [offset, length] = block === 'weights' ? [s.weightOffset, s.weightLength] : [s.biasOffset, s.biasLength];
+      grad.fill(0, offset, offset + length);
+    },
   });
 
   for (const layer of [0, 1, 2]) {
@@ -121,7 +126,7 @@ describe('the check catches a wrong gradient in any layer', () => {
 
   test('the first layer\'s weights 10 % off: fails', () => {
     const r = gradientCheck(desc, 5, {
-      tamper: (grad, layout) => { const b = layout.layers[0]!.weights; for (let i = b.offset; i < b.offset + b.length; i++) grad[i]! *= 0.9; },
+      tamper: (grad, layout) => { const s = layout.segments[0]!; for (let i = s.weightOffset; i < s.weightOffset + s.weightLength; i++) grad[i]! *= 0.9; },
     });
     assert.ok(r.failures.some((f) => f.layer === 0 && f.block === 'W'));
   });
@@ -129,7 +134,7 @@ describe('the check catches a wrong gradient in any layer', () => {
   test('the old absolute tolerance (2e-3) let a zeroed first layer pass', () => {
     const r = gradientCheck(desc, 5, {
       scaleTol: 0, atol: 2e-3,
-      tamper: (grad, layout) => { const b = layout.layers[0]!.weights; grad.fill(0, b.offset, b.offset + b.length); },
+      tamper: (grad, layout) => { const s = layout.segments[0]!; grad.fill(0, s.weightOffset, s.weightOffset + s.weightLength); },
     });
     assert.deepEqual(r.failures, []);
     assert.deepEqual(r.insensitive.map((x) => [x.layer, x.block]), [[0, 'W'], [0, 'b']]);

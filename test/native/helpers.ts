@@ -1,8 +1,8 @@
 // Shared helpers of the native tests: a seeded RNG, weight init over the addon's layout, and a
 // finite-difference gradient check.
 import assert from 'node:assert/strict';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
-import { paramLayout, type ParamLayout } from '../../src/engine/layout.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import { paramLayout, type NetworkDesc, type ParamLayout } from '../../src/engine/network-plan.ts';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -19,11 +19,11 @@ export function gaussian(r: () => number): () => number {
 /** Weights N(0, scale/√fanIn), biases N(0, biasScale). */
 export function initParams(desc: NetworkDesc, seed: number, scale = 1, biasScale = 0.5): Float32Array {
   const layout = paramLayout(desc);
-  const p = new Float32Array(layout.total);
+  const p = new Float32Array(layout.paramCount);
   const g = gaussian(rng(seed));
-  for (const l of layout.layers) {
-    for (let i = 0; i < l.weights.length; i++) p[l.weights.offset + i] = (g() * scale) / Math.sqrt(l.fanIn);
-    for (let i = 0; i < l.biases.length; i++) p[l.biases.offset + i] = g() * biasScale;
+  for (const l of layout.segments) {
+    for (let i = 0; i < l.weightLength; i++) p[l.weightOffset + i] = (g() * scale) / Math.sqrt(l.fanIn);
+    for (let i = 0; i < l.biasLength; i++) p[l.biasOffset + i] = g() * biasScale;
   }
   return p;
 }
@@ -84,8 +84,9 @@ export function gradientCheck(desc: NetworkDesc, n: number, o: FdOptions = {}) {
   const insensitive: { layer: number; block: 'W' | 'b'; scale: number }[] = [];
   const blocks: { layer: number; block: 'W' | 'b'; scale: number; maxErr: number }[] = [];
   let checked = 0;
-  for (const l of layout.layers) {
-    for (const [name, block] of [['W', l.weights], ['b', l.biases]] as const) {
+  for (const l of layout.segments) {
+    const parts = [['W', { offset: l.weightOffset, length: l.weightLength }], ['b', { offset: l.biasOffset, length: l.biasLength }]] as const;
+    for (const [name, block] of parts) {
       const count = Math.min(samples, block.length);
       const sampled: { i: number; numeric: number }[] = [];
       for (let k = 0; k < count; k++) {

@@ -4,7 +4,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { initParams, maxAbsDiff, randomInput, randomLabels } from './helpers.ts';
 
 const conv: NetworkDesc = {

@@ -111,3 +111,38 @@ describe('pooling vs reference', () => {
     assert.deepEqual([...reference.poolBackward('max', s, x, y, new Float32Array([1]), 1)], [1, 0, 0, 0]);
   });
 });
+
+// The one-thread fused dense backward + SGD step: one sweep over W gives dx (with the old W) and the
+// stepped W. Rows 1..12 take the sweep (every register-tile width), 13+ the two-pass fallback; `in`
+// covers full vectors, the 8- and 4-wide tails and single columns.
+describe('dense backward step vs reference', () => {
+  const cases: [number, number, number][] = [
+    [1, 1, 1], [10, 1000, 200], [10, 640, 37], [3, 17, 5], [12, 100, 30], [7, 29, 64], [5, 784, 10], [13, 50, 20], [32, 40, 9],
+  ];
+  for (const withDx of [true, false]) {
+    test(`rows × in × out, ${withDx ? 'with' : 'without'} dx, with and without L2`, () => {
+      let seed = 500;
+      for (const [rows, inn, out] of cases) {
+        for (const l2 of [0, 0.01]) {
+          const shape = { rows, in: inn, out, eta: 0.5, l2 }; // a big step: dx from the stepped W would be far off
+          const x = randomInput(rows * inn, 1, seed++).map((v) => v - 0.3);
+          const W = randomInput(out * inn, 1, seed++).map((v) => (v - 0.5) * 0.2);
+          const dz = randomInput(rows * out, 1, seed++).map((v) => v - 0.5);
+          const W0 = W.slice();
+          const f = kernels.denseBackwardStep(shape, x, W, dz, withDx);
+          const r = reference.denseBackwardStep(shape, x, W, dz, withDx);
+          const what = `${rows}×${inn}×${out} l2=${l2}`;
+          // the step moves W by η·(mean of rows products): compare the moves, at float32 accumulation over rows
+          const moveF = f.W.map((w, i) => w - W[i]!), moveR = r.W.map((w, i) => w - W[i]!);
+          assert.ok(maxAbsDiff(moveF, moveR) <= 1e-5 * (rows + 1) * Math.max(1e-3, maxAbs(moveR)) + 1e-7, `W ${what}`);
+          assert.ok(maxAbsDiff(f.db, r.db) <= 1e-5 * (rows + 1) * Math.max(1, maxAbs(r.db)), `db ${what}`);
+          if (withDx) assert.ok(maxAbsDiff(f.dx!, r.dx!) <= 1e-5 * (out + 1) * Math.max(1, maxAbs(r.dx!)), `dx ${what}`);
+          else assert.equal(f.dx, null);
+          assert.ok(Math.abs(f.sq - r.sq) <= 1e-4 * r.sq + 1e-12, `sq ${what}: ${f.sq} vs ${r.sq}`);
+          assert.deepEqual(W, W0, 'the input W is left alone');
+          assert.ok(r.sq > 0 && maxAbs(moveR) > 0, `the case steps W (${what})`);
+        }
+      }
+    });
+  }
+});

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
-import { paramLayout } from '../../src/engine/layout.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import { paramLayout, type NetworkDesc } from '../../src/engine/network-plan.ts';
 import { initParams } from './helpers.ts';
 
 function idx(file: string): Uint8Array {
@@ -57,21 +57,21 @@ test('paramLayout matches the addon (count, order, shapes)', () => {
     { kind: 'conv', filters: 40, kernel: 5, activation: 'relu' }, { kind: 'pool', mode: 'l2' },
     { kind: 'dense', outSize: 100, activation: 'relu' }, { kind: 'dense', outSize: 10, activation: 'softmax' }] };
   const layout = paramLayout(desc);
-  const net = new NativeNetwork(desc, new Float32Array(layout.total), null, 1);
-  assert.equal(net.paramCount, layout.total);
-  assert.deepEqual(layout.layers.map((l) => [l.layer, l.weights.offset, l.weights.shape, l.biases.offset]), [
+  const net = new NativeNetwork(desc, new Float32Array(layout.paramCount), null, 1);
+  assert.equal(net.paramCount, layout.paramCount);
+  assert.deepEqual(layout.segments.map((l) => [l.layer, l.weightOffset, l.weightShape, l.biasOffset]), [
     [0, 0, [20, 5, 5, 1], 500],
     [2, 520, [40, 5, 5, 20], 520 + 20000],
     [4, 20560, [100, 640], 20560 + 64000],
     [5, 84660, [10, 100], 85660],
   ]);
-  assert.equal(layout.total, 85670);
+  assert.equal(layout.paramCount, 85670);
   // a bias shows up where the layout says: with all weights zero, the output layer's gradient
   // is non-zero only in its bias block
-  const params = new Float32Array(layout.total);
+  const params = new Float32Array(layout.paramCount);
   const { grad } = net.gradient(new Float32Array(784), new Uint8Array([3]));
-  const last = layout.layers[3]!;
-  for (let i = last.weights.offset; i < last.weights.offset + last.weights.length; i++) assert.equal(grad[i], 0);
-  assert.ok(Math.abs(grad[last.biases.offset + 3]! + 0.9) < 1e-6); // softmax(0) − onehot = 0.1 − 1
-  assert.equal(params.length, layout.total);
+  const last = layout.segments[3]!;
+  for (let i = last.weightOffset; i < last.weightOffset + last.weightLength; i++) assert.equal(grad[i], 0);
+  assert.ok(Math.abs(grad[last.biasOffset + 3]! + 0.9) < 1e-6); // softmax(0) − onehot = 0.1 − 1
+  assert.equal(params.length, layout.paramCount);
 });

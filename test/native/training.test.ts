@@ -2,7 +2,8 @@
 // across runs and thread counts, cancel at a batch boundary and resume.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeNetwork, type NetworkDesc } from '../../src/engine/native.ts';
+import { NativeNetwork } from '../../src/engine/native.ts';
+import type { NetworkDesc } from '../../src/engine/network-plan.ts';
 import { initParams, inputSize, maxAbs, maxAbsDiff, rng } from './helpers.ts';
 
 const small: NetworkDesc = {
@@ -37,6 +38,34 @@ describe('the update', () => {
       assert.ok(Math.abs(params[i]! - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
     }
   });
+
+  // Two big layers in a row, so one of them also passes dx down (one thread: dx with the old W and the
+  // step in one sweep over W); batch 10 as ch6-dropout's, with dropout on both inputs.
+  for (const threads of [1, 2]) {
+    test(`big dense layers with dx below them, stepped straight from dz and x (plain SGD, ${threads} thread(s))`, async () => {
+      const big: NetworkDesc = { inputShape: [28, 28, 1], cost: 'log-likelihood', layers: [
+        { kind: 'dense', outSize: 600, activation: 'relu', dropout: 0.2 },
+        { kind: 'dense', outSize: 440, activation: 'relu', dropout: 0.5 },
+        { kind: 'dense', outSize: 10, activation: 'softmax' }] };
+      const m = 10, eta = 0.3, l2 = 0.01, seed = 9;
+      const images = byteImages(m, 784, 11), labels = new Uint8Array(m).map((_, i) => (i * 3) % 10);
+      const params = initParams(big, 7);
+      const start = params.slice();
+      const { grad } = new NativeNetwork(big, start.slice(), null, 1).gradient(toFloat(images), labels, { dropoutSeed: seed });
+      const net = new NativeNetwork(big, params, null, threads);
+      assert.equal(net.trainThreads(m), threads);
+      await net.trainEpoch({ images, labels, order: new Uint32Array(m).map((_, i) => i), batchSize: m, eta, l2, dropoutSeed: seed });
+      const W1 = 784 * 600, b1 = W1, W2 = b1 + 600, b2 = W2 + 600 * 440, W3 = b2 + 440; // W1, W2 past 2^18 floats
+      let moved = 0;
+      for (let i = 0; i < params.length; i++) {
+        const isWeight = i < b1 || (i >= W2 && i < b2) || (i >= W3 && i < W3 + 4400);
+        const expected = (isWeight ? 1 - eta * l2 : 1) * start[i]! - eta * grad[i]!;
+        assert.ok(Math.abs(params[i]! - expected) <= 1e-6 * (1 + Math.abs(expected)), `param ${i}: ${params[i]} vs ${expected}`);
+        if (i >= W2 && i < b2 && grad[i] !== 0) moved++;
+      }
+      assert.ok(moved > 1000, 'the second layer (the one with dx below it) got a gradient');
+    });
+  }
 
   for (const threads of [1, 2]) {
     test(`the same step for big dense layers stepped straight from dz and x (plain SGD, ${threads} thread(s))`, async () => {

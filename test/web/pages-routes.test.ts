@@ -14,7 +14,7 @@ describe('web pages plugin', () => {
   after(() => t?.close());
 
   test('each page is HTML with a CSP that allows only this origin', async () => {
-    for (const [path, title] of [['/', 'draw a digit'], ['/jobs', 'training jobs'], ['/jobs/some-job-id', 'job'], ['/models', 'models']] as const) {
+    for (const [path, title] of [['/', 'draw a digit'], ['/jobs', 'training jobs'], ['/jobs/some-job-id', 'job'], ['/models', 'models'], ['/sweeps', 'sweeps']] as const) {
       const res = await request(t.server).get(path).expect(200);
       assert.match(res.headers['content-type'] ?? '', /^text\/html/, path);
       assert.match(res.headers['content-security-policy'] ?? '', /default-src 'self'/, path);
@@ -23,6 +23,27 @@ describe('web pages plugin', () => {
       assert.match(res.text, /<meta name="viewport"/, path);
       // every script and stylesheet is local
       for (const [, src] of res.text.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(src!.startsWith('/'), `${path}: ${src}`);
+    }
+  });
+
+  test('every page is wrapped in the one layout: head, site header, navigation with its own link current', async () => {
+    const current = { '/': '/', '/jobs': '/jobs', '/jobs/some-job-id': '/jobs', '/models': '/models', '/sweeps': '/sweeps' };
+    for (const [path, link] of Object.entries(current)) {
+      const res = await request(t.server).get(path).expect(200);
+      const html = res.text;
+      assert.match(html, /^<!doctype html>\n<html lang="en">/, path);
+      assert.equal(html.match(/<head>/g)?.length, 1, path);
+      assert.equal(html.match(/<main[\s>]/g)?.length, 1, path);
+      assert.ok(html.indexOf('<title>') < html.indexOf('</head>'), `${path}: the title is in the head`);
+      assert.ok(html.indexOf('</header>') < html.indexOf('<main'), `${path}: main follows the site header`);
+      assert.match(html, /<link rel="stylesheet" href="\/static\/css\/style.css">/, path);
+      const nav = html.slice(html.indexOf('<nav aria-label="Main">'), html.indexOf('</nav>'));
+      assert.deepEqual([...nav.matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]), ['/', '/jobs', '/sweeps', '/models', '/docs'], path);
+      assert.deepEqual([...html.matchAll(/<a href="([^"]+)" aria-current="page">/g)].map((m) => m[1]), [link], path);
+      assert.ok(!html.includes('<!-- page'), `${path}: no slot left in`);
+      // revalidated by ETag, as the assets are
+      assert.ok(res.headers.etag, path);
+      await request(t.server).get(path).set('if-none-match', res.headers.etag!).expect(304);
     }
   });
 

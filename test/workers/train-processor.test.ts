@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { resolveExperiment, SIGNAL_INTERRUPT, type EpochMetrics } from '../../src/engine/index.ts';
-import { NonRetryableError, type JobRecord, type TrainContext } from '../../src/queue/index.ts';
+import { resolveExperiment, type EpochMetrics } from '../../src/engine/index.ts';
+import { JobStop, NonRetryableError, type JobRecord, type TrainContext } from '../../src/queue/index.ts';
 import { AliasRepository } from '../../src/store/alias.repository.ts';
 import { CheckpointRepository } from '../../src/store/checkpoint.repository.ts';
 import { ModelRepository, type ModelFiles } from '../../src/store/model.repository.ts';
@@ -39,16 +39,16 @@ function setup(files?: ModelFiles) {
 function context(jobId: string, spec = smallJob({ epochs: 1, trainSize: 500, validationSize: 100 })) {
   const experiment = resolveExperiment(spec);
   const seen = { epochs: [] as EpochMetrics[], logs: [] as string[], resumedFrom: null as number | null };
-  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const stop = new JobStop();
   const record = { id: jobId, status: 'running', progress: { epoch: 0, epochs: experiment.training.epochs }, metrics: [], experiment, attempts: 1, createdAt: new Date().toISOString() } as JobRecord;
   const ctx: TrainContext = {
-    jobId, payload: { jobId, experiment }, record, signal, backend: 'native',
+    jobId, payload: { jobId, experiment }, record, stop, backend: 'native',
     reportEpoch: async (m) => void seen.epochs.push(m),
     reportProgress: () => {},
     markResumed: async (from) => void (seen.resumedFrom = from),
     log: (msg, extra) => void seen.logs.push(`${msg} ${JSON.stringify(extra ?? {})}`),
   };
-  return { ctx, seen, signal };
+  return { ctx, seen, stop };
 }
 
 const modelDirs = async (models: ModelRepository) => (await readdir(models.modelsDir).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
@@ -82,7 +82,7 @@ test('a corrupted checkpoint is not resumed: the job restarts from the start, wi
   const first = context('job-ckpt', spec);
   first.ctx.reportEpoch = async (m) => {
     first.seen.epochs.push(m);
-    Atomics.store(first.signal, 0, SIGNAL_INTERRUPT);
+    first.stop.request('interrupt');
   };
   assert.equal((await process(first.ctx)).status, 'interrupted');
   const file = join(checkpoints.dir, 'job-ckpt.ckpt');

@@ -3,7 +3,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveExperiment } from '../../src/engine/index.ts';
-import { TrainingQueue, type JobRecord } from '../../src/queue/index.ts';
+import { createTrainingQueue } from '../../src/app.ts';
+import type { JobRecord, TrainingQueue } from '../../src/queue/index.ts';
 import { CheckpointRepository } from '../../src/store/checkpoint.repository.ts';
 import {
   cleanup, smallJob, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, waitForOutput,
@@ -26,7 +27,7 @@ describe('worker recovery', () => {
   before(async () => {
     dataDir = await tempDataDir();
     config = testConfig(prefix, dataDir);
-    queue = new TrainingQueue({ config });
+    queue = createTrainingQueue(config); // the API's, hooks included
     checkpoints = new CheckpointRepository({ dataDir });
   });
   // Each test starts from no worker at all, so the job goes to the worker the test means.

@@ -1,9 +1,10 @@
-// PNG/JPEG bytes -> greyscale pixels, safely: the format is checked by its signature and
-// the dimensions (MAX_IMAGE_PIXELS) from the header before any decoding; corrupt or
+// Image bytes -> greyscale pixels, safely: the format (image-formats.ts) is checked by its
+// signature and the dimensions (MAX_IMAGE_PIXELS) from the header before any decoding; corrupt or
 // truncated data is a 422; big photos are shrunk by sharp (off the event loop) before
 // our own pixel work.
 import type SharpLib from 'sharp';
 import { unprocessable } from '../../errors.ts';
+import { IMAGE_FORMAT_NAMES, sniffFormat } from './image-formats.ts';
 import { normalizeDigit, type GreyImage, type StageTrace } from './normalize-image.ts';
 import { decodeSmallPng } from './png-fast.ts';
 
@@ -28,16 +29,9 @@ export async function loadSharp(): Promise<typeof SharpLib> {
 
 export type DecodeLimits = { maxPixels: number };
 
-/** PNG or JPEG by their signatures; anything else is refused before any decoding. */
-export function sniffFormat(bytes: Buffer): 'png' | 'jpeg' | null {
-  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  return null;
-}
-
 export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   if (bytes.length === 0) throw unprocessable('the image is empty (0 bytes)');
-  const format = sniffFormat(bytes);
+  const format = sniffFormat(bytes); // anything but IMAGE_FORMATS is refused before any decoding
   if (format === 'png') {
     const small = decodeSmallPng(bytes, limits.maxPixels);
     if (small) return small;
@@ -46,13 +40,15 @@ export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<G
     const sharp = await loadSharp();
     const other = await sharp(bytes).metadata().then((m) => m.format, () => undefined);
     throw unprocessable(
-      other ? `unsupported image format ${other}: send PNG or JPEG` : 'not a PNG or JPEG image (cannot read its header)',
+      other
+        ? `unsupported image format ${other}: send ${IMAGE_FORMAT_NAMES}`
+        : `not a ${IMAGE_FORMAT_NAMES} image (cannot read its header)`,
     );
   }
   return decodeGreyWithSharp(bytes, limits);
 }
 
-/** The general path: any PNG/JPEG sharp can read, shrunk to WORK_SIDE, EXIF-rotated. */
+/** The general path: any image of a sniffed format that sharp can read, shrunk to WORK_SIDE, EXIF-rotated. */
 export async function decodeGreyWithSharp(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   const sharp = await loadSharp();
   try {

@@ -1,5 +1,5 @@
-// Reads a predict request in any of its forms into model inputs (784 floats each):
-// raw image body, multipart field `image`, JSON { pixels } or { instances }.
+// Reads a predict request in any of its forms (input-formats.ts) into model inputs (784 floats
+// each): raw image body, multipart file field, JSON { pixels } or { instances }.
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type {} from '@fastify/multipart'; // request.parts() and isMultipart()
@@ -7,13 +7,11 @@ import { ApiError, badRequest, unprocessable, unsupportedMediaType } from '../..
 import { zodIssues } from '../error-handler.ts';
 import { B64ImageSchema, instancesBody, PIXELS, PixelsBody, PixelsSchema } from '../schemas/predict.schemas.ts';
 import { bytesFromBase64, decodeDigit } from './decode-image.ts';
+import { ACCEPTED_CONTENT_TYPES, JSON_BODIES, JSON_FORMS, MULTIPART_FIELD, readerFor, unsupportedTypeMessage, type InputLimits } from './input-formats.ts';
 import type { StageTrace } from './normalize-image.ts';
 import { PixelsBodyFast } from './pixels-json.ts';
 
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'application/octet-stream'] as const;
-export const ACCEPTED = 'application/json, image/png, image/jpeg or multipart/form-data (file field "image")';
-
-export type InputLimits = { maxPixels: number; maxInstances: number };
+export type { InputLimits };
 
 /** What a read needs from its request's life: admission once the count is known, and whether the client is still there. */
 export type ReadHooks = {
@@ -55,14 +53,19 @@ export function createInputReader(limits: InputLimits) {
   /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
   return async function readInputs(request: FastifyRequest, hooks: ReadHooks): Promise<Float32Array[]> {
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type === 'application/json') return fromJson(request.body, hooks);
-    if (type === 'multipart/form-data') return decodeOne(await multipartImage(request), hooks);
-    if ((IMAGE_TYPES as readonly string[]).includes(type)) {
-      const body = request.body;
-      if (!Buffer.isBuffer(body) || body.length === 0) throw unprocessable('the image is empty (0 bytes)');
-      return decodeOne(body, hooks);
+    switch (readerFor(type)) {
+      case 'json':
+        return fromJson(request.body, hooks);
+      case 'multipart':
+        return decodeOne(await multipartImage(request), hooks);
+      case 'image': {
+        const body = request.body;
+        if (!Buffer.isBuffer(body) || body.length === 0) throw unprocessable('the image is empty (0 bytes)');
+        return decodeOne(body, hooks);
+      }
+      case undefined:
+        throw unsupportedType(request.headers['content-type']);
     }
-    throw unsupportedMediaType(`send ${ACCEPTED}`);
   };
 
   async function decodeOne(bytes: Buffer, hooks: ReadHooks): Promise<Float32Array[]> {
@@ -76,9 +79,9 @@ export function createInputReader(limits: InputLimits) {
       hooks.admit(1);
       return [body.pixels]; // checked while parsing
     }
-    if (body === undefined || body === null) throw badRequest('empty body: send { "pixels": [...] } or { "instances": [...] }');
-    if (typeof body !== 'object' || Array.isArray(body) || (!('pixels' in body) && !('instances' in body))) {
-      throw invalid('expected { "pixels": [784 numbers] } or { "instances": [ [784 numbers] | { "b64": "..." }, ... ] }');
+    if (body === undefined || body === null) throw badRequest(`empty body: send ${JSON_BODIES}`);
+    if (typeof body !== 'object' || Array.isArray(body) || !JSON_FORMS.some((f) => f.jsonKey! in body)) {
+      throw invalid(`expected ${JSON_BODIES}`);
     }
     if ('pixels' in body) {
       const { pixels } = body as { pixels: unknown };
@@ -148,28 +151,33 @@ function check<T>(schema: z.ZodType<T>, value: unknown, prefix: (string | number
   throw invalid(`invalid predict body: ${first.join('; ')}${more}`, details.slice(0, 20));
 }
 
+/** 415, naming every accepted form (the registry's), with their content types in `details.accepted`. */
+export function unsupportedType(contentType: string | undefined): ApiError {
+  return unsupportedMediaType(unsupportedTypeMessage(contentType), { accepted: ACCEPTED_CONTENT_TYPES });
+}
+
 /**
- * The one file part `image` of a multipart body (limits: one file of at most BODY_LIMIT_BYTES,
+ * The one file part (MULTIPART_FIELD) of a multipart body (limits: one file of at most BODY_LIMIT_BYTES,
  * a few small fields; see predict.routes.ts). busboy reports a body that does not match its
  * boundary (missing, truncated, no such boundary) as a plain Error: that is the client's
  * malformed body, a 400, never a 500.
  */
 async function multipartImage(request: FastifyRequest): Promise<Buffer> {
-  if (!request.isMultipart()) throw unsupportedMediaType(`send ${ACCEPTED}`);
+  if (!request.isMultipart()) throw unsupportedType(request.headers['content-type']);
   let image: Buffer | null = null;
   try {
     for await (const part of request.parts()) {
       if (part.type !== 'file') continue; // small fields (fieldSize limit) are ignored
-      if (part.fieldname !== 'image') {
+      if (part.fieldname !== MULTIPART_FIELD) {
         part.file.resume(); // not buffered
-        throw unprocessable(`unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: send the image as field "image"`);
+        throw unprocessable(`unexpected file field ${JSON.stringify(part.fieldname.slice(0, 64))}: send the image as field "${MULTIPART_FIELD}"`);
       }
       image = await part.toBuffer(); // enforces the size limit (413)
     }
   } catch (err) {
     throw multipartError(err);
   }
-  if (!image) throw unprocessable('multipart body has no file field "image"');
+  if (!image) throw unprocessable(`multipart body has no file field "${MULTIPART_FIELD}"`);
   if (image.length === 0) throw unprocessable('the image is empty (0 bytes)');
   return image;
 }

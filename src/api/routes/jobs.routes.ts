@@ -12,9 +12,12 @@ import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable 
 import { isEndEvent, isRedisUnavailable, type JobEvent, type JobRecord, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
 import { StreamSlots } from '../stream-slots.ts';
+import { ErrorResponse } from '../schemas/common.schemas.ts';
+import { componentRef } from '../openapi.ts';
+import { eventStreamResponse, JobStreamEvent, sseFrame } from '../schemas/events.schemas.ts';
 import { callerKey, routeRateLimit } from '../rate-limit.ts';
 import {
-  createJobBody, dryRunResult, errorResponse, eventStream, jobAccepted, jobIdParams, jobList, jobRecord, listJobsQuery, submitJobQuery,
+  CreateJobBody, JobDryRunResponse, JobAcceptedResponse, JobIdParams, JobListResponse, JobRecordSchema, ListJobsQuery, SubmitJobQuery,
 } from '../schemas/jobs.schemas.ts';
 
 export type JobsRoutesOptions = {
@@ -67,9 +70,11 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'limit. `?dryRun=true` does all of that and queues nothing: 200 with the experiment, its cost and the budgets. ' +
         'The job belongs to the submitting key (`owner`); a key may have at most MAX_JOBS_PER_KEY queued or running jobs (429 `too_many_jobs` beyond).',
       security,
-      querystring: submitJobQuery,
-      body: createJobBody,
-      response: { 200: dryRunResult, 202: jobAccepted, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
+      querystring: SubmitJobQuery,
+      body: CreateJobBody,
+      // documented as the engine's own schema of it (the body is validated by the engine, fields named)
+      requestBodyContent: { 'application/json': componentRef('ExperimentRequest', 'input') },
+      response: { 200: JobDryRunResponse, 202: JobAcceptedResponse, 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req, reply) => {
     let experiment: Experiment;
@@ -96,8 +101,8 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       summary: 'List jobs, newest first',
       description: 'A `train` key lists only its own jobs; `admin` lists every job.',
       security,
-      querystring: listJobsQuery,
-      response: { 200: jobList, 400: errorResponse, 503: errorResponse },
+      querystring: ListJobsQuery,
+      response: { 200: JobListResponse, 400: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
     const { status, limit, offset } = req.query;
@@ -112,8 +117,8 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       summary: 'A job: status, progress, metrics per epoch, model when done',
       description: "Another key's job is 404 to a `train` key; `admin` sees every job.",
       security,
-      params: jobIdParams,
-      response: { 200: jobRecord, 404: errorResponse, 503: errorResponse },
+      params: JobIdParams,
+      response: { 200: JobRecordSchema, 404: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
     const record = await available(queue.get(req.params.id));
@@ -127,8 +132,8 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       summary: 'Cancel a queued or running job',
       description: "Another key's job is 404 to a `train` key. " + 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
       security,
-      params: jobIdParams,
-      response: { 200: jobRecord, 202: jobRecord, 404: errorResponse, 409: errorResponse, 503: errorResponse },
+      params: JobIdParams,
+      response: { 200: JobRecordSchema, 202: JobRecordSchema, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req, reply) => {
     // the owner is fixed at submit, so checking it first leaves no gap
@@ -148,8 +153,11 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'Lines starting with `:` are heartbeats. Open streams are capped per caller (SSE_MAX_STREAMS_PER_KEY, 429) and per API instance (SSE_MAX_STREAMS, 503). ' +
         "Another key's job is 404 to a `train` key. Browsers: EventSource cannot send the key, so the pages read this stream with fetch.",
       security,
-      params: jobIdParams,
-      response: { 200: eventStream, 404: errorResponse, 429: errorResponse, 503: errorResponse },
+      params: JobIdParams,
+      response: {
+        200: eventStreamResponse(JobStreamEvent, 'the job\'s events: `epoch`, `progress`, `status`, then one of `completed`, `failed`, `cancelled` (`error` if the stream broke)'),
+        404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse,
+      },
     },
   }, async (req, reply) => {
     const { id } = req.params;
@@ -183,12 +191,12 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       const events = queue.events(id, aborter.signal, typeof lastEventId === 'string' ? { lastEventId } : {});
       for await (const event of events) {
         if (res.destroyed) break;
-        res.write(formatEvent(event));
+        res.write(sseFrame(jobStreamFrame(event)));
         if (isEndEvent(event)) break;
       }
     } catch (err) {
       req.log.warn({ err, jobId: id }, 'event stream failed');
-      if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ message: 'event stream interrupted' })}\n\n`);
+      if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
     } finally {
       clearInterval(heartbeat);
       aborter.abort();
@@ -203,12 +211,14 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
 const STREAM_RETRY_AFTER_S = 5;
 
 /**
- * One SSE frame: the event type, its id (epochs and the end: what Last-Event-ID resumes from;
- * progress and status carry none, so they do not move a client's last id), its data as one JSON line.
+ * A job event as its stream's frame (events.schemas.ts): epochs and the end carry an id (what
+ * Last-Event-ID resumes from); progress and status carry none, so they do not move a client's last id.
  */
-export function formatEvent(e: JobEvent): string {
-  const data =
-    e.type === 'epoch' ? e.metrics : e.type === 'progress' ? e.progress : e.type === 'status' ? { status: e.status } : e.job;
-  const id = e.type === 'epoch' ? `id: ${epochEventId(e.metrics)}\n` : isEndEvent(e) ? `id: ${END_EVENT_ID}\n` : '';
-  return `event: ${e.type}\n${id}data: ${JSON.stringify(data)}\n\n`;
+export function jobStreamFrame(e: JobEvent): JobStreamEvent {
+  switch (e.type) {
+    case 'epoch': return { event: 'epoch', id: epochEventId(e.metrics), data: e.metrics };
+    case 'progress': return { event: 'progress', data: e.progress };
+    case 'status': return { event: 'status', data: { status: e.status } };
+    default: return { event: e.type, id: END_EVENT_ID, data: e.job };
+  }
 }

@@ -1,5 +1,5 @@
-// POST /v1/models/:id/predict and POST /v1/predict (the `default` alias). Accepts a raw
-// PNG/JPEG body, multipart field `image`, or JSON pixels/instances; see predict-input.ts.
+// POST /v1/models/:id/predict and POST /v1/predict (the `default` alias). The body's forms, their
+// parsers here, their documentation and the 415 for anything else come from predict/input-formats.ts.
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -7,10 +7,11 @@ import { DEFAULT_ALIAS } from '../../store/alias.repository.ts';
 import type { AppContext } from '../context.ts';
 import { parsePixelsJson } from '../predict/pixels-json.ts';
 import { AdmissionTicket } from '../predict/predict-admission.ts';
-import { ClientGoneError, createInputReader, IMAGE_TYPES } from '../predict/predict-input.ts';
+import { contentTypesOf, INPUT_DESCRIPTION, requestBodyContent } from '../predict/input-formats.ts';
+import { ClientGoneError, createInputReader, unsupportedType } from '../predict/predict-input.ts';
 import { routeRateLimit } from '../rate-limit.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
-import { PredictQuery, PredictResponse, predictRequestContent } from '../schemas/predict.schemas.ts';
+import { PredictQuery, PredictResponse } from '../schemas/predict.schemas.ts';
 import { requireScope } from '../../auth/route-security.ts';
 
 const tags = ['predict'];
@@ -18,29 +19,32 @@ const tags = ['predict'];
 export default async function predictRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const { config } = ctx;
   // Parsers live in this plugin only: other routes keep answering 415 to images.
-  fastify.addContentTypeParser([...IMAGE_TYPES], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  fastify.addContentTypeParser(contentTypesOf('image'), { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // JSON: { "pixels": [784 numbers] } straight to a Float32Array; anything else goes to
   // Fastify's own JSON parser (same errors, same prototype-poisoning checks)
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+  fastify.addContentTypeParser(contentTypesOf('json'), { parseAs: 'buffer' }, (req, body, done) => {
     const fast = parsePixelsJson(body as Buffer);
     if (fast) done(null, fast);
     else defaultJson(req, body as unknown as string, done); // it takes a Buffer too (secure-json-parse)
   });
   // One file part of at most the body limit, and a few small fields: a multipart body never
   // buffers more than one body's worth (a second file part is a 413).
+  const multipartTypes = contentTypesOf('multipart');
+  if (multipartTypes.join() !== 'multipart/form-data') throw new Error(`@fastify/multipart parses multipart/form-data, not ${multipartTypes.join()}`);
   await fastify.register(multipart, {
     limits: { fileSize: config.BODY_LIMIT_BYTES, files: 1, fields: 8, parts: 9, fieldSize: 1024, headerPairs: 32 },
   });
+  // Any other content type: 415 at once (the body unread), naming every accepted form.
+  fastify.addContentTypeParser('*', (req, _payload, done) => done(unsupportedType(req.headers['content-type'])));
   const readInputs = createInputReader({ maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES });
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const bodyDoc = { requestBodyContent: predictRequestContent(config.MAX_INSTANCES) };
+  const bodyDoc = { requestBodyContent: requestBodyContent({ maxInstances: config.MAX_INSTANCES }) };
   // The response is built right here from numbers we made; its zod schema documents it,
   // and plain JSON.stringify writes it (zod's encode pass costs more than the prediction).
   const serializerCompiler = () => (data: unknown) => JSON.stringify(data);
   const description =
-    'Input: a raw `image/png` or `image/jpeg` body; `multipart/form-data` with a file field `image`; or JSON ' +
-    '`{ "pixels": [784 numbers] }` / `{ "instances": [ [784 numbers] | { "b64": "<png/jpeg base64>" } ] }`. ' +
+    `${INPUT_DESCRIPTION}\n\n` +
     'Pixel numbers are MNIST-scale (28×28 row-major, 0 background … 1 ink) and used as given; images are ' +
     'normalised the MNIST way (grey, ink bright, cropped, fit to 20×20, centred by mass in 28×28). ' +
     'One prediction per instance, in order. 422 `over_budget` when one image of the model needs more prediction ' +

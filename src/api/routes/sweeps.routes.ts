@@ -10,15 +10,17 @@ import type { Config } from '../../config/env.ts';
 import { SpecError } from '../../engine/index.ts';
 import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
 import { isRedisUnavailable, type TrainingQueue } from '../../queue/index.ts';
+import { END_EVENT_ID } from '../../queue/training-queue.ts';
 import { SweepService } from '../../sweeps/sweep-service.ts';
 import { SweepBudgetError, type SweepPlan } from '../../sweeps/sweep-spec.ts';
 import { isSweepFinished, type SweepRecord } from '../../sweeps/sweep.repository.ts';
 import type { Redis } from 'ioredis';
 import { callerKey, routeRateLimit } from '../rate-limit.ts';
 import { StreamSlots } from '../stream-slots.ts';
-import { errorResponse, eventStream } from '../schemas/jobs.schemas.ts';
+import { ErrorResponse } from '../schemas/common.schemas.ts';
+import { eventStreamResponse, sseFrame, SweepStreamEvent } from '../schemas/events.schemas.ts';
 import {
-  createSweepBody, listSweepsQuery, submitSweepQuery, sweepDryRun, sweepIdParams, sweepList, sweepView,
+  CreateSweepBody, ListSweepsQuery, SubmitSweepQuery, SweepDryRunResponse, SweepIdParams, SweepListResponse, SweepViewSchema,
 } from '../schemas/sweeps.schemas.ts';
 
 export type SweepsRoutesOptions = { queue: TrainingQueue; config: Config; redis: Redis; heartbeatMs?: number };
@@ -65,9 +67,9 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
         'A trial over a job budget, or the sweep over its `budget` or MAX_SWEEP_IMAGE_STEPS: 422 `over_budget` with the figures. ' +
         '`?dryRun=true` plans and costs it, queuing nothing.',
       security,
-      querystring: submitSweepQuery,
-      body: createSweepBody,
-      response: { 200: sweepDryRun, 202: sweepView, 400: errorResponse, 415: errorResponse, 422: errorResponse, 429: errorResponse, 503: errorResponse },
+      querystring: SubmitSweepQuery,
+      body: CreateSweepBody,
+      response: { 200: SweepDryRunResponse, 202: SweepViewSchema, 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req, reply) => {
     let plan: SweepPlan;
@@ -89,7 +91,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
   app.get('/v1/sweeps', {
     schema: {
       tags, summary: 'List sweeps, newest first', description: 'A `train` key lists only its own sweeps; `admin` lists all.',
-      security, querystring: listSweepsQuery, response: { 200: sweepList, 400: errorResponse, 503: errorResponse },
+      security, querystring: ListSweepsQuery, response: { 200: SweepListResponse, 400: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
     const { limit, offset } = req.query;
@@ -108,7 +110,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       tags,
       summary: 'A sweep: status, trials, best, leaderboard',
       description: "Each trial: its job, params, status, rung, the last epoch's validation accuracy and cost, epochs. Another key's sweep is 404 to a `train` key.",
-      security, params: sweepIdParams, response: { 200: sweepView, 404: errorResponse, 503: errorResponse },
+      security, params: SweepIdParams, response: { 200: SweepViewSchema, 404: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
     const rec = await available(service.get(req.params.id));
@@ -121,7 +123,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       tags,
       summary: 'Cancel a sweep and every trial not yet ended',
       description: 'No further wave is queued; queued trials are cancelled at once, running ones at their next mini-batch (follow them). 409 when the sweep has already ended.',
-      security, params: sweepIdParams, response: { 200: sweepView, 404: errorResponse, 409: errorResponse, 503: errorResponse },
+      security, params: SweepIdParams, response: { 200: SweepViewSchema, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
     const rec = await available(service.get(req.params.id));
@@ -138,7 +140,12 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
         'A `sweep` event (data: the sweep as GET returns it) at once and whenever a trial starts or ends or a wave is queued; an `epoch` event ' +
         '(data: `{ jobId, metrics }`) for every epoch any trial finishes; and one `completed`, `failed` or `cancelled` event (data: the final sweep) to end. ' +
         'Lines starting with `:` are heartbeats. Streams are capped as the jobs\' are (429 / 503).',
-      security, params: sweepIdParams, response: { 200: eventStream, 404: errorResponse, 429: errorResponse, 503: errorResponse },
+      security,
+      params: SweepIdParams,
+      response: {
+        200: eventStreamResponse(SweepStreamEvent, 'the sweep\'s events: `sweep`, `epoch`, then one of `completed`, `failed`, `cancelled` (`error` if the stream broke)'),
+        404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse,
+      },
     },
   }, async (req, reply) => {
     const rec = await available(service.get(req.params.id));
@@ -158,7 +165,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     let dirty = true;
     const pending: string[] = [];
     const onEvent = (e: Parameters<Parameters<TrainingQueue['follow']>[1]>[0]) => {
-      if (e.type === 'epoch') pending.push(`event: epoch\ndata: ${JSON.stringify({ jobId: e.jobId, metrics: e.metrics })}\n\n`);
+      if (e.type === 'epoch') pending.push(sseFrame({ event: 'epoch', data: { jobId: e.jobId, metrics: e.metrics } }));
       else if (e.type !== 'progress') dirty = true;
       wake?.();
     };
@@ -189,13 +196,13 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
           const now = await service.view(rec.id);
           if (!now) break;
           for (const t of now.trials) await follow(t.jobId);
-          const json = JSON.stringify(now);
-          if (json !== last) {
-            last = json;
-            res.write(`event: sweep\ndata: ${json}\n\n`);
+          const frame = sseFrame({ event: 'sweep', data: now });
+          if (frame !== last) {
+            last = frame;
+            res.write(frame);
           }
-          if (isSweepFinished(now.status) && now.trials.every((t) => ['completed', 'failed', 'cancelled'].includes(t.status))) {
-            res.write(`event: ${now.status}\nid: end\ndata: ${json}\n\n`);
+          if (now.status !== 'running' && now.trials.every((t) => ['completed', 'failed', 'cancelled'].includes(t.status))) {
+            res.write(sseFrame({ event: now.status, id: END_EVENT_ID, data: now }));
             break;
           }
           continue;
@@ -214,7 +221,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       }
     } catch (err) {
       req.log.warn({ err, sweepId: rec.id }, 'sweep event stream failed');
-      if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify({ message: 'event stream interrupted' })}\n\n`);
+      if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
     } finally {
       clearInterval(heartbeat);
       for (const off of offs) off();

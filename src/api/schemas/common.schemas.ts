@@ -1,5 +1,7 @@
-// Schemas shared by several routes: the error shape, ids, pagination.
+// Schemas shared by several routes: the error shape, epoch metrics, the experiment, ids, pagination.
+// Zod schemas are named in PascalCase everywhere (a `Schema` suffix where the bare name is a type).
 import { z } from 'zod';
+import { ExperimentSchema } from '../../engine/spec.ts';
 
 export const ErrorResponse = z
   .object({
@@ -34,3 +36,27 @@ export const Pagination = z.object({
 
 /** Numbers from stored JSON: NaN/Infinity became null there, so metrics may be null. */
 export const num = () => z.number().nullable();
+
+/** One finished epoch of one network: the one schema of it (jobs' metrics and events, models' history, sweeps' events). */
+export const EpochMetricsSchema = z.looseObject({
+  member: z.number().int().describe('ensemble member (0 for a single network)'),
+  epoch: z.number().int().describe('1-based'),
+  epochs: z.number().int(),
+  trainingCost: num().describe('mean cost over the epoch\'s examples + the regularization term'),
+  trainingAccuracy: num(),
+  validationCost: num().describe('null when validationSize is 0'),
+  validationAccuracy: num(),
+  eta: num().describe('η used during this epoch'),
+  seconds: num(),
+  imagesPerSecond: num(),
+  gradientNorms: z.array(num()).describe('per parametric layer: mean norm of dC/dW over the epoch'),
+  biasGradientNorms: z.array(num()).optional().describe('with training.biasGradientImages > 0 (chapter 5\'s speed of learning): ' +
+    'per hidden layer (every dense/conv layer but the output, in order), ‖∂C/∂b‖ — the norm of the bias gradient averaged over ' +
+    'the first biasGradientImages training images, dropout off — after this epoch'),
+  initialBiasGradientNorms: z.array(num()).optional().describe('the same at initialisation, before any training: on epoch 1\'s metrics only'),
+}).describe('one finished epoch of one network');
+z.globalRegistry.add(EpochMetricsSchema, { id: 'EpochMetrics' });
+
+/** The complete, resolved experiment: the engine's own schema (component Experiment). */
+export { ExperimentSchema };
+z.globalRegistry.add(ExperimentSchema, { id: 'Experiment', description: 'the complete, resolved experiment: network, training, data (the engine\'s spec)' });

@@ -1,38 +1,15 @@
 // zod schemas of the jobs routes: they validate requests and generate the OpenAPI document.
 // The experiment itself is checked by the engine's resolveExperiment (SpecError → 422, with
-// the bad fields named); here only the outer shape and types are checked (→ 400).
+// the bad fields named); here only the outer shape and types are checked (→ 422 validation_failed).
 import { z } from 'zod';
-import { JOB_STATUSES } from '../../queue/index.ts';
-import { augmentSchema, dataSchema } from '../../engine/spec.ts';
+import { JOB_STATUSES, JobProgressSchema } from '../../queue/index.ts';
+import { ExperimentInputSchema } from '../../engine/spec.ts';
+import { EpochMetricsSchema, ExperimentSchema } from './common.schemas.ts';
 
-const part = (what: string) =>
-  z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
-
-// JSON Schema of data's fields, from the engine's own zod schemas (documentation only: the route
-// takes data as a record and the engine's spec validates it).
-const { augment: _augment, ...plainData } = dataSchema.shape;
-const dataProperties = {
-  ...Object.fromEntries(Object.entries(plainData).map(([k, v]) => [k, stripSchemaKey(z.toJSONSchema(v, { io: 'input' }))])),
-  augment: stripSchemaKey(z.toJSONSchema(augmentSchema.nullable(), { io: 'input' })),
-};
-function stripSchemaKey(s: Record<string, unknown>): Record<string, unknown> {
-  const { $schema: _s, ...rest } = s;
-  return rest;
-}
-
-export const createJobBody = z
-  .strictObject({
-    name: z.string().min(1).max(200).optional().describe('a label for the job and its model'),
-    preset: z.string().min(1).max(100).optional().describe('a book experiment by name, e.g. ch1-mlp30'),
-    network: part('network').optional(),
-    training: part('training').optional(),
-    // validated by the engine's spec (422 naming the field); documented here field by field
-    data: part('data').meta({ properties: dataProperties }).optional(),
-    ensemble: z.record(z.string(), z.unknown()).nullable().optional().describe('{ size } for an ensemble of networks'),
-    backend: z.enum(['native', 'tfjs']).optional()
-      .describe('engine backend to train on; a job naming one waits for a worker serving it (default: the worker\'s ENGINE_BACKEND)'),
-  })
-  .describe('A preset, a full spec, or a preset with overrides')
+// What a client sends, in the document: the engine's own schema of it (component ExperimentRequest,
+// POST /v1/jobs's body as documented); the resolved experiment is the component Experiment.
+export const ExperimentRequest = ExperimentInputSchema
+  .describe('A preset, a full spec, or a preset with overrides: each part is merged onto the preset (or the defaults) and the result validated as a whole')
   .meta({
     example: {
       preset: 'ch1-mlp30',
@@ -40,49 +17,49 @@ export const createJobBody = z
       data: { trainSize: 5000, validationSize: 1000, expand: false },
     },
   });
-export type CreateJobBody = z.infer<typeof createJobBody>;
+z.globalRegistry.add(ExperimentRequest, { id: 'ExperimentRequest' });
 
-export const jobStatus = z.enum(JOB_STATUSES);
+const part = (what: string) =>
+  z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
 
-export const jobIdParams = z.strictObject({
+/**
+ * What POST /v1/jobs validates itself: the outer shape only (→ 422 validation_failed); the parts are
+ * the engine's to check once merged onto the preset (SpecError → 422 unprocessable, fields named).
+ * The document shows ExperimentRequest instead (the route's requestBodyContent).
+ */
+export const CreateJobBody = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  preset: z.string().min(1).max(100).optional(),
+  network: part('network').optional(),
+  training: part('training').optional(),
+  data: part('data').optional(),
+  ensemble: z.record(z.string(), z.unknown()).nullable().optional(),
+  backend: z.enum(['native', 'tfjs']).optional(),
+});
+export type CreateJobBody = z.infer<typeof CreateJobBody>;
+
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+
+export const JobIdParams = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only'),
 });
 
-export const listJobsQuery = z.strictObject({
-  status: jobStatus.optional(),
+export const ListJobsQuery = z.strictObject({
+  status: JobStatusSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-export const epochMetrics = z.looseObject({
-  member: z.number().int(),
-  epoch: z.number().int(),
-  epochs: z.number().int(),
-  trainingCost: z.number().nullable(),
-  trainingAccuracy: z.number().nullable(),
-  validationCost: z.number().nullable(),
-  validationAccuracy: z.number().nullable(),
-  eta: z.number(),
-  seconds: z.number(),
-  imagesPerSecond: z.number(),
-  gradientNorms: z.array(z.number()),
-});
-
-const jobProgress = z.object({
-  epoch: z.number().int(),
-  epochs: z.number().int(),
-  member: z.number().int().optional(),
-  members: z.number().int().optional(),
-});
+z.globalRegistry.add(JobProgressSchema, { id: 'JobProgress' });
 
 // Fields a job's summary (lists) and its full record share.
 const jobCommon = {
   id: z.string(),
   name: z.string().optional(),
   owner: z.string().optional().describe('name of the API key that submitted it (`anonymous` when the API runs without keys)'),
-  status: jobStatus,
-  progress: jobProgress,
-  lastEpoch: epochMetrics.optional().describe('the latest finished epoch (any member)'),
+  status: JobStatusSchema,
+  progress: JobProgressSchema,
+  lastEpoch: EpochMetricsSchema.optional().describe('the latest finished epoch (any member)'),
   modelId: z.string().optional().describe('set when completed'),
   error: z.string().optional().describe('why it failed (or why the last attempt failed); starts with `timeout:` when it ran past JOB_TIMEOUT_S, `worker_died:` when its worker died under it JOB_MAX_WORKER_DEATHS times'),
   attempts: z.number().int().describe('times a worker started it, resumes included'),
@@ -95,32 +72,33 @@ const jobCommon = {
   finishedAt: z.string().optional(),
 };
 
-export const jobRecord = z.object({
+export const JobRecordSchema = z.object({
   ...jobCommon,
-  metrics: z.array(epochMetrics).describe(
+  metrics: z.array(EpochMetricsSchema).describe(
     'one entry per finished epoch (per member for ensembles), at most MAX_EPOCH_METRICS: beyond it only epochs 1, 1+k, 1+2k… of each member are kept (k = metricsEvery)',
   ),
   metricsEvery: z.number().int().optional().describe('k above, once the history has been thinned'),
-  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
+  experiment: ExperimentSchema,
 });
+z.globalRegistry.add(JobRecordSchema, { id: 'JobRecord' });
 
-export const jobSummary = z
+export const JobSummarySchema = z
   .object({
     ...jobCommon,
     preset: z.string().optional().describe("the experiment's preset, if it started from one"),
     members: z.number().int().optional().describe('networks in the ensemble, for ensembles'),
   })
   .describe('A job in a list: no metric history and no spec (GET /v1/jobs/{id} has them), the last epoch instead');
-z.globalRegistry.add(jobSummary, { id: 'JobSummary' });
+z.globalRegistry.add(JobSummarySchema, { id: 'JobSummary' });
 
-export const jobList = z.object({
-  items: z.array(jobSummary),
+export const JobListResponse = z.object({
+  items: z.array(JobSummarySchema),
   total: z.number().int(),
   limit: z.number().int(),
   offset: z.number().int(),
 });
 
-export const jobCost = z.object({
+export const JobCostSchema = z.object({
   params: z.number().int().describe('parameters of one network'),
   members: z.number().int().describe('networks trained (an ensemble\'s size, else 1)'),
   macsPerImage: z.number().int().describe('forward multiply-adds of one image through one network'),
@@ -133,9 +111,9 @@ export const jobCost = z.object({
   weightsBytes: z.number().int().describe('the trained model\'s weights, all members, float32'),
 }).describe('The estimated cost of a job. Each budget (MAX_JOB_PARAMS → params, MAX_JOB_MACS_PER_IMAGE → macsPerImage, MAX_JOB_SCRATCH_BYTES → trainingScratchBytesPerThread, MAX_JOB_IMAGE_STEPS → imageSteps, PREDICT_SCRATCH_BYTES → inferenceScratchBytesPerImage) refuses a job above it with 422 over_budget');
 // registered: the OpenAPI document refers to it as #/components/schemas/JobCost
-z.globalRegistry.add(jobCost, { id: 'JobCost' });
+z.globalRegistry.add(JobCostSchema, { id: 'JobCost' });
 
-export const jobBudgets = z.object({
+export const JobBudgetsSchema = z.object({
   MAX_JOB_PARAMS: z.number().int(),
   MAX_JOB_MACS_PER_IMAGE: z.number().int(),
   MAX_JOB_SCRATCH_BYTES: z.number().int(),
@@ -143,23 +121,16 @@ export const jobBudgets = z.object({
   PREDICT_SCRATCH_BYTES: z.number().int(),
 }).describe('this server\'s budgets');
 
-export const submitJobQuery = z.object({
+export const SubmitJobQuery = z.object({
   dryRun: z.enum(['true', 'false', '1', '0']).optional()
     .describe('true or 1: resolve, validate and cost the job (422 as a real submit would), queue nothing, answer 200'),
 });
 
-export const jobAccepted = jobRecord.extend({ cost: jobCost });
+export const JobAcceptedResponse = JobRecordSchema.extend({ cost: JobCostSchema });
 
-export const dryRunResult = z.object({
+export const JobDryRunResponse = z.object({
   dryRun: z.literal(true),
-  experiment: z.record(z.string(), z.unknown()).describe('the resolved experiment'),
-  cost: jobCost,
-  budgets: jobBudgets,
+  experiment: ExperimentSchema,
+  cost: JobCostSchema,
+  budgets: JobBudgetsSchema,
 });
-
-export const errorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-});
-
-/** The events route's 200 body, for the OpenAPI document (the route writes the stream itself). */
-export const eventStream = z.string().describe('text/event-stream: `event: <type>` and `data: <json>` lines');

@@ -1,36 +1,6 @@
 // Model registry responses.
 import { z } from 'zod';
-import { num, Pagination } from './common.schemas.ts';
-
-export const EpochMetricsSchema = z.looseObject({
-  member: z.number().int(),
-  epoch: z.number().int(),
-  epochs: z.number().int(),
-  trainingCost: num(),
-  trainingAccuracy: num(),
-  validationCost: num(),
-  validationAccuracy: num(),
-  eta: num(),
-  seconds: num(),
-  imagesPerSecond: num(),
-  gradientNorms: z.array(num()).describe('per parametric layer: mean norm of dC/dW over the epoch'),
-  biasGradientNorms: z.array(num()).optional().describe('with training.biasGradientImages > 0 (chapter 5\'s speed of learning): ' +
-    'per hidden layer (every dense/conv layer but the output, in order), ‖∂C/∂b‖ — the norm of the bias gradient averaged over ' +
-    'the first biasGradientImages training images, dropout off — after this epoch'),
-  initialBiasGradientNorms: z.array(num()).optional().describe('the same at initialisation, before any training: on epoch 1\'s metrics only'),
-});
-
-// The engine owns the experiment's exact schema; here it is documented, not re-validated.
-export const ExperimentSchema = z
-  .looseObject({
-    name: z.string().optional(),
-    preset: z.string().optional(),
-    network: z.looseObject({ layers: z.array(z.looseObject({ type: z.string() })), cost: z.string(), init: z.string() }),
-    training: z.looseObject({ epochs: z.number(), miniBatchSize: z.number(), eta: z.number(), lambda: z.number() }),
-    data: z.looseObject({ trainSize: z.number(), validationSize: z.number(), expand: z.boolean() }),
-    ensemble: z.looseObject({ size: z.number() }).optional(),
-  })
-  .describe('the complete, resolved experiment the model was trained with');
+import { EpochMetricsSchema, ExperimentSchema, num, Pagination } from './common.schemas.ts';
 
 export const ModelSummarySchema = z.object({
   id: z.string(),

@@ -1,6 +1,8 @@
 // Predict input and output. JSON bodies are validated here; image bodies (raw or
-// multipart) are checked by the decoder. The OpenAPI request body lists every form.
+// multipart) are checked by the decoder. The forms of the request body, with their
+// documentation, are listed once in ../predict/input-formats.ts.
 import { z } from 'zod';
+import { IMAGE_FORMAT_NAMES } from '../predict/image-formats.ts';
 
 export const PIXELS = 784;
 
@@ -12,7 +14,7 @@ export const PixelsSchema = z
   .describe('28×28 pixels, row-major, MNIST scale: 0 background … 1 full ink; used as given');
 
 export const B64ImageSchema = z.strictObject({
-  b64: z.string().min(1).describe('a PNG or JPEG image, base64-encoded (normalised like MNIST)'),
+  b64: z.string().min(1).describe(`a ${IMAGE_FORMAT_NAMES} image, base64-encoded, or a data: URL (normalised like MNIST)`),
 });
 
 export const PixelsBody = z.strictObject({ pixels: PixelsSchema });
@@ -26,14 +28,6 @@ export function instancesBody(maxInstances: number) {
       .min(1, { error: 'instances must not be empty' })
       .max(maxInstances, { error: `at most ${maxInstances} instances per request` }),
   });
-}
-
-/** The JSON body as documented: one of two forms. */
-export function predictJsonBody(maxInstances: number) {
-  return z.union([
-    PixelsBody,
-    z.strictObject({ instances: z.array(InstanceSchema).min(1).max(maxInstances) }),
-  ]);
 }
 
 export const PredictQuery = z.object({
@@ -65,18 +59,3 @@ export const PredictResponse = z.object({
   modelId: z.string(),
   predictions: z.array(PredictionSchema).describe('one per instance, in order'),
 });
-
-/** For the OpenAPI document: every accepted request body form. */
-export function predictRequestContent(maxInstances: number) {
-  const binary = { type: 'string', contentMediaType: 'application/octet-stream', description: 'the image bytes' };
-  return {
-    'application/json': z.toJSONSchema(predictJsonBody(maxInstances), { target: 'draft-2020-12', io: 'input' }),
-    'image/png': binary,
-    'image/jpeg': binary,
-    'multipart/form-data': {
-      type: 'object',
-      required: ['image'],
-      properties: { image: { type: 'string', contentMediaType: 'application/octet-stream', description: 'a PNG or JPEG file' } },
-    },
-  };
-}

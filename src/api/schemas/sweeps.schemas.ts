@@ -3,42 +3,42 @@
 // the space and the values are checked by resolveSweep (SpecError → 422, fields named).
 import { z } from 'zod';
 import { SWEEP_STATUSES } from '../../sweeps/sweep.repository.ts';
-import { dimensionSchema, OBJECTIVES, rungSchema } from '../../sweeps/sweep-spec.ts';
+import { DimensionSchema, OBJECTIVES, RungSchema } from '../../sweeps/sweep-spec.ts';
 
-export { createSweepBody } from '../../sweeps/sweep-spec.ts';
+export { CreateSweepBody } from '../../sweeps/sweep-spec.ts';
 
-export const sweepIdParams = z.strictObject({
+export const SweepIdParams = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only'),
 });
 
-export const listSweepsQuery = z.strictObject({
+export const ListSweepsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-export const sweepStatus = z.enum(SWEEP_STATUSES);
-const paramValue = z.union([z.number(), z.string(), z.boolean()]);
-const params = z.record(z.string(), paramValue).describe('spec path → the value this trial tried');
+export const SweepStatusSchema = z.enum(SWEEP_STATUSES);
+const ParamValue = z.union([z.number(), z.string(), z.boolean()]);
+const TrialParams = z.record(z.string(), ParamValue).describe('spec path → the value this trial tried');
 
-const strategy = z.discriminatedUnion('type', [
+const StrategyView = z.discriminatedUnion('type', [
   z.object({ type: z.literal('grid') }),
   z.object({ type: z.literal('random'), trials: z.number().int(), seed: z.number().int() }),
-  z.object({ type: z.literal('halving'), trials: z.number().int(), seed: z.number().int(), keep: z.number(), rungs: z.array(rungSchema) }),
+  z.object({ type: z.literal('halving'), trials: z.number().int(), seed: z.number().int(), keep: z.number(), rungs: z.array(RungSchema) }),
 ]);
 
-export const sweepBest = z.object({
+export const SweepBestSchema = z.object({
   jobId: z.string(),
   modelId: z.string().optional(),
-  params,
+  params: TrialParams,
   rung: z.number().int(),
   validationAccuracy: z.number().nullable(),
   validationCost: z.number().nullable(),
 }).describe('the best completed trial of the highest rung reached');
 
-export const sweepTrial = z.object({
+export const SweepTrialSchema = z.object({
   jobId: z.string().describe('the training job that runs it (GET /v1/jobs/{jobId})'),
   index: z.number().int().describe('its place in the plan; a promoted trial keeps it'),
-  params,
+  params: TrialParams,
   rung: z.number().int().describe('halving rung (0 otherwise)'),
   wave: z.number().int(),
   resumedFrom: z.string().optional().describe('the trial of the rung before whose checkpoint this one continued from'),
@@ -56,43 +56,44 @@ const sweepCommon = {
   name: z.string().optional(),
   preset: z.string().optional(),
   owner: z.string().optional(),
-  status: sweepStatus,
-  best: sweepBest.optional(),
+  status: SweepStatusSchema,
+  best: SweepBestSchema.optional(),
   error: z.string().optional(),
   createdAt: z.string(),
   finishedAt: z.string().optional(),
 };
 
-export const sweepView = z.object({
+export const SweepViewSchema = z.object({
   ...sweepCommon,
-  strategy,
+  strategy: StrategyView,
   objective: z.enum(OBJECTIVES),
   concurrency: z.number().int(),
-  space: z.record(z.string(), dimensionSchema),
+  space: z.record(z.string(), DimensionSchema),
   logScale: z.array(z.string()).describe('searched paths on a log scale'),
   imageSteps: z.number().describe('upper bound of the image-steps the sweep trains'),
   plannedTrials: z.number().int(),
   waves: z.number().int(),
-  trials: z.array(sweepTrial),
+  trials: z.array(SweepTrialSchema),
   leaderboard: z.array(z.string()).describe('trial job ids, best first (later rungs first)'),
 });
+z.globalRegistry.add(SweepViewSchema, { id: 'Sweep' });
 
-export const sweepSummary = z.object({
+export const SweepSummarySchema = z.object({
   ...sweepCommon,
   strategy: z.string(),
   trials: z.number().int(),
   plannedTrials: z.number().int(),
 });
 
-export const sweepList = z.object({ items: z.array(sweepSummary), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+export const SweepListResponse = z.object({ items: z.array(SweepSummarySchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 
-export const sweepDryRun = z.object({
+export const SweepDryRunResponse = z.object({
   dryRun: z.literal(true),
   plannedTrials: z.number().int(),
   imageSteps: z.number(),
-  trials: z.array(params),
+  trials: z.array(TrialParams),
 });
 
-export const submitSweepQuery = z.object({
+export const SubmitSweepQuery = z.object({
   dryRun: z.enum(['true', 'false', '1', '0']).optional().describe('true or 1: resolve, validate and cost the sweep, queue nothing (200)'),
 });

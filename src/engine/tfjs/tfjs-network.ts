@@ -1,8 +1,9 @@
 // A network over tfjs ops with the native Network's contract (native/README.md): parameters in the
-// addon's flat layout (dense W[out][in] then b; conv W[f][ky][kx][inC] then b), trainEpoch over an
-// order of examples with momentum/L2/L1/dropout and cancel/progress between mini-batches, evaluate,
-// predict, gradient and forward. Synchronous (tfjs ops are): it runs inside the tfjs worker thread.
-import type { NativeNetworkDesc } from '../network-plan.ts';
+// addon's flat layout, offsets and shapes from network-plan.ts's paramLayout (dense W[out][in] then b;
+// conv W[f][ky][kx][inC] then b), trainEpoch over an order of examples with momentum/L2/L1/dropout and
+// cancel/progress between mini-batches, evaluate, predict, gradient and forward. Synchronous (tfjs ops
+// are): it runs inside the tfjs worker thread.
+import { outputSizeOf, paramLayout, type NativeNetworkDesc } from '../network-plan.ts';
 import type { TrainEpochJob, TrainEpochResult } from '../backend.ts';
 import { dropoutScales } from './dropout-hash.ts';
 import { activate, exampleCosts, makeConv, makeL2Pool, makeMaxPool, pool, type Pools } from './tfjs-ops.ts';
@@ -28,20 +29,16 @@ export class TfjsNetwork {
     this.conv = makeConv(tf);
     this.inputConv = makeConv(tf, false);
     this.pools = { max: makeMaxPool(tf), l2: makeL2Pool(tf) };
-    let off = 0;
-    let [h, w, c] = desc.inputShape;
-    for (const L of desc.layers) {
-      if (L.kind === 'pool') { h = Math.floor(h / 2); w = Math.floor(w / 2); continue; }
-      const shape = L.kind === 'dense' ? [L.outSize, h * w * c] : [L.filters, L.kernel, L.kernel, c];
-      const wLen = shape.reduce((a, b) => a * b, 1);
-      const bLen = shape[0]!;
-      this.layers.push({ w: tf.zeros(shape), b: tf.zeros([bLen]), wOff: off, wLen, bOff: off + wLen, bLen, shape });
-      off += wLen + bLen;
-      if (L.kind === 'dense') { h = 1; w = 1; c = L.outSize; } else { h -= L.kernel - 1; w -= L.kernel - 1; c = L.filters; }
+    const layout = paramLayout(desc);
+    for (const s of layout.segments) {
+      this.layers.push({
+        w: tf.zeros(s.weightShape), b: tf.zeros([s.biasLength]),
+        wOff: s.weightOffset, wLen: s.weightLength, bOff: s.biasOffset, bLen: s.biasLength, shape: s.weightShape,
+      });
     }
-    this.paramCount = off;
-    this.outputs = c;
-    if (params.length !== off) throw new RangeError(`params: expected ${off} floats, got ${params.length}`);
+    this.paramCount = layout.paramCount;
+    this.outputs = outputSizeOf(desc.layers[desc.layers.length - 1]!);
+    if (params.length !== this.paramCount) throw new RangeError(`params: expected ${this.paramCount} floats, got ${params.length}`);
     this.setParams(params, velocity);
   }
 

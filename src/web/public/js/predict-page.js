@@ -5,7 +5,10 @@ import { drawPixels } from './digit-image.js';
 import { DigitPad } from './digit-pad.js';
 
 const DEBOUNCE_MS = 120;
-const IMAGE_TYPES = ['image/png', 'image/jpeg'];
+// the image types the API reads: the file input's accept list (test/api/predict-formats.test.ts
+// checks it against the API's registry, src/api/predict/image-formats.ts)
+const IMAGE_TYPES = document.getElementById('file').accept.split(',');
+const IMAGE_NAMES = IMAGE_TYPES.map((t) => t.split('/')[1].toUpperCase()).join(' or ');
 
 const $ = (id) => document.getElementById(id);
 const modelSelect = $('model');
@@ -100,7 +103,7 @@ async function run() {
 async function usePhoto(file) {
   if (!file) return;
   if (!IMAGE_TYPES.includes(file.type)) {
-    summary.textContent = `“${file.name}” is not a PNG or JPEG image.`;
+    summary.textContent = `“${file.name}” is not a ${IMAGE_NAMES} image.`;
     digitOut.textContent = '!';
     return;
   }
