@@ -103,7 +103,7 @@ export function fillOutline(ink: Uint8Array, w: number, h: number, opts: { maxTh
   if (!regions.some((r) => r.filled)) return { ink, regions };
   let level = 0;
   for (let i = 0; i < n; i++) if (ink[i]! > level) level = ink[i]!;
-  let fill = new Uint8Array(n);
+  let fill: Uint8Array = new Uint8Array(n);
   regions.forEach((r, k) => {
     if (r.filled) for (const i of members[k]!) fill[i] = level;
   });
