@@ -4,19 +4,19 @@
 // image within MAX_JOB_PARAMS, MAX_JOB_MACS_PER_IMAGE and PREDICT_SCRATCH_BYTES); then its test
 // accuracy is computed on MNIST's 10,000 test images by the predictor that will serve it, and it is
 // saved like any model (members copied in, owner recorded): it predicts, exports, shows on /models.
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireScope } from '../../auth/route-security.ts';
 import { principalOf } from '../../auth/scopes.ts';
 import {
-  BudgetError, buildModelEnsemble, ensembleBudgetViolations, isModelEnsemble, jobBudgets, loadMnist, MnistError,
-  type Mnist, type TrainedModel,
+  BudgetError, buildModelEnsemble, ensembleBudgetViolations, isModelEnsemble, jobBudgets,
+  type TrainedModel,
 } from '../../engine/index.ts';
 import { ApiError, unprocessable } from '../../errors.ts';
 import { ModelNotFoundError } from '../../store/model.repository.ts';
 import type { ModelRecord } from '../../store/model-record.ts';
 import type { AppContext } from '../context.ts';
+import { lazyMnist, oneAtATime } from '../mnist-test-set.ts';
 import { routeRateLimit } from '../rate-limit.ts';
 import { errors } from '../schemas/common.schemas.ts';
 import { CreateEnsembleBody, MAX_ENSEMBLE_MEMBERS } from '../schemas/ensembles.schemas.ts';
@@ -27,22 +27,9 @@ const member = (i: number, message: string) => unprocessable(`models.${i}: ${mes
 export default async function ensemblesRoutes(fastify: FastifyInstance, { ctx }: { ctx: AppContext }) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { config } = ctx;
-  let mnist: Promise<Mnist> | undefined;
-  const testSet = () => {
-    mnist ??= loadMnist({ dir: config.MNIST_DIR ?? join(config.DATA_DIR, 'mnist') }).catch((err: unknown) => {
-      mnist = undefined; // try again next time (files may appear)
-      if (err instanceof MnistError) throw new ApiError(503, 'unavailable', `the MNIST test set is unavailable: ${err.message}`);
-      throw err;
-    });
-    return mnist;
-  };
+  const testSet = lazyMnist(config);
   // One ensemble evaluated at a time per instance: each holds its members' weights and scratch.
-  let turn: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn);
-    turn = run.catch(() => {});
-    return run;
-  };
+  const serial = oneAtATime();
 
   app.post('/v1/ensembles', {
     config: { rateLimit: routeRateLimit(config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
@@ -87,7 +74,7 @@ export default async function ensemblesRoutes(fastify: FastifyInstance, { ctx }:
     if (violations.length > 0) throw new BudgetError(violations);
 
     const { test } = await testSet();
-    const ensemble = await oneAtATime(async () => {
+    const ensemble = await serial(async () => {
       const members: { modelId: string; model: TrainedModel }[] = [];
       for (const [i, id] of ids.entries()) {
         const model = await ctx.models.load(id).catch((err: unknown) => {

@@ -8,7 +8,7 @@ import { hasScope, principalOf } from '../../auth/scopes.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
 import type { Config } from '../../config/env.ts';
-import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
+import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isEndEvent, isRedisUnavailable, type JobEvent, type JobRecord, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
 import { StreamSlots } from '../stream-slots.ts';
@@ -163,13 +163,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     const { id } = req.params;
     if (!visible(req, await available(queue.get(id)))) throw notFound(`job ${id} not found`);
     const caller = callerKey(req);
-    const refused = slots.take(caller);
-    if (refused === 'caller') {
-      throw tooManyRequests('too_many_streams', `at most ${slots.perCaller} event streams open at once per caller; close one first`, STREAM_RETRY_AFTER_S, { limit: slots.perCaller });
-    }
-    if (refused === 'total') {
-      throw new ApiError(503, 'overloaded', 'too many event streams open on this instance; retry shortly', { limit: slots.total }, { 'retry-after': String(STREAM_RETRY_AFTER_S) });
-    }
+    slots.takeOrRefuse(caller);
     const lastEventId = req.headers['last-event-id'];
     reply.hijack();
     const res = reply.raw;
@@ -206,9 +200,6 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     }
   });
 }
-
-/** What a client refused a stream is told to wait. */
-const STREAM_RETRY_AFTER_S = 5;
 
 /**
  * A job event as its stream's frame (events.schemas.ts): epochs and the end carry an id (what

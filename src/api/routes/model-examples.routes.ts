@@ -1,13 +1,12 @@
 // GET /v1/models/:id/misclassified — the MNIST test digits a model gets wrong, with its
 // answer: the web job page's gallery. Computed on demand with the model's predictor over
 // the 10,000 test images (MNIST_DIR, via the engine's loadMnist) and cached per model.
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createModelPredictor, loadMnist, MnistError, type Mnist, type Predictor } from '../../engine/index.ts';
-import { ApiError } from '../../errors.ts';
+import { createModelPredictor, type Mnist, type Predictor } from '../../engine/index.ts';
 import type { AppContext } from '../context.ts';
+import { lazyMnist, oneAtATime } from '../mnist-test-set.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { requireScope } from '../../auth/route-security.ts';
 
@@ -47,31 +46,15 @@ export default async function modelExamplesRoutes(fastify: FastifyInstance, { ct
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   // insertion order = age; concurrent first requests for a model share one computation
   const cache = new Map<string, Promise<Result>>();
-  let mnist: Promise<Mnist> | undefined;
-
-  const testSet = () => {
-    // the engine's own order: MNIST_DIR, else the data directory's cache
-    mnist ??= loadMnist({ dir: ctx.config.MNIST_DIR ?? join(ctx.config.DATA_DIR, 'mnist') }).catch((err: unknown) => {
-      mnist = undefined; // try again next time (files may appear)
-      if (err instanceof MnistError) throw new ApiError(503, 'unavailable', `the MNIST test set is unavailable: ${err.message}`);
-      throw err;
-    });
-    return mnist;
-  };
-
+  const testSet = lazyMnist(ctx.config);
   // One sweep at a time: each holds a predictor (up to PREDICT_SCRATCH_BYTES of scratch), so requests
   // for many models at once wait their turn instead of multiplying that.
-  let turn: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn);
-    turn = run.catch(() => {});
-    return run;
-  };
+  const serial = oneAtATime();
 
   const compute = async (modelId: string): Promise<Result> => {
     const { test } = await testSet();
     const model = await ctx.models.load(modelId);
-    return oneAtATime(async () => {
+    return serial(async () => {
       // its own predictor, not the cached one: live predictions never queue behind this sweep. Same
       // bounds as the cache's: BudgetError (→ 422 over_budget) when one image needs more scratch.
       const predictor = createModelPredictor(model, { threads: ctx.config.ENGINE_THREADS, scratchBytes: ctx.config.PREDICT_SCRATCH_BYTES });

@@ -8,7 +8,7 @@ import { requireScope } from '../../auth/route-security.ts';
 import { hasScope, principalOf } from '../../auth/scopes.ts';
 import type { Config } from '../../config/env.ts';
 import { SpecError } from '../../engine/index.ts';
-import { ApiError, notFound, serviceUnavailable, tooManyRequests, unprocessable } from '../../errors.ts';
+import { ApiError, notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isRedisUnavailable, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID } from '../../queue/training-queue.ts';
 import { SweepService } from '../../sweeps/sweep-service.ts';
@@ -29,7 +29,6 @@ const tags = ['sweeps'];
 const security = requireScope('train');
 /** How often a follower re-reads the sweep even when no event came (a missed publish, a new wave). */
 const SAFETY_CHECK_MS = 5_000;
-const STREAM_RETRY_AFTER_S = 5;
 
 const seesAll = (req: FastifyRequest) => hasScope(principalOf(req), 'admin');
 const visible = (req: FastifyRequest, rec: SweepRecord | null): rec is SweepRecord =>
@@ -151,9 +150,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     const rec = await available(service.get(req.params.id));
     if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
     const caller = callerKey(req);
-    const refused = slots.take(caller);
-    if (refused === 'caller') throw tooManyRequests('too_many_streams', `at most ${slots.perCaller} event streams open at once per caller; close one first`, STREAM_RETRY_AFTER_S, { limit: slots.perCaller });
-    if (refused === 'total') throw new ApiError(503, 'overloaded', 'too many event streams open on this instance; retry shortly', { limit: slots.total }, { 'retry-after': String(STREAM_RETRY_AFTER_S) });
+    slots.takeOrRefuse(caller);
     reply.hijack();
     const res = reply.raw;
     const aborter = new AbortController();
