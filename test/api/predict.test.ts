@@ -160,7 +160,7 @@ test('?debug=1 shows each preprocessing stage of an image as a PNG; the last is 
   const res = await request(t.server).post('/v1/predict?debug=1').set('content-type', 'image/jpeg').send(png);
   assert.equal(res.status, 200);
   const { stages, input } = res.body.predictions[0] as { stages: { stage: string; width: number; height: number; png: string }[]; input: number[] };
-  assert.deepEqual(stages.map((s) => s.stage), ['decoded', 'ink', 'digit component', 'stroke width', 'mnist 28×28']);
+  assert.deepEqual(stages.map((s) => s.stage), ['decoded', 'ink', 'digit component', 'outline fill', 'stroke width', 'mnist 28×28']);
   for (const s of stages) {
     assert.match(s.png, /^data:image\/png;base64,/);
     const meta = await sharp(Buffer.from(s.png.slice(s.png.indexOf(',') + 1), 'base64')).extractChannel(0).raw().toBuffer({ resolveWithObject: true });

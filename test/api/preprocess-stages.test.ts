@@ -6,6 +6,7 @@ import { keepDigit } from '../../src/api/predict/stages/digit-component.ts';
 import { squareFilter } from '../../src/api/predict/stages/morphology.ts';
 import { DEFAULT_STAGES, inkImage, normalizeDigit, setPreprocessStages, type PreprocessStage } from '../../src/api/predict/normalize-image.ts';
 import { changeStrokeWidth, strokeWidth } from '../../src/api/predict/stages/stroke-width.ts';
+import { fillOutline } from '../../src/api/predict/stages/outline-fill.ts';
 
 const W = 96, H = 96;
 /** Paper of `level`, times `light(x, y)`, with dark ink where `ink(x, y)`. */
@@ -131,4 +132,84 @@ test('erosion never takes away more than 60% of the ink (thin parts survive)', (
   const n = 30, img = new Uint8Array(n * n);
   for (let y = 5; y < 25; y++) for (let x = 14; x < 16; x++) img[y * n + x] = 255; // a 2-px line
   assert.deepEqual(changeStrokeWidth(img, n, n, -2), img, 'a 2-px line is not eroded away');
+});
+
+// Outline fill: bright ink (255) on 0, 96×96, drawn as hairlines (1–2 px).
+const N = 96;
+function drawn(onLine: (x: number, y: number) => boolean): Uint8Array {
+  const ink = new Uint8Array(N * N);
+  for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) if (onLine(x, y)) ink[y * N + x] = 255;
+  return ink;
+}
+const circle = (cx: number, cy: number, r: number, line = 1.5) => (x: number, y: number) => Math.abs(Math.hypot(x - cx, y - cy) - r) <= line / 2;
+/** The outline (2 px) of an axis-aligned box: an outlined 1 when tall and narrow. */
+const boxOutline = (x0: number, y0: number, x1: number, y1: number) => (x: number, y: number) =>
+  x >= x0 && x <= x1 && y >= y0 && y <= y1 && (x <= x0 + 1 || x >= x1 - 1 || y <= y0 + 1 || y >= y1 - 1);
+const at = (img: Uint8Array, x: number, y: number) => img[y * N + x]!;
+
+test('outline fill: an outlined 1 (the outline of a bar) becomes a filled bar', () => {
+  const ink = drawn(boxOutline(40, 10, 54, 86));
+  const { ink: out, regions } = fillOutline(ink, N, N, { maxThickness: 0.5, minElongation: 1.4, gap: 1 });
+  assert.equal(regions.length, 1);
+  assert.ok(regions[0]!.filled, `thickness ${regions[0]!.thickness}`);
+  for (let y = 0; y < N; y++) {
+    for (let x = 0; x < N; x++) assert.equal(at(out, x, y), x >= 40 && x <= 54 && y >= 10 && y <= 86 ? 255 : 0, `at ${x},${y}`);
+  }
+});
+
+test('outline fill: an outlined 0 (two rings) fills the ring between them and leaves the middle open', () => {
+  const ink = drawn((x, y) => circle(48, 48, 38)(x, y) || circle(48, 48, 22)(x, y));
+  const { ink: out } = fillOutline(ink, N, N, { maxThickness: 0.5, minElongation: 1.4, gap: 1 });
+  for (let y = 0; y < N; y++) {
+    for (let x = 0; x < N; x++) {
+      const d = Math.hypot(x - 48, y - 48);
+      if (d > 24 && d < 36) assert.equal(at(out, x, y), 255, `the 0's body at ${x},${y}`);
+      if (d < 20 || d > 40) assert.equal(at(out, x, y), 0, `the middle or outside at ${x},${y}`);
+    }
+  }
+});
+
+test('outline fill: a 0 written as one hairline ring keeps its hole (wider than any stroke); so does an 8\'s pair of loops', () => {
+  const zero = drawn(circle(48, 48, 38));
+  const opts = { maxThickness: 0.5, minElongation: 1.4, gap: 1 };
+  const z = fillOutline(zero, N, N, opts);
+  assert.equal(z.regions.length, 1);
+  assert.ok(!z.regions[0]!.filled && z.regions[0]!.thickness > 0.8, `the hole measures ${z.regions[0]!.thickness} of the digit across`);
+  assert.deepEqual(z.ink, zero);
+  const eight = drawn((x, y) => circle(48, 28, 20)(x, y) || circle(48, 68, 20)(x, y));
+  const e = fillOutline(eight, N, N, opts);
+  assert.equal(e.regions.length, 2);
+  for (const r of e.regions) assert.ok(r.thickness <= 0.5 && r.elongation < 1.4 && !r.filled, `a loop: ${JSON.stringify(r)}`);
+  assert.deepEqual(e.ink, eight);
+});
+
+test('outline fill: a break of 2 px in the outline is bridged with gap 1, not without', () => {
+  const broken = drawn((x, y) => boxOutline(40, 10, 54, 86)(x, y) && !(x >= 40 && x <= 41 && y >= 40 && y <= 41));
+  assert.equal(fillOutline(broken, N, N, { maxThickness: 0.5 }).regions.length, 0, 'open without gap closing');
+  const { ink: out, regions } = fillOutline(broken, N, N, { maxThickness: 0.5, gap: 1 });
+  assert.equal(regions.filter((r) => r.filled).length, 1);
+  assert.equal(at(out, 47, 48), 255);
+  assert.equal(at(out, 30, 48), 0);
+});
+
+test('outline fill stage: an outlined 1 photographed reads as a bar of MNIST\'s width; an ordinary stroke is left alone', () => {
+  const run = (img: Uint8Array, stages: PreprocessStage[]) => {
+    setPreprocessStages(stages);
+    try {
+      return normalizeDigit({ data: img, width: W, height: H });
+    } finally {
+      setPreprocessStages(DEFAULT_STAGES);
+    }
+  };
+  // a 1-px outline (a 2-px one of so narrow a bar is a 1-px stroke at 28×28: not a hairline)
+  const outlined = picture((x, y) => boxOutline(40, 10, 54, 86)(x, y) && (x === 40 || x === 54 || y === 10 || y === 86));
+  const width = (v: Float32Array) => strokeWidth(Array.from(v, (p) => p * 255), 28, 28);
+  assert.ok(width(run(outlined, ['background', 'components', 'stroke-width'])) < 0.7, 'a hairline without the stage');
+  const filled = run(outlined, ['background', 'components', 'outline-fill', 'stroke-width']);
+  assert.ok(width(filled) >= 1.3 && width(filled) <= 3, `filled and thinned: ${width(filled)}`);
+  // the middle column of the 28×28 result is ink from top to bottom of the bar, as a 1's
+  const column = Array.from({ length: 18 }, (_, k) => filled[(5 + k) * 28 + 14]!);
+  assert.ok(column.every((v) => v > 0.5), `the bar's middle: ${column.map((v) => v.toFixed(1)).join(' ')}`);
+  const ordinary = picture(bar); // an 8-px stroke: 2.9 px at 28×28, not a hairline
+  assert.deepEqual(run(ordinary, ['background', 'components', 'outline-fill', 'stroke-width']), run(ordinary, ['background', 'components', 'stroke-width']));
 });

@@ -45,7 +45,7 @@ export const PredictionSchema = z.object({
   input: z.array(z.number()).optional().describe('with ?debug=1: the 784 pixels the model saw'),
   stages: z
     .array(z.object({
-      stage: z.string().describe('the stage: decoded, ink, digit component, stroke width, mnist 28×28'),
+      stage: z.string().describe('the stage: decoded, ink, digit component, outline fill, stroke width, mnist 28×28'),
       width: z.number().int(),
       height: z.number().int(),
       png: z.string().describe('the picture after this stage, a data:image/png;base64 URL (ink bright from the ink stage on)'),

@@ -1,9 +1,9 @@
 // The optional preprocessing stages by name, in pipeline order (normalize-image.ts runs them;
 // PREPROCESS_STAGES in src/config/env.ts chooses them). No imports: config reads it at boot.
-export const PREPROCESS_STAGES = ['background', 'components', 'stroke-width'] as const;
+export const PREPROCESS_STAGES = ['background', 'components', 'outline-fill', 'stroke-width'] as const;
 export type PreprocessStage = (typeof PREPROCESS_STAGES)[number];
 /** The stages that measured better on the real-world set, and so run unless PREPROCESS_STAGES says otherwise. */
-export const DEFAULT_STAGES: readonly PreprocessStage[] = ['background', 'components', 'stroke-width'];
+export const DEFAULT_STAGES: readonly PreprocessStage[] = ['background', 'components', 'outline-fill', 'stroke-width'];
 
 /** "none", or a comma list of stage names; '' or undefined: the defaults. Throws on an unknown name. */
 export function parseStages(text: string | undefined): PreprocessStage[] {
