@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { decideAuth } from './auth/auth-mode.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { loadConfigOrExit } from './config/env.ts';
+import { createLogger } from './observability/logger.ts';
 import { assertRedisReachable } from './queue/index.ts';
+import type { Logger } from 'pino';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Worker restarts wait 1 s, 2 s, 4 s … up to this; a worker that ran a minute resets the wait. */
@@ -16,7 +18,7 @@ const RESTART_MAX_DELAY_MS = 30_000;
 const RESTART_FIRST_DELAY_MS = 1000;
 const STABLE_AFTER_MS = 60_000;
 
-function start(name: string, script: string): ChildProcess {
+function start(name: string, script: string, log: Logger): ChildProcess {
   // Own process group (detached): a terminal's Ctrl-C reaches only us, and we forward it once —
   // a second SIGINT would make the children skip their graceful shutdown. The IPC channel lets
   // a child notice that we died without forwarding anything (src/process/parent-watch.ts).
@@ -26,7 +28,7 @@ function start(name: string, script: string): ChildProcess {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });
-  child.on('error', (err) => console.error(`nndl: ${name} could not start: ${err.message}`));
+  child.on('error', (err) => log.error({ child: name, err: err.message }, `${name} could not start: ${err.message}`));
   return child;
 }
 
@@ -34,12 +36,14 @@ const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  // the supervisor logs as its children do (pino JSON lines, service 'supervisor')
+  const log = createLogger('supervisor', config);
   try {
     // the API would refuse these too; saying it here starts no worker for nothing
     decideAuth(config, await KeyStore.load(config));
     await assertRedisReachable(config.REDIS_URL);
   } catch (err) {
-    console.error(`nndl: ${(err as Error).message}`);
+    log.fatal((err as Error).message);
     process.exit(1);
   }
 
@@ -70,7 +74,7 @@ async function main(): Promise<void> {
   const startWorker = () => {
     restartTimer = null;
     const startedAt = Date.now();
-    const child = start('worker', 'workers/train.worker.ts');
+    const child = start('worker', 'workers/train.worker.ts', log);
     worker = child;
     child.on('exit', (code, signal) => {
       worker = null;
@@ -79,17 +83,18 @@ async function main(): Promise<void> {
       // JOB_MAX_WORKER_DEATHS deaths, so restarting cannot loop forever on one job.
       if (Date.now() - startedAt >= STABLE_AFTER_MS) restartDelay = RESTART_FIRST_DELAY_MS;
       workerRestarts++;
-      console.error(`nndl: worker exited (${signal ?? `code ${code}`}); starting another in ${restartDelay / 1000} s (restart ${workerRestarts}); the API keeps running`);
+      log.warn({ child: 'worker', code, signal, restart: workerRestarts, restartInMs: restartDelay },
+        `worker exited (${signal ?? `code ${code}`}); starting another in ${restartDelay / 1000} s (restart ${workerRestarts}); the API keeps running`);
       restartTimer = setTimeout(startWorker, restartDelay);
       restartDelay = Math.min(restartDelay * 2, RESTART_MAX_DELAY_MS);
     });
   };
 
-  api = start('api', 'src/server.ts');
+  api = start('api', 'src/server.ts', log);
   api.on('exit', (code, signal) => {
     api = null;
     if (!stopping) {
-      console.error(`nndl: api exited (${signal ?? `code ${code}`}); stopping the worker`);
+      log.error({ child: 'api', code, signal }, `api exited (${signal ?? `code ${code}`}); stopping the worker`);
       exitCode = code || 1;
       stopAll('SIGTERM');
     }
@@ -98,9 +103,10 @@ async function main(): Promise<void> {
   startWorker();
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stopAll(sig));
-  console.log(`nndl: api on http://${config.HOST}:${config.PORT}, one worker (restarted if it dies); Ctrl-C stops both`);
+  log.info({ url: `http://${config.HOST}:${config.PORT}` }, `api on http://${config.HOST}:${config.PORT}, one worker (restarted if it dies); Ctrl-C stops both`);
 }
 
+// before the logger exists (or if it failed): plain text on stderr
 main().catch((err: Error) => {
   console.error(`nndl: ${err.stack ?? err.message}`);
   process.exit(1);

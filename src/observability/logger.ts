@@ -1,7 +1,7 @@
 // Structured logs, one format in every process: pino JSON lines ({ level, time, pid, hostname,
 // service, msg, ...fields }). The API logs through Fastify's pino (one request id per request,
 // taken from an incoming x-request-id when it looks sane, else generated); workers through
-// createLogger('worker').
+// createLogger('worker'), and `npm start`'s supervisor (src/main.ts) through createLogger('supervisor').
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
@@ -9,7 +9,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config/env.ts';
 
-export type Service = 'api' | 'worker';
+export type Service = 'api' | 'worker' | 'supervisor';
 
 /** The options every process's pino shares: its level and the fields each line starts with. */
 function baseOptions(service: Service, level: Config['LOG_LEVEL']): LoggerOptions {

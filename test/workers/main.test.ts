@@ -106,7 +106,7 @@ describe('npm start (src/main.ts)', () => {
       const { id } = (await submit.json()) as { id: string };
       await waitFor(async () => workerPids(p.output()).length === 2, 60_000, `a second worker\n${p.output()}`);
       assert.notEqual(workerPids(p.output())[1], first);
-      assert.match(p.output(), /nndl: worker exited \(SIGKILL\); starting another in 1 s/);
+      assert.match(p.output(), /"service":"supervisor".*"msg":"worker exited \(SIGKILL\); starting another in 1 s/);
       const done = await waitFor(async () => {
         const job = (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as { status: string; error?: string };
         return ['completed', 'failed', 'cancelled'].includes(job.status) ? job : null;
