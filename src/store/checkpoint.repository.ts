@@ -1,6 +1,7 @@
 // Training checkpoints, one file per job under DATA_DIR/checkpoints. Framed with a SHA-256
 // (checkpoint-frame.ts), written to a temp file, fsynced, renamed, and the directory fsynced,
 // so a worker killed mid-write leaves the previous checkpoint and a damaged file is refused.
+import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointCorruptError, frameCheckpoint, unframeCheckpoint } from './checkpoint-frame.ts';
@@ -27,7 +28,8 @@ export class CheckpointRepository {
   /** Disk full: StoreFullError, the previous checkpoint kept and no temp file left. */
   async save(jobId: string, payload: Uint8Array): Promise<void> {
     const final = this.path(jobId);
-    const tmp = `${final}.${process.pid}.${Date.now()}.tmp`;
+    // unique per call: two attempts of one job in one process (a redelivery) may save in the same millisecond
+    const tmp = `${final}.${process.pid}.${randomUUID()}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
       const fh = await open(tmp, 'w');
