@@ -1,7 +1,6 @@
 // Training jobs over REST: submit, read, list, cancel, and follow as server-sent events.
 // A `train` key sees only its own jobs (another key's job is a 404 to it, as if absent);
 // `admin` sees and cancels every job. Each job records its submitter as `owner`.
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireScope } from '../../auth/route-security.ts';
 import { hasScope, principalOf } from '../../auth/scopes.ts';
@@ -11,6 +10,7 @@ import type { Config } from '../../config/env.ts';
 import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
 import { isEndEvent, isRedisUnavailable, type JobEvent, type JobRecord, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
+import { startEventStream } from '../event-stream-head.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { ErrorResponse } from '../schemas/common.schemas.ts';
 import { componentRef } from '../openapi.ts';
@@ -170,18 +170,9 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     const aborter = new AbortController();
     streams.add(aborter);
     res.on('close', () => aborter.abort());
-    let heartbeat: NodeJS.Timeout | undefined;
+    let stopHeartbeat = () => {};
     try {
-      res.writeHead(200, {
-        ...(reply.getHeaders() as OutgoingHttpHeaders), // what the hooks set (CORS, request id) before the stream took over
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': String(req.id),
-      });
-      res.write('retry: 2000\n\n');
-      heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+      stopHeartbeat = startEventStream(req, reply, res, heartbeatMs);
       const events = queue.events(id, aborter.signal, typeof lastEventId === 'string' ? { lastEventId } : {});
       for await (const event of events) {
         if (res.destroyed) break;
@@ -192,7 +183,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       req.log.warn({ err, jobId: id }, 'event stream failed');
       if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
       aborter.abort();
       streams.delete(aborter);
       slots.give(caller);

@@ -1,7 +1,6 @@
 // Hyper-parameter sweeps over REST: submit, read, list, cancel, and follow as server-sent events.
 // Trials are ordinary training jobs (they show in /v1/jobs under the same owner). Same keys, scopes
 // and budgets as jobs: a `train` key sees only its own sweeps, `admin` sees and cancels all.
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireScope } from '../../auth/route-security.ts';
@@ -16,6 +15,7 @@ import { SweepBudgetError, type SweepPlan } from '../../sweeps/sweep-spec.ts';
 import { isSweepFinished, type SweepRecord } from '../../sweeps/sweep.repository.ts';
 import type { Redis } from 'ioredis';
 import { callerKey, routeRateLimit } from '../rate-limit.ts';
+import { startEventStream } from '../event-stream-head.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { ErrorResponse } from '../schemas/common.schemas.ts';
 import { eventStreamResponse, sseFrame, SweepStreamEvent } from '../schemas/events.schemas.ts';
@@ -171,18 +171,9 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       followed.add(id);
       offs.push(await queue.follow(id, onEvent));
     };
-    let heartbeat: NodeJS.Timeout | undefined;
+    let stopHeartbeat = () => {};
     try {
-      res.writeHead(200, {
-        ...(reply.getHeaders() as OutgoingHttpHeaders),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': String(req.id),
-      });
-      res.write('retry: 2000\n\n');
-      heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+      stopHeartbeat = startEventStream(req, reply, res, heartbeatMs);
       aborter.signal.addEventListener('abort', () => wake?.());
       await follow(rec.id);
       let last = '';
@@ -220,7 +211,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       req.log.warn({ err, sweepId: rec.id }, 'sweep event stream failed');
       if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
       for (const off of offs) off();
       aborter.abort();
       streams.delete(aborter);
