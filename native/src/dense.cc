@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "simd.h"
 
 namespace nndl {
 
@@ -89,14 +90,8 @@ double dense_update_rows(const DenseSlice* slices, int nslices, float* W, int in
 }
 
 namespace {
-#if defined(__AVX512F__)
-constexpr int SVL = 16;
-#elif defined(__AVX__)
-constexpr int SVL = 8;
-#else
-constexpr int SVL = 4;
-#endif
-typedef float sv16 __attribute__((vector_size(SVL * sizeof(float))));
+constexpr int SVL = kFloatLanes;
+typedef vfloat sv16;
 typedef float sv8 __attribute__((vector_size(SVL / 2 * sizeof(float))));
 typedef float sv4 __attribute__((vector_size(4 * sizeof(float))));
 template <typename V>

@@ -2,6 +2,7 @@
 // with GCC vector extensions, so -march picks AVX-512/AVX2/SSE) and the naive reference.
 #include "gemm.h"
 #include "common.h"
+#include "simd.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -16,14 +17,8 @@
 namespace nndl {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int VL = 16;
-#elif defined(__AVX__)
-constexpr int VL = 8;
-#else
-constexpr int VL = 4;
-#endif
-typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+constexpr int VL = kFloatLanes;
+typedef vfloat vf;
 
 constexpr int MR = 6;         // rows of C per micro-tile
 constexpr int NR = 2 * VL;    // columns of C per micro-tile (two vectors)
