@@ -16,9 +16,9 @@ import { completedEntry, inProgressEntry, membersEntry, notRunEntry, bestValidat
 import { isMemberwise, memberState, readMember, runMembers, voteAccuracy, type MemberRecord } from './reproduce/ensemble-members.ts';
 import { TARGET_POINTS, writeReport, type ReproductionReport } from './reproduce/report.ts';
 import { runPreset, sameExperiment } from './reproduce/run-preset.ts';
-import { PresetState, atomicWrite } from './reproduce/state.ts';
+import { PresetState, atomicWrite, type RunBook } from './reproduce/state.ts';
 import { accuracyCurveSvg } from './reproduce/svg-curve.ts';
-import type { TrainedModel } from '../src/engine/index.ts';
+import type { Checkpoint, TrainedModel } from '../src/engine/index.ts';
 
 const HELP = `usage: npm run reproduce [-- options]
   --preset NAME        a preset to run (repeatable); default: every preset, in the book's order
@@ -26,6 +26,8 @@ const HELP = `usage: npm run reproduce [-- options]
   --state DIR          checkpoints, models and results per preset (default DATA_DIR/reproduce)
   --threads N          engine threads (default and ceiling: ENGINE_THREADS)
   --stop-after N       train at most N epochs in this session, then checkpoint and stop (run again to go on)
+  --member K           a vote ensemble's member to train (repeatable; default: every member not yet committed,
+                       in order). Members are independent: separate processes or machines can each take some.
   --fresh              forget the saved state of the presets named and start them over
   --report-only        train nothing: rewrite the report from the saved state
   --machine TEXT       the machine and its load, in words, for the report
@@ -36,7 +38,7 @@ async function main(): Promise<number> {
   const { values: a } = parseArgs({
     options: {
       preset: { type: 'string', multiple: true }, out: { type: 'string' }, state: { type: 'string' }, threads: { type: 'string' },
-      'stop-after': { type: 'string' }, fresh: { type: 'boolean' }, 'report-only': { type: 'boolean' }, machine: { type: 'string' },
+      'stop-after': { type: 'string' }, member: { type: 'string', multiple: true }, fresh: { type: 'boolean' }, 'report-only': { type: 'boolean' }, machine: { type: 'string' },
       epochs: { type: 'string' }, 'train-size': { type: 'string' }, 'validation-size': { type: 'string' },
       list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -57,6 +59,11 @@ async function main(): Promise<number> {
     return n;
   };
   const stopAfterEpochs = int(a['stop-after'], 'stop-after');
+  const onlyMembers = a.member?.map((v) => {
+    const k = Number(v);
+    if (!Number.isInteger(k) || k < 0) throw new UsageError(`--member must be a member index (0, 1, ...), got "${v}"`);
+    return k;
+  });
   const chosen = a.preset ?? presets.map((p) => p.name);
   for (const name of chosen) {
     if (!presets.some((p) => p.name === name)) throw new UsageError(`unknown preset "${name}"; known: ${presets.map((p) => p.name).join(', ')}`);
@@ -119,7 +126,7 @@ async function main(): Promise<number> {
         console.log(`${p.name}: ${commandFor(p.name)}`);
         const finished = await runMembers({
           preset: p, overrides: memberOverrides, outDir, stateRoot, threads, maxThreads: config.ENGINE_THREADS, budgets: jobBudgets(config),
-          signal, ...(stopAfterEpochs !== undefined ? { stopAfterEpochs } : {}), engine, log: (l) => console.log(l),
+          signal, ...(stopAfterEpochs !== undefined ? { stopAfterEpochs } : {}), ...(onlyMembers ? { onlyMembers } : {}), engine, log: (l) => console.log(l),
         });
         if (!finished) stoppedEarly = true;
       }
@@ -162,22 +169,26 @@ async function main(): Promise<number> {
   // A vote ensemble's line: from the members committed beside the report, and the checkpoint of the one in progress.
   async function membersReport(p: PresetInfo, input: ExperimentInput, memberOverrides: Record<string, unknown> | null): Promise<ReproductionEntry> {
     const size = p.experiment.ensemble!.size;
+    // members may finish out of order (--member splits the work), so every member is looked at
     const records: MemberRecord[] = [];
+    const running: { ck: Checkpoint; book: RunBook | null }[] = [];
     for (let k = 0; k < size; k++) {
       const r = await readMember(outDir, p, k, memberOverrides);
-      if (!r) break;
-      records.push(r);
+      if (r) {
+        records.push(r);
+        continue;
+      }
+      const state = memberState(stateRoot, p, k);
+      const ck = await state.readCheckpoint().catch(() => null);
+      if (ck) running.push({ ck, book: await state.readRunBook() });
     }
-    const next = records.length < size ? memberState(stateRoot, p, records.length) : null;
-    const ck = next ? await next.readCheckpoint().catch(() => null) : null;
-    const nextBook = next && ck ? await next.readRunBook() : null;
-    const histories = [...records.map((r) => r.history), ...(ck ? [ck.history] : [])];
+    const histories = [...records.map((r) => r.history), ...running.map(({ ck }) => ck.history)];
     const curve = histories.length ? await writeCurve(p, histories, p.experiment.training.epochs, null) : null;
-    const wall = records.reduce((s, r) => s + r.wallSeconds, 0) + (nextBook?.wallSeconds ?? 0);
-    const sessions = records.reduce((s, r) => s + r.sessions, 0) + (nextBook?.sessions ?? 0);
+    const wall = records.reduce((s, r) => s + r.wallSeconds, 0) + running.reduce((s, { book }) => s + (book?.wallSeconds ?? 0), 0);
+    const sessions = records.reduce((s, r) => s + r.sessions, 0) + running.reduce((s, { book }) => s + (book?.sessions ?? 0), 0);
     const vote = records.length === size ? await voteAccuracy(records) : null;
     const c = common(p, input, histories.length ? wall : null, sessions, curve);
-    const entry = membersEntry(c, size, records, vote, ck ? { epochs: ck.history.length } : null);
+    const entry = membersEntry(c, size, records, vote, running.length ? { epochs: running.reduce((s, { ck }) => s + ck.history.length, 0) } : null);
     const last = records.at(-1);
     return { ...entry, threads: last?.threads ?? null, engine: last?.engine ?? null };
   }

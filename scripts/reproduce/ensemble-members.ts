@@ -66,13 +66,18 @@ export async function readMember(outDir: string, p: PresetInfo, k: number, overr
 export type MembersRun = {
   preset: PresetInfo; overrides: Record<string, unknown> | null; outDir: string; stateRoot: string;
   threads: number; maxThreads: number; budgets: JobBudgets; signal: Int32Array; stopAfterEpochs?: number;
+  /** Train only these members (the rest are left to other processes); default: all. */
+  onlyMembers?: number[];
   engine: string; log: (line: string) => void;
 };
 
 /** Trains the members not yet committed, in order, committing each as it finishes; false when stopped early. */
 export async function runMembers(o: MembersRun): Promise<boolean> {
   const size = o.preset.experiment.ensemble!.size;
+  const outside = o.onlyMembers?.find((k) => k >= size);
+  if (outside !== undefined) throw new RangeError(`${o.preset.name} has ${size} members (0 to ${size - 1}); there is no member ${outside}`);
   for (let k = 0; k < size; k++) {
+    if (o.onlyMembers && !o.onlyMembers.includes(k)) continue;
     if (await readMember(o.outDir, o.preset, k, o.overrides)) continue;
     if (o.signal[0] !== 0) return false;
     const state = memberState(o.stateRoot, o.preset, k);

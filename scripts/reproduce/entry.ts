@@ -127,14 +127,14 @@ export function completedEntry(c: Common, model: TrainedModel): ReproductionEntr
  * each finished member's own figure in the note (a vote of fewer members is not the book's run).
  */
 export function membersEntry(
-  c: Common, size: number, members: { testAccuracy: number; validationAccuracy: number | null; keptEpoch: number; history: EpochMetrics[]; trainingSeconds: number; finishedAt: string }[],
+  c: Common, size: number, members: { member: number; testAccuracy: number; validationAccuracy: number | null; keptEpoch: number; history: EpochMetrics[]; trainingSeconds: number; finishedAt: string }[],
   vote: { test: number; validation: number | null } | null, inProgress: { epochs: number } | null,
 ): ReproductionEntry {
   const e = c.preset.experiment;
   const epochs = e.training.epochs;
   const first = members[0]?.history ?? [];
   const best = bestValidation(first);
-  const each = members.map((m, k) => `member ${k + 1}: ${(m.testAccuracy * 100).toFixed(2)}%`).join(', ');
+  const each = members.map((m) => `member ${m.member + 1}: ${(m.testAccuracy * 100).toFixed(2)}%`).join(', ');
   const done = members.length === size && vote !== null;
   const accuracy = done ? (c.book.metric === 'validation' ? vote.validation : vote.test) : null;
   return {

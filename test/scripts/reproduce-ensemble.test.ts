@@ -110,3 +110,29 @@ test('member k run on its own is the engine ensemble\'s member k (same seed, sam
   if (both.status !== 'completed' || one.status !== 'completed') return;
   assert.deepEqual(one.model.members[0]!.params, both.model.members[1]!.params);
 });
+
+test('--member K trains only those members (so processes or machines can share the work); an index past the ensemble is refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nndl-reproduce-member-'));
+  try {
+    const out = join(dir, 'docs');
+    const state = join(dir, 'state');
+    const members = join(out, 'reproduction', 'members', 'ch6-ensemble');
+    const some = reproduce([...SLICE, '--out', out, '--state', state, '--member', '3', '--member', '1']);
+    assert.equal(some.status, 0, some.stderr);
+    assert.match(some.stdout, /member 2 of 5 \(seed 3\)[\s\S]*member 4 of 5 \(seed 5\)/);
+    assert.deepEqual([0, 1, 2, 3, 4].map((k) => existsSync(join(members, `member-${k}.json`))), [false, true, false, true, false]);
+    const r = JSON.parse(await readFile(join(out, 'reproduction.json'), 'utf8'));
+    const e = r.presets.find((p: { preset: string }) => p.preset === 'ch6-ensemble');
+    assert.equal(e.status, 'in-progress');
+    assert.equal(e.accuracy, null);
+
+    const beyond = reproduce([...SLICE, '--out', out, '--state', state, '--member', '5']);
+    assert.notEqual(beyond.status, 0);
+    assert.match(beyond.stderr, /ch6-ensemble has 5 members \(0 to 4\); there is no member 5/);
+    const notIndex = reproduce([...SLICE, '--out', out, '--state', state, '--member', 'two']);
+    assert.notEqual(notIndex.status, 0);
+    assert.match(notIndex.stderr, /--member must be a member index/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
