@@ -76,21 +76,15 @@ void pack_b(bool transB, const float* B, int ldb, int k0, int kc, int j0, int nc
   }
 }
 
-// Packs op(A)[i0..i0+mc) × [k0..k0+kc) into MR-tall panels, zero-padded: Ap[panel][k][MR].
-void pack_a(bool transA, const float* A, int lda, int i0, int mc, int k0, int kc, float* Ap) {
+// Packs op(A) = Aᵀ, [i0..i0+mc) × [k0..k0+kc) of it, into MR-tall panels, zero-padded:
+// Ap[panel][k][MR]. Only a transposed A is packed (blocked() reads a row-major A in place).
+void pack_a_transposed(const float* A, int lda, int i0, int mc, int k0, int kc, float* Ap) {
   for (int ip = 0; ip < mc; ip += MR) {
     const int h = mc - ip < MR ? mc - ip : MR;
     float* dst = Ap + static_cast<size_t>(ip) * kc;
-    if (!transA) {
-      for (int i = 0; i < h; ++i) {
-        const float* src = A + static_cast<size_t>(i0 + ip + i) * lda + k0;
-        for (int k = 0; k < kc; ++k) dst[k * MR + i] = src[k];
-      }
-    } else {
-      for (int k = 0; k < kc; ++k) {
-        const float* src = A + static_cast<size_t>(k0 + k) * lda + i0 + ip;
-        for (int i = 0; i < h; ++i) dst[k * MR + i] = src[i];
-      }
+    for (int k = 0; k < kc; ++k) {
+      const float* src = A + static_cast<size_t>(k0 + k) * lda + i0 + ip;
+      for (int i = 0; i < h; ++i) dst[k * MR + i] = src[i];
     }
     if (h < MR)
       for (int k = 0; k < kc; ++k)
@@ -242,24 +236,26 @@ void small_m_axpy(int N, int K, float alpha, const float* A, int lda, const floa
   }
 }
 
+// The vector's low half plus its high half (memcpy: no aliasing games, the compiler sees the lanes).
+template <class Half, class V>
+inline Half add_halves(V v) {
+  Half lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  return lo + hi;
+}
+
 // Pairwise (halves added until 4 lanes are left): a few shuffles instead of VL − 1 dependent scalar
 // adds, which cost as much as the dot products themselves at K of a few hundred.
 inline float hsum(vf v) {
-#if defined(__AVX512F__)
-  typedef float v8 __attribute__((vector_size(8 * sizeof(float))));
-  v8 a, b;
-  std::memcpy(&a, &v, sizeof a);
-  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
-  const v8 h = a + b;
-#elif defined(__AVX__)
-  const vf h = v;
-#endif
 #if defined(__AVX__)
   typedef float v4 __attribute__((vector_size(4 * sizeof(float))));
-  v4 c, d;
-  std::memcpy(&c, &h, sizeof c);
-  std::memcpy(&d, reinterpret_cast<const char*>(&h) + sizeof c, sizeof d);
-  const v4 q = c + d;
+#endif
+#if defined(__AVX512F__)
+  typedef float v8 __attribute__((vector_size(8 * sizeof(float))));
+  const v4 q = add_halves<v4>(add_halves<v8>(v));
+#elif defined(__AVX__)
+  const v4 q = add_halves<v4>(v);
 #else
   const vf q = v;
 #endif
@@ -357,7 +353,7 @@ void blocked(bool transA, bool transB, int M, int N, int K, float alpha, const f
         const int mc = M - ic < MC ? M - ic : MC;
         // A row-major A is read in place (the micro-kernel broadcasts from its rows); only a
         // transposed A is packed.
-        if (transA) pack_a(transA, A, lda, ic, mc, pc, kc, pb.a.data());
+        if (transA) pack_a_transposed(A, lda, ic, mc, pc, kc, pb.a.data());
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = nc - jr < NR ? nc - jr : NR;
           const float* Bp = pb.b.data() + static_cast<size_t>(jr) * kc;
