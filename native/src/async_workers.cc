@@ -2,10 +2,22 @@
 // OnOK/OnError run on the JS thread and settle the promise.
 #include "async_workers.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
 namespace nndl {
+namespace {
+
+// A JS typed array holding a copy of v (Float64Array for double, Uint32Array for uint32_t).
+template <class T>
+Napi::TypedArrayOf<T> typed_array_copy(Napi::Env env, const std::vector<T>& v) {
+  Napi::TypedArrayOf<T> a = Napi::TypedArrayOf<T>::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
+
+}  // namespace
 
 NetworkJobWorker::NetworkJobWorker(Napi::Env env, const char* name, std::shared_ptr<NetworkCore> core)
     : Napi::AsyncWorker(env, (std::string("nndl.") + name).c_str()),
@@ -37,9 +49,7 @@ void TrainWorker::OnOK() {
   r.Set("examples", Napi::Number::New(env, static_cast<double>(result_.examples)));
   r.Set("costSum", Napi::Number::New(env, result_.costSum));
   r.Set("correct", Napi::Number::New(env, static_cast<double>(result_.correct)));
-  Napi::Float64Array norms = Napi::Float64Array::New(env, result_.gradNormSum.size());
-  for (size_t i = 0; i < result_.gradNormSum.size(); ++i) norms[i] = result_.gradNormSum[i];
-  r.Set("gradNormSum", norms);
+  r.Set("gradNormSum", typed_array_copy(env, result_.gradNormSum));
   deferred_.Resolve(r);
 }
 
@@ -54,9 +64,7 @@ void EvaluateWorker::OnOK() {
   Napi::Object r = Napi::Object::New(env);
   r.Set("costSum", Napi::Number::New(env, result_.costSum));
   r.Set("correct", Napi::Number::New(env, static_cast<double>(result_.correct)));
-  Napi::Uint32Array conf = Napi::Uint32Array::New(env, result_.confusion.size());
-  for (size_t i = 0; i < result_.confusion.size(); ++i) conf[i] = result_.confusion[i];
-  r.Set("confusion", conf);
+  r.Set("confusion", typed_array_copy(env, result_.confusion));
   deferred_.Resolve(r);
 }
 
