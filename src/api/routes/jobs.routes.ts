@@ -1,21 +1,21 @@
 // Training jobs over REST: submit, read, list, cancel, and follow as server-sent events.
 // A `train` key sees only its own jobs (another key's job is a 404 to it, as if absent);
 // `admin` sees and cancels every job. Each job records its submitter as `owner`.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { requireScope } from '../../auth/route-security.ts';
-import { hasScope, principalOf } from '../../auth/scopes.ts';
+import { principalOf } from '../../auth/scopes.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
 import type { Config } from '../../config/env.ts';
-import { notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
-import { isEndEvent, isRedisUnavailable, type JobEvent, type JobRecord, type TrainingQueue } from '../../queue/index.ts';
+import { notFound, unprocessable } from '../../errors.ts';
+import { isEndEvent, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
-import { startEventStream } from '../event-stream-head.ts';
-import { StreamSlots } from '../stream-slots.ts';
-import { ErrorResponse } from '../schemas/common.schemas.ts';
+import { EventStreams } from '../event-streams.ts';
+import { available, ownerFilter, visibleTo } from '../owned-records.ts';
+import { ErrorResponse, isDryRun, submitResponses } from '../schemas/common.schemas.ts';
 import { componentRef } from '../openapi.ts';
 import { eventStreamResponse, JobStreamEvent, sseFrame } from '../schemas/events.schemas.ts';
-import { callerKey, routeRateLimit } from '../rate-limit.ts';
+import { routeRateLimit } from '../rate-limit.ts';
 import {
   CreateJobBody, JobDryRunResponse, JobAcceptedResponse, JobIdParams, JobListResponse, JobRecordSchema, ListJobsQuery, SubmitJobQuery,
 } from '../schemas/jobs.schemas.ts';
@@ -34,29 +34,11 @@ export type JobsRoutesOptions = {
 const tags = ['jobs'];
 const security = requireScope('train');
 
-/** admin sees every job; anyone else only the jobs their key submitted. */
-const seesAll = (req: FastifyRequest) => hasScope(principalOf(req), 'admin');
-const visible = (req: FastifyRequest, rec: JobRecord | null): rec is JobRecord =>
-  rec !== null && (seesAll(req) || rec.owner === principalOf(req).name);
-
 export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { queue, maxJobsPerKey } = opts;
   const budgets = opts.budgets ?? DEFAULT_BUDGETS;
-  const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  // Open event streams never go idle, so closing the server would wait on them forever:
-  // end them first (clients reconnect to another instance, replay included).
-  const streams = new Set<AbortController>();
-  const slots = new StreamSlots(opts.config.SSE_MAX_STREAMS, opts.config.SSE_MAX_STREAMS_PER_KEY);
-  fastify.addHook('preClose', async () => {
-    for (const s of streams) s.abort();
-  });
-  // Redis down is the service's state, not a bug: 503 so clients and balancers retry.
-  const available = <T>(p: Promise<T>): Promise<T> =>
-    p.catch((err: unknown) => {
-      if (isRedisUnavailable(err)) throw serviceUnavailable('the job queue is unavailable (Redis); try again shortly');
-      throw err;
-    });
+  const streams = new EventStreams(fastify, opts.config, opts.heartbeatMs ?? 15_000);
 
   app.post('/v1/jobs', {
     config: { rateLimit: routeRateLimit(opts.config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
@@ -74,7 +56,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       body: CreateJobBody,
       // documented as the engine's own schema of it (the body is validated by the engine, fields named)
       requestBodyContent: { 'application/json': componentRef('ExperimentRequest', 'input') },
-      response: { 200: JobDryRunResponse, 202: JobAcceptedResponse, 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
+      response: submitResponses(JobDryRunResponse, JobAcceptedResponse),
     },
   }, async (req, reply) => {
     let experiment: Experiment;
@@ -85,7 +67,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
       throw err;
     }
     const cost = assertWithinBudgets(experiment, budgets); // BudgetError → 422 over_budget (error-handler.ts)
-    if (req.query.dryRun === 'true' || req.query.dryRun === '1') return reply.code(200).send({ dryRun: true, experiment, cost, budgets });
+    if (isDryRun(req.query)) return reply.code(200).send({ dryRun: true, experiment, cost, budgets });
     const record = await available(queue.submit(experiment, {
       ...(req.body.name !== undefined ? { name: req.body.name } : {}),
       owner: principalOf(req).name,
@@ -106,8 +88,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req) => {
     const { status, limit, offset } = req.query;
-    const owner = seesAll(req) ? {} : { owner: principalOf(req).name };
-    const page = await available(queue.list({ ...(status ? { status } : {}), ...owner, limit, offset }));
+    const page = await available(queue.list({ ...(status ? { status } : {}), ...ownerFilter(req), limit, offset }));
     return { ...page, limit, offset };
   });
 
@@ -122,7 +103,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req) => {
     const record = await available(queue.get(req.params.id));
-    if (!visible(req, record)) throw notFound(`job ${req.params.id} not found`);
+    if (!visibleTo(req, record)) throw notFound(`job ${req.params.id} not found`);
     return record;
   });
 
@@ -137,7 +118,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req, reply) => {
     // the owner is fixed at submit, so checking it first leaves no gap
-    if (!visible(req, await available(queue.get(req.params.id)))) throw notFound(`job ${req.params.id} not found`);
+    if (!visibleTo(req, await available(queue.get(req.params.id)))) throw notFound(`job ${req.params.id} not found`);
     const record = await available(queue.cancel(req.params.id));
     return reply.code(record.status === 'cancelled' ? 200 : 202).send(record);
   });
@@ -161,34 +142,15 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req, reply) => {
     const { id } = req.params;
-    if (!visible(req, await available(queue.get(id)))) throw notFound(`job ${id} not found`);
-    const caller = callerKey(req);
-    slots.takeOrRefuse(caller);
+    if (!visibleTo(req, await available(queue.get(id)))) throw notFound(`job ${id} not found`);
     const lastEventId = req.headers['last-event-id'];
-    reply.hijack();
-    const res = reply.raw;
-    const aborter = new AbortController();
-    streams.add(aborter);
-    res.on('close', () => aborter.abort());
-    let stopHeartbeat = () => {};
-    try {
-      stopHeartbeat = startEventStream(req, reply, res, heartbeatMs);
-      const events = queue.events(id, aborter.signal, typeof lastEventId === 'string' ? { lastEventId } : {});
-      for await (const event of events) {
+    await streams.serve(req, reply, { jobId: id }, async (res, signal) => {
+      for await (const event of queue.events(id, signal, typeof lastEventId === 'string' ? { lastEventId } : {})) {
         if (res.destroyed) break;
         res.write(sseFrame(jobStreamFrame(event)));
         if (isEndEvent(event)) break;
       }
-    } catch (err) {
-      req.log.warn({ err, jobId: id }, 'event stream failed');
-      if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
-    } finally {
-      stopHeartbeat();
-      aborter.abort();
-      streams.delete(aborter);
-      slots.give(caller);
-      if (!res.destroyed) res.end();
-    }
+    });
   });
 }
 

@@ -1,24 +1,24 @@
 // Hyper-parameter sweeps over REST: submit, read, list, cancel, and follow as server-sent events.
 // Trials are ordinary training jobs (they show in /v1/jobs under the same owner). Same keys, scopes
 // and budgets as jobs: a `train` key sees only its own sweeps, `admin` sees and cancels all.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireScope } from '../../auth/route-security.ts';
-import { hasScope, principalOf } from '../../auth/scopes.ts';
+import { principalOf } from '../../auth/scopes.ts';
 import type { Config } from '../../config/env.ts';
 import { SpecError } from '../../engine/index.ts';
-import { ApiError, notFound, serviceUnavailable, unprocessable } from '../../errors.ts';
-import { isRedisUnavailable, type TrainingQueue } from '../../queue/index.ts';
+import { ApiError, notFound, unprocessable } from '../../errors.ts';
+import type { TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID } from '../../queue/training-queue.ts';
 import { SweepService } from '../../sweeps/sweep-service.ts';
 import { SweepBudgetError, type SweepPlan } from '../../sweeps/sweep-spec.ts';
-import { isSweepFinished, type SweepRecord } from '../../sweeps/sweep.repository.ts';
+import { isSweepFinished } from '../../sweeps/sweep.repository.ts';
 import type { Redis } from 'ioredis';
-import { callerKey, routeRateLimit } from '../rate-limit.ts';
+import { routeRateLimit } from '../rate-limit.ts';
 import { componentRef } from '../openapi.ts';
-import { startEventStream } from '../event-stream-head.ts';
-import { StreamSlots } from '../stream-slots.ts';
-import { ErrorResponse } from '../schemas/common.schemas.ts';
+import { EventStreams } from '../event-streams.ts';
+import { available, ownerFilter, visibleTo } from '../owned-records.ts';
+import { ErrorResponse, isDryRun, submitResponses } from '../schemas/common.schemas.ts';
 import { eventStreamResponse, sseFrame, SweepStreamEvent } from '../schemas/events.schemas.ts';
 import {
   CreateSweepBody, ListSweepsQuery, SubmitSweepQuery, SweepDryRunResponse, SweepIdParams, SweepListResponse, SweepViewSchema,
@@ -31,26 +31,12 @@ const security = requireScope('train');
 /** How often a follower re-reads the sweep even when no event came (a missed publish, a new wave). */
 const SAFETY_CHECK_MS = 5_000;
 
-const seesAll = (req: FastifyRequest) => hasScope(principalOf(req), 'admin');
-const visible = (req: FastifyRequest, rec: SweepRecord | null): rec is SweepRecord =>
-  rec !== null && (seesAll(req) || rec.owner === principalOf(req).name);
-
 export default async function sweepsRoutes(fastify: FastifyInstance, opts: SweepsRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { queue, config } = opts;
   const service = new SweepService({ config, redis: opts.redis, queue });
-  const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const streams = new Set<AbortController>();
-  const slots = new StreamSlots(config.SSE_MAX_STREAMS, config.SSE_MAX_STREAMS_PER_KEY);
-  fastify.addHook('preClose', async () => {
-    for (const s of streams) s.abort();
-  });
+  const streams = new EventStreams(fastify, config, opts.heartbeatMs ?? 15_000);
   fastify.addHook('onClose', async () => service.close());
-  const available = <T>(p: Promise<T>): Promise<T> =>
-    p.catch((err: unknown) => {
-      if (isRedisUnavailable(err)) throw serviceUnavailable('the job queue is unavailable (Redis); try again shortly');
-      throw err;
-    });
 
   app.post('/v1/sweeps', {
     config: { rateLimit: routeRateLimit(config.RATE_LIMIT_SUBMIT_PER_MIN, 'submit') },
@@ -71,7 +57,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       body: CreateSweepBody,
       // documented with `base` as the engine's experiment schema (the engine validates it, fields named)
       requestBodyContent: { 'application/json': componentRef('SweepRequest', 'input') },
-      response: { 200: SweepDryRunResponse, 202: SweepViewSchema, 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
+      response: submitResponses(SweepDryRunResponse, SweepViewSchema),
     },
   }, async (req, reply) => {
     let plan: SweepPlan;
@@ -82,7 +68,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       if (err instanceof SweepBudgetError) throw new ApiError(422, 'over_budget', err.message, err.violations);
       throw err; // BudgetError (a trial over a job budget) → 422 over_budget by the error handler
     }
-    if (req.query.dryRun === 'true' || req.query.dryRun === '1') {
+    if (isDryRun(req.query)) {
       return reply.code(200).send({ dryRun: true, plannedTrials: plan.trials.length, imageSteps: plan.imageSteps, trials: plan.trials });
     }
     const view = await available(service.create(plan, principalOf(req).name));
@@ -97,7 +83,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     },
   }, async (req) => {
     const { limit, offset } = req.query;
-    const page = await available(service.list({ ...(seesAll(req) ? {} : { owner: principalOf(req).name }), limit, offset }));
+    const page = await available(service.list({ ...ownerFilter(req), limit, offset }));
     const items = page.items.map(({ plan, trials, waves: _w, ...rest }) => ({
       ...rest,
       ...(plan.name !== undefined ? { name: plan.name } : {}),
@@ -116,7 +102,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     },
   }, async (req) => {
     const rec = await available(service.get(req.params.id));
-    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
     return available(service.toView(rec));
   });
 
@@ -129,7 +115,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     },
   }, async (req) => {
     const rec = await available(service.get(req.params.id));
-    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
     if (isSweepFinished(rec.status)) throw new ApiError(409, 'conflict', `sweep ${rec.id} is already ${rec.status}`, { status: rec.status });
     return (await available(service.cancel(rec.id)))!;
   });
@@ -151,14 +137,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     },
   }, async (req, reply) => {
     const rec = await available(service.get(req.params.id));
-    if (!visible(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
-    const caller = callerKey(req);
-    slots.takeOrRefuse(caller);
-    reply.hijack();
-    const res = reply.raw;
-    const aborter = new AbortController();
-    streams.add(aborter);
-    res.on('close', () => aborter.abort());
+    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
     const offs: (() => void)[] = [];
     const followed = new Set<string>();
     let wake: (() => void) | null = null;
@@ -174,53 +153,45 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       followed.add(id);
       offs.push(await queue.follow(id, onEvent));
     };
-    let stopHeartbeat = () => {};
-    try {
-      stopHeartbeat = startEventStream(req, reply, res, heartbeatMs);
-      aborter.signal.addEventListener('abort', () => wake?.());
-      await follow(rec.id);
-      let last = '';
-      while (!aborter.signal.aborted && !res.destroyed) {
-        while (pending.length > 0) res.write(pending.shift()!);
-        if (dirty) {
-          dirty = false;
-          const now = await service.view(rec.id);
-          if (!now) break;
-          for (const t of now.trials) await follow(t.jobId);
-          const frame = sseFrame({ event: 'sweep', data: now });
-          if (frame !== last) {
-            last = frame;
-            res.write(frame);
+    await streams.serve(req, reply, { sweepId: rec.id }, async (res, signal) => {
+      signal.addEventListener('abort', () => wake?.());
+      try {
+        await follow(rec.id);
+        let last = '';
+        while (!signal.aborted && !res.destroyed) {
+          while (pending.length > 0) res.write(pending.shift()!);
+          if (dirty) {
+            dirty = false;
+            const now = await service.view(rec.id);
+            if (!now) break;
+            for (const t of now.trials) await follow(t.jobId);
+            const frame = sseFrame({ event: 'sweep', data: now });
+            if (frame !== last) {
+              last = frame;
+              res.write(frame);
+            }
+            if (now.status !== 'running' && now.trials.every((t) => ['completed', 'failed', 'cancelled'].includes(t.status))) {
+              res.write(sseFrame({ event: now.status, id: END_EVENT_ID, data: now }));
+              break;
+            }
+            continue;
           }
-          if (now.status !== 'running' && now.trials.every((t) => ['completed', 'failed', 'cancelled'].includes(t.status))) {
-            res.write(sseFrame({ event: now.status, id: END_EVENT_ID, data: now }));
-            break;
-          }
-          continue;
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(() => {
+              dirty = true;
+              resolve();
+            }, SAFETY_CHECK_MS);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          wake = null;
         }
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            dirty = true;
-            resolve();
-          }, SAFETY_CHECK_MS);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        wake = null;
+      } finally {
+        for (const off of offs) off();
       }
-    } catch (err) {
-      req.log.warn({ err, sweepId: rec.id }, 'sweep event stream failed');
-      if (!res.destroyed) res.write(sseFrame({ event: 'error', data: { message: 'event stream interrupted' } }));
-    } finally {
-      stopHeartbeat();
-      for (const off of offs) off();
-      aborter.abort();
-      streams.delete(aborter);
-      slots.give(caller);
-      if (!res.destroyed) res.end();
-    }
+    });
   });
 }
 

@@ -29,6 +29,19 @@ export function errors<const S extends readonly number[]>(...statuses: S): { [K 
   return Object.fromEntries(statuses.map((s) => [s, ErrorResponse])) as { [K in S[number]]: typeof ErrorResponse };
 }
 
+/**
+ * A submit route's answers (jobs, sweeps): 200 the dry run, 202 accepted, and its refusals: a bad query,
+ * a content type it does not take, an invalid or over-budget request, too many (rate limit, the key's
+ * jobs), Redis down.
+ */
+export const submitResponses = <D extends z.ZodType, A extends z.ZodType>(dryRun: D, accepted: A) =>
+  ({ 200: dryRun, 202: accepted, ...errors(400, 415, 422, 429, 503) });
+
+/** A submit route's `?dryRun`: true or 1 checks and costs the request, queues nothing and answers 200. */
+export const dryRunQuery = (description: string) =>
+  z.object({ dryRun: z.enum(['true', 'false', '1', '0']).optional().describe(description) });
+export const isDryRun = (query: { dryRun?: string | undefined }): boolean => query.dryRun === 'true' || query.dryRun === '1';
+
 // Params are loose strings: an id that cannot exist is simply not found (404), not a 400.
 export const ModelIdParams = z.object({
   id: z.string().min(1).max(200).describe('a model id, or an alias name such as `default`'),

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES, JobProgressSchema } from '../../queue/index.ts';
 import { ExperimentInputSchema, ExperimentInputShape } from '../../engine/spec.ts';
-import { component, EpochMetricsSchema, ExperimentSchema } from './common.schemas.ts';
+import { component, dryRunQuery, EpochMetricsSchema, ExperimentSchema } from './common.schemas.ts';
 
 // What a client sends, in the document: the engine's own schema of it (component ExperimentRequest,
 // POST /v1/jobs's body as documented); the resolved experiment is the component Experiment.
@@ -109,10 +109,7 @@ export const JobBudgetsSchema = z.object({
   PREDICT_SCRATCH_BYTES: z.number().int(),
 }).describe('this server\'s budgets');
 
-export const SubmitJobQuery = z.object({
-  dryRun: z.enum(['true', 'false', '1', '0']).optional()
-    .describe('true or 1: resolve, validate and cost the job (422 as a real submit would), queue nothing, answer 200'),
-});
+export const SubmitJobQuery = dryRunQuery('true or 1: resolve, validate and cost the job (422 as a real submit would), queue nothing, answer 200');
 
 export const JobAcceptedResponse = JobRecordSchema.extend({ cost: JobCostSchema });
 

@@ -6,7 +6,7 @@ import { SWEEP_STATUSES } from '../../sweeps/sweep.repository.ts';
 import { DimensionSchema, OBJECTIVES, RungSchema } from '../../sweeps/sweep-spec.ts';
 
 import { CreateSweepBody } from '../../sweeps/sweep-spec.ts';
-import { component } from './common.schemas.ts';
+import { component, dryRunQuery } from './common.schemas.ts';
 import { ExperimentRequest } from './jobs.schemas.ts';
 
 export { CreateSweepBody };
@@ -105,6 +105,4 @@ export const SweepDryRunResponse = z.object({
   trials: z.array(TrialParams),
 });
 
-export const SubmitSweepQuery = z.object({
-  dryRun: z.enum(['true', 'false', '1', '0']).optional().describe('true or 1: resolve, validate and cost the sweep, queue nothing (200)'),
-});
+export const SubmitSweepQuery = dryRunQuery('true or 1: resolve, validate and cost the sweep, queue nothing (200)');
