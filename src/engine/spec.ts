@@ -191,6 +191,23 @@ export const ExperimentInputSchema = z.strictObject({
   backend: z.enum(BACKENDS).optional().describe(BACKEND),
 });
 
+/**
+ * The outer shape of an ExperimentInput with its parts left opaque: what a request boundary (POST /v1/jobs,
+ * a sweep's `base`) checks itself before resolveExperiment merges the parts onto the preset and validates
+ * the whole, naming each bad field. Documented as ExperimentInputSchema (component ExperimentRequest).
+ */
+const part = (what: string) =>
+  z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
+export const ExperimentInputShape = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  preset: z.string().min(1).max(100).optional(),
+  network: part('network').optional(),
+  training: part('training').optional(),
+  data: part('data').optional(),
+  ensemble: z.record(z.string(), z.unknown()).nullable().optional(),
+  backend: z.enum(BACKENDS).optional(),
+});
+
 export type LayerSpec = z.infer<typeof LayerSchema>;
 export type DenseLayerSpec = z.infer<typeof DenseLayerSchema>;
 export type ConvLayerSpec = z.infer<typeof ConvLayerSchema>;

@@ -3,7 +3,7 @@
 // whose total cost is within the sweep's budget. Nothing is queued here.
 import { z } from 'zod';
 import {
-  assertWithinBudgets, BudgetError, estimateCost, resolveExperiment, SpecError, validateExperiment,
+  assertWithinBudgets, BudgetError, estimateCost, ExperimentInputShape, resolveExperiment, SpecError, validateExperiment,
   type BudgetViolation, type Experiment, type JobBudgets, type SpecIssue,
 } from '../engine/index.ts';
 import { ALIAS_NAME_PATTERN } from '../store/alias.repository.ts';
@@ -52,16 +52,7 @@ export const StrategySchema = z.discriminatedUnion('type', [
 export const OBJECTIVES = ['validationAccuracy', 'validationCost'] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
-const ExperimentPart = z.record(z.string(), z.unknown());
-export const BaseExperimentInput = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  preset: z.string().min(1).max(100).optional(),
-  network: ExperimentPart.optional(),
-  training: ExperimentPart.optional(),
-  data: ExperimentPart.optional(),
-  ensemble: z.record(z.string(), z.unknown()).nullable().optional(),
-  backend: z.enum(['native', 'tfjs']).optional(),
-}).describe('the base experiment, as the body of POST /v1/jobs: a preset, a full spec, or a preset with overrides');
+const BaseExperimentInput = ExperimentInputShape.describe('the base experiment, as the body of POST /v1/jobs: a preset, a full spec, or a preset with overrides');
 
 export const CreateSweepBody = z.strictObject({
   name: z.string().min(1).max(200).optional(),

@@ -8,7 +8,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
-import { loadModel } from '../../src/engine/index.ts';
+import { createPredictor, loadModel } from '../../src/engine/index.ts';
+import { evaluateRealWorld } from '../../src/eval/realworld.ts';
 import {
   BundledModelError, bundledMarkerKey, installBundledAtStart, installBundledModel, verifyBundle,
 } from '../../src/store/bundled-model.ts';
@@ -49,6 +50,14 @@ test('the committed bundle matches its SHA256SUMS and card', async () => {
   assert.equal(card.mnistTestAccuracy, model.testAccuracy);
   assert.ok(model.testAccuracy > 0.99);
   assert.ok(model.experiment.data.augment, 'trained with augmentation');
+});
+
+test('the card\'s real-world figures are what the real-world set measures today (a preprocessing change updates the card)', async () => {
+  const { card } = await verifyBundle(BUNDLE);
+  const r = await evaluateRealWorld(createPredictor(await loadModel(BUNDLE)));
+  assert.ok(card.realWorld, 'the card has real-world figures');
+  assert.equal(card.realWorld.accuracy, Math.round(r.accuracy * 1e4) / 1e4, 'overall, 4 decimals');
+  assert.deepEqual(card.realWorld.perCategory, Object.fromEntries(r.categories.map((c) => [c.category, c.accuracy])));
 });
 
 test('installed once as default on an empty store: predict answers at once, the card shows; a restart does not install again', async () => {

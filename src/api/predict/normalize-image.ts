@@ -5,6 +5,7 @@
 // measured better on the real-world set (src/api/README.md, "Preprocessing for photos").
 import { unprocessable } from '../../errors.ts';
 import { flattenBackground } from './stages/background.ts';
+import { inkIsDarker } from './stages/polarity.ts';
 import { keepDigit } from './stages/digit-component.ts';
 import { fillOutline } from './stages/outline-fill.ts';
 import { DEFAULT_STAGES, type PreprocessStage } from './stages/stage-names.ts';
@@ -159,9 +160,9 @@ export function inkImage(img: GreyImage, opts: { flatten?: boolean } = {}): Uint
   // A border of one exact level is a digital image (a canvas, an MNIST PNG): no light to even out.
   const digital = border[median] === count;
   if (!(opts.flatten ?? active.has('background')) || digital) return stretchInk(img, median > 127);
-  // Polarity from the brightest part of the border (its 90th percentile): a shadow over most of
-  // the border leaves the median dark, but some lit paper is still there; a dark ground stays dark.
-  const darkInk = histQuantile(border, count, 0.9) > 127;
+  // Polarity: a border whose lit part (its 90th percentile: a shadow may cover the rest) is light
+  // paper means dark ink. A dark border is a board or paper in shadow: the ink's side decides.
+  const darkInk = histQuantile(border, count, 0.9) > 127 || inkIsDarker(img.data, img.width, img.height);
   // the local paper level removed: what is left is ink, bright, on a paper at ~0 (never inverted again)
   return stretchInk({ ...img, data: flattenBackground(img.data, img.width, img.height, darkInk) }, false);
 }
@@ -176,12 +177,15 @@ function stretchInk({ data, width, height }: GreyImage, invert: boolean): Uint8A
   const deviation = new Uint32Array(256);
   for (let v = 0; v < 256; v++) deviation[Math.abs(v - paper)]! += border[v]!;
   const mad = histQuantile(deviation, borderCount, 0.5);
-  const floor = Math.min(254, bg + 3 * 1.4826 * mad);
+  const noise = Math.min(254, bg + 3 * 1.4826 * mad);
   const all = new Uint32Array(256);
   for (let i = 0; i < data.length; i++) all[data[i]!]!++;
   // the brightest ink, ignoring the odd speck: the 99.9th percentile (in ink polarity)
   const top = invert ? 255 - histQuantile(all, data.length, 0.001) : histQuantile(all, data.length, 0.999);
   const out = new Uint8Array(data.length);
+  // ...but never above half-way to the ink: a flattened photo's border can hold shadow wedges
+  // narrower than the background window, which pass for ink and would put the floor over the digit
+  const floor = Math.min(noise, bg + (top - bg) / 2);
   if (top - floor < 32) return out; // no contrast: blank
   const k = 255 / (top - floor);
   const lut = new Uint8Array(256);

@@ -15,6 +15,7 @@ import { SweepBudgetError, type SweepPlan } from '../../sweeps/sweep-spec.ts';
 import { isSweepFinished, type SweepRecord } from '../../sweeps/sweep.repository.ts';
 import type { Redis } from 'ioredis';
 import { callerKey, routeRateLimit } from '../rate-limit.ts';
+import { componentRef } from '../openapi.ts';
 import { startEventStream } from '../event-stream-head.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { ErrorResponse } from '../schemas/common.schemas.ts';
@@ -68,6 +69,8 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       security,
       querystring: SubmitSweepQuery,
       body: CreateSweepBody,
+      // documented with `base` as the engine's experiment schema (the engine validates it, fields named)
+      requestBodyContent: { 'application/json': componentRef('SweepRequest', 'input') },
       response: { 200: SweepDryRunResponse, 202: SweepViewSchema, 400: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req, reply) => {

@@ -3,6 +3,15 @@
 import { z } from 'zod';
 import { ExperimentSchema } from '../../engine/spec.ts';
 
+/**
+ * Registers `schema` in z.globalRegistry as the OpenAPI component `id`, keeping what .describe() and .meta()
+ * gave it (a bare globalRegistry.add replaces that metadata: descriptions and examples were lost that way).
+ */
+export function component<T extends z.ZodType>(schema: T, id: string, meta: Record<string, unknown> = {}): T {
+  z.globalRegistry.add(schema, { ...schema.meta(), ...meta, id });
+  return schema;
+}
+
 export const ErrorResponse = z
   .object({
     error: z.object({
@@ -13,7 +22,7 @@ export const ErrorResponse = z
   })
   .describe('The one error shape of the service');
 // registered: the OpenAPI document refers to it as #/components/schemas/Error
-z.globalRegistry.add(ErrorResponse, { id: 'Error' });
+component(ErrorResponse, 'Error');
 
 /** `{ 404: ErrorResponse, 422: ErrorResponse }` for a route's response schema. */
 export function errors<const S extends readonly number[]>(...statuses: S): { [K in S[number]]: typeof ErrorResponse } {
@@ -55,8 +64,8 @@ export const EpochMetricsSchema = z.looseObject({
     'the first biasGradientImages training images, dropout off — after this epoch'),
   initialBiasGradientNorms: z.array(num()).optional().describe('the same at initialisation, before any training: on epoch 1\'s metrics only'),
 }).describe('one finished epoch of one network');
-z.globalRegistry.add(EpochMetricsSchema, { id: 'EpochMetrics' });
+component(EpochMetricsSchema, 'EpochMetrics');
 
 /** The complete, resolved experiment: the engine's own schema (component Experiment). */
 export { ExperimentSchema };
-z.globalRegistry.add(ExperimentSchema, { id: 'Experiment', description: 'the complete, resolved experiment: network, training, data (the engine\'s spec)' });
+component(ExperimentSchema, 'Experiment', { description: 'the complete, resolved experiment: network, training, data (the engine\'s spec)' });

@@ -5,7 +5,7 @@
 // component (JobEpochEvent, …), so a client generated from the document knows each event's data.
 import { z } from 'zod';
 import { JOB_STATUSES, JobProgressSchema } from '../../queue/index.ts';
-import { EpochMetricsSchema } from './common.schemas.ts';
+import { component, EpochMetricsSchema } from './common.schemas.ts';
 import { JobRecordSchema } from './jobs.schemas.ts';
 import { SweepViewSchema } from './sweeps.schemas.ts';
 
@@ -13,11 +13,6 @@ const END_EVENTS = ['completed', 'failed', 'cancelled'] as const;
 
 const EpochEventId = z.string().regex(/^\d+\.\d+$/).describe('`<member>.<epoch>`: what Last-Event-ID resumes from');
 const EndEventId = z.literal('end').describe('the end of the stream');
-
-function component<T extends z.ZodType>(schema: T, id: string): T {
-  z.globalRegistry.add(schema, { id });
-  return schema;
-}
 
 // jobs
 

@@ -3,10 +3,11 @@
 // MAX_INSTANCES × 784 numbers) is walked by one loop in v2-tensors.ts instead, so a large batch
 // costs one pass, not a zod pass per number.
 import { z } from 'zod';
+import { component } from './common.schemas.ts';
 
 /** The protocol's error object: one descriptive string (not nndl's `{ code, message }`). */
 export const V2Error = z.object({ error: z.string().describe('what went wrong') }).describe('Open Inference Protocol error');
-z.globalRegistry.add(V2Error, { id: 'InferenceError' });
+component(V2Error, 'InferenceError');
 
 const Parameters = z.record(z.string(), z.unknown()).describe('key/value parameters');
 

@@ -3,12 +3,12 @@
 // the bad fields named); here only the outer shape and types are checked (→ 422 validation_failed).
 import { z } from 'zod';
 import { JOB_STATUSES, JobProgressSchema } from '../../queue/index.ts';
-import { ExperimentInputSchema } from '../../engine/spec.ts';
-import { EpochMetricsSchema, ExperimentSchema } from './common.schemas.ts';
+import { ExperimentInputSchema, ExperimentInputShape } from '../../engine/spec.ts';
+import { component, EpochMetricsSchema, ExperimentSchema } from './common.schemas.ts';
 
 // What a client sends, in the document: the engine's own schema of it (component ExperimentRequest,
 // POST /v1/jobs's body as documented); the resolved experiment is the component Experiment.
-export const ExperimentRequest = ExperimentInputSchema
+export const ExperimentRequest = component(ExperimentInputSchema
   .describe('A preset, a full spec, or a preset with overrides: each part is merged onto the preset (or the defaults) and the result validated as a whole')
   .meta({
     example: {
@@ -16,26 +16,14 @@ export const ExperimentRequest = ExperimentInputSchema
       training: { epochs: 2, miniBatchSize: 10, eta: 3.0, lambda: 0, seed: 1 },
       data: { trainSize: 5000, validationSize: 1000, expand: false },
     },
-  });
-z.globalRegistry.add(ExperimentRequest, { id: 'ExperimentRequest' });
-
-const part = (what: string) =>
-  z.record(z.string(), z.unknown()).describe(`${what}: overrides merged onto the preset (or the defaults); see the engine's spec`);
+  }), 'ExperimentRequest');
 
 /**
  * What POST /v1/jobs validates itself: the outer shape only (→ 422 validation_failed); the parts are
  * the engine's to check once merged onto the preset (SpecError → 422 unprocessable, fields named).
  * The document shows ExperimentRequest instead (the route's requestBodyContent).
  */
-export const CreateJobBody = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  preset: z.string().min(1).max(100).optional(),
-  network: part('network').optional(),
-  training: part('training').optional(),
-  data: part('data').optional(),
-  ensemble: z.record(z.string(), z.unknown()).nullable().optional(),
-  backend: z.enum(['native', 'tfjs']).optional(),
-});
+export const CreateJobBody = ExperimentInputShape;
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 
 export const JobStatusSchema = z.enum(JOB_STATUSES);
@@ -50,7 +38,7 @@ export const ListJobsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-z.globalRegistry.add(JobProgressSchema, { id: 'JobProgress' });
+component(JobProgressSchema, 'JobProgress');
 
 // Fields a job's summary (lists) and its full record share.
 const jobCommon = {
@@ -80,7 +68,7 @@ export const JobRecordSchema = z.object({
   metricsEvery: z.number().int().optional().describe('k above, once the history has been thinned'),
   experiment: ExperimentSchema,
 });
-z.globalRegistry.add(JobRecordSchema, { id: 'JobRecord' });
+component(JobRecordSchema, 'JobRecord');
 
 export const JobSummarySchema = z
   .object({
@@ -89,7 +77,7 @@ export const JobSummarySchema = z
     members: z.number().int().optional().describe('networks in the ensemble, for ensembles'),
   })
   .describe('A job in a list: no metric history and no spec (GET /v1/jobs/{id} has them), the last epoch instead');
-z.globalRegistry.add(JobSummarySchema, { id: 'JobSummary' });
+component(JobSummarySchema, 'JobSummary');
 
 export const JobListResponse = z.object({
   items: z.array(JobSummarySchema),
@@ -111,7 +99,7 @@ export const JobCostSchema = z.object({
   weightsBytes: z.number().int().describe('the trained model\'s weights, all members, float32'),
 }).describe('The estimated cost of a job. Each budget (MAX_JOB_PARAMS → params, MAX_JOB_MACS_PER_IMAGE → macsPerImage, MAX_JOB_SCRATCH_BYTES → trainingScratchBytesPerThread, MAX_JOB_IMAGE_STEPS → imageSteps, PREDICT_SCRATCH_BYTES → inferenceScratchBytesPerImage) refuses a job above it with 422 over_budget');
 // registered: the OpenAPI document refers to it as #/components/schemas/JobCost
-z.globalRegistry.add(JobCostSchema, { id: 'JobCost' });
+component(JobCostSchema, 'JobCost');
 
 export const JobBudgetsSchema = z.object({
   MAX_JOB_PARAMS: z.number().int(),

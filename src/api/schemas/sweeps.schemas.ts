@@ -5,7 +5,18 @@ import { z } from 'zod';
 import { SWEEP_STATUSES } from '../../sweeps/sweep.repository.ts';
 import { DimensionSchema, OBJECTIVES, RungSchema } from '../../sweeps/sweep-spec.ts';
 
-export { CreateSweepBody } from '../../sweeps/sweep-spec.ts';
+import { CreateSweepBody } from '../../sweeps/sweep-spec.ts';
+import { component } from './common.schemas.ts';
+import { ExperimentRequest } from './jobs.schemas.ts';
+
+export { CreateSweepBody };
+
+// The body as documented (component SweepRequest, POST /v1/sweeps's requestBodyContent): `base` is the
+// engine's own schema of an experiment (ExperimentRequest), where CreateSweepBody checks only its outer
+// shape and leaves the parts to the engine (SpecError → 422 naming `base.<field>`).
+export const SweepRequest = component(CreateSweepBody.extend({ base: ExperimentRequest.optional() }), 'SweepRequest', {
+  example: CreateSweepBody.meta()?.example,
+});
 
 export const SweepIdParams = z.strictObject({
   id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only'),
@@ -76,7 +87,7 @@ export const SweepViewSchema = z.object({
   trials: z.array(SweepTrialSchema),
   leaderboard: z.array(z.string()).describe('trial job ids, best first (later rungs first)'),
 });
-z.globalRegistry.add(SweepViewSchema, { id: 'Sweep' });
+component(SweepViewSchema, 'Sweep');
 
 export const SweepSummarySchema = z.object({
   ...sweepCommon,
