@@ -58,7 +58,10 @@ export function renderMarkdown(r: ReproductionReport): string {
     if (e.completed) {
       lines.push(`- book ${pct(e.bookAccuracy)} (${e.metric}); nndl ${pct(e.accuracy)} (${e.metric}${e.epoch !== null ? `, epoch ${e.epoch}` : ''}); difference ${signed(e.difference)} points`);
       lines.push(`- test accuracy ${pct(e.testAccuracy)} with the kept weights${e.keptEpochs ? ` (epoch${e.keptEpochs.length > 1 ? 's' : ''} ${e.keptEpochs.join(', ')})` : ''}, ${pct(e.finalTestAccuracy)} with the last epoch's`);
-      lines.push(`- validation accuracy: best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}, last epoch ${pct(e.finalValidationAccuracy)}${e.members > 1 ? ' (member 0)' : ''}`);
+      lines.push(e.members > 1
+        ? `- validation accuracy of the combined members ${pct(e.finalValidationAccuracy)}; member 1's best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}`
+        : `- validation accuracy: best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}, last epoch ${pct(e.finalValidationAccuracy)}`);
+      if (e.members > 1 && e.note) lines.push(`- ${e.note}`);
       if (e.biasGradientNorms) {
         const v = (xs: number[] | null) => (xs ? xs.map((x) => x.toFixed(4)).join(', ') : '–');
         lines.push(`- speed of learning, ‖∂C/∂b‖ of hidden layers 1…${e.biasGradientNorms.last?.length ?? '?'} over 1,000 training images: at initialisation ${v(e.biasGradientNorms.atInit)}; after the last epoch ${v(e.biasGradientNorms.last)}`);
