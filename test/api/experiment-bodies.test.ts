@@ -6,9 +6,10 @@
 // component as the jobs body.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import request from 'supertest';
 import { bearer, keysEnv, KEYS } from '../fixtures/api-keys.ts';
+import { openApiValidator, type OpenApiValidator } from '../fixtures/openapi-validator.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
 
 type Schema = Record<string, unknown> & { example?: unknown; properties?: Record<string, unknown> };
@@ -20,27 +21,20 @@ type Doc = {
 describe('experiment request bodies: the document and the validating path agree', () => {
   let t: TestApp;
   let doc: Doc;
-  let ajv: Ajv2020;
+  let validator: OpenApiValidator;
   before(async () => {
     t = await startTestApp('experiment-bodies', keysEnv({ MAX_SWEEP_IMAGE_STEPS: '10000000' }));
     doc = (await request(t.server).get('/openapi.json').expect(200)).body as Doc;
-    ajv = new Ajv2020({ strict: false, allErrors: true });
-    ajv.addSchema({ $id: 'openapi.json', $defs: rebase(doc.components.schemas) });
+    validator = openApiValidator(doc);
   });
   after(async () => t.close());
 
-  function rebase(v: unknown): unknown {
-    if (Array.isArray(v)) return v.map(rebase);
-    if (v === null || typeof v !== 'object') return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k,
-      k === '$ref' && typeof x === 'string' ? x.replace(/^#\/components\/schemas\//, 'openapi.json#/$defs/') : rebase(x)]));
-  }
   /** The component the route's JSON body is documented as, and its validator. */
   function documentedBody(path: string): { name: string; schema: Schema; validate: ValidateFunction } {
     const ref = doc.paths[path]?.post?.requestBody?.content['application/json']?.schema.$ref;
     assert.ok(ref, `${path}: the JSON body is a component`);
     const name = ref.replace('#/components/schemas/', '');
-    return { name, schema: doc.components.schemas[name]!, validate: ajv.compile({ $ref: `openapi.json#/$defs/${name}` }) };
+    return { name, schema: doc.components.schemas[name]!, validate: validator.component(name) };
   }
   const post = (path: string, body: unknown) =>
     request(t.server).post(`${path}?dryRun=true`).set(bearer(KEYS.train)).send(body as object);
@@ -60,7 +54,7 @@ describe('experiment request bodies: the document and the validating path agree'
     for (const path of ['/v1/jobs', '/v1/sweeps']) {
       const { schema, validate } = documentedBody(path);
       assert.ok(schema.example, `${path}: the body has an example`);
-      assert.ok(validate(schema.example), `${path}: ${ajv.errorsText(validate.errors)}`);
+      assert.ok(validate(schema.example), `${path}: ${validator.ajv.errorsText(validate.errors)}`);
       const res = await post(path, schema.example);
       assert.equal(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
     }

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -18,6 +18,7 @@ import { publishJobEvent } from '../../src/queue/job-events.ts';
 import {
   REDIS_URL, cleanup, smallJob, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, type WorkerProcess,
 } from '../queue/queue-helpers.ts';
+import { openApiValidator, type OpenApiValidator } from '../fixtures/openapi-validator.ts';
 import { parseSse, type SseEvent } from './jobs-helpers.ts';
 
 type Doc = {
@@ -37,7 +38,7 @@ describe('server-sent events match their documented schemas', () => {
   let worker: WorkerProcess | undefined; // started once the job's stream is open
   let redis: Redis;
   let doc: Doc;
-  let ajv: Ajv2020;
+  let validator: OpenApiValidator;
 
   before(async () => {
     dataDir = await tempDataDir();
@@ -46,10 +47,7 @@ describe('server-sent events match their documented schemas', () => {
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     redis = new Redis(REDIS_URL);
     doc = (await request(app.server).get('/openapi.json').expect(200)).body as Doc;
-    // OpenAPI's own keywords (example) are not JSON Schema's: not strict
-    ajv = new Ajv2020({ strict: false, allErrors: true });
-    // the document's components as one schema's $defs (a known keyword, so refs into it resolve)
-    ajv.addSchema({ $id: 'openapi.json', $defs: rebase(doc.components.schemas) });
+    validator = openApiValidator(doc);
   });
   after(async () => {
     if (worker) await stopWorker(worker, 'SIGKILL');
@@ -62,21 +60,14 @@ describe('server-sent events match their documented schemas', () => {
   function streamValidator(path: string): ValidateFunction {
     const schema = doc.paths[path]?.get?.responses['200']?.content?.['text/event-stream']?.schema;
     assert.ok(schema, `${path}: 200 is documented as text/event-stream`);
-    return ajv.compile(rebase(schema) as object);
+    return validator.compile(schema);
   }
   const component = (name: string): ValidateFunction => {
     assert.ok(doc.components.schemas[name], `component ${name} is in the document`);
-    return ajv.compile({ $ref: `openapi.json#/$defs/${name}` });
+    return validator.component(name);
   };
-  /** The document's $refs (#/components/schemas/X) as refs into that schema (openapi.json#/$defs/X). */
-  function rebase(v: unknown): unknown {
-    if (Array.isArray(v)) return v.map(rebase);
-    if (v === null || typeof v !== 'object') return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k,
-      k === '$ref' && typeof x === 'string' ? x.replace(/^#\/components\/schemas\//, 'openapi.json#/$defs/') : rebase(x)]));
-  }
   function assertValid(validate: ValidateFunction, value: unknown, what: string): void {
-    assert.ok(validate(value), `${what}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 2000)}`);
+    assert.ok(validate(value), `${what}: ${validator.ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 2000)}`);
   }
 
   /** Opens a stream: its text so far, and its events once it has ended (its end event closes it). */
