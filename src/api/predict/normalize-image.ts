@@ -45,8 +45,9 @@ export function normalizeDigit(img: GreyImage, trace?: StageTrace[]): Float32Arr
   const box = inkBoundingBox(ink, width, height);
   if (!box) throw unprocessable('no digit found in the image (it looks blank)');
   let out = fitAndCentre(ink, width, box);
+  // of `out`, kept in step with it (the two stages below read it)
+  let measured = active.has('outline-fill') || active.has('stroke-width') ? strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255) : 0;
   if (active.has('outline-fill')) {
-    const measured = strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255);
     let note = `stroke width ${measured.toFixed(2)} px at 28×28: `;
     if (measured < OUTLINE.maxWidth) {
       const filled = fillOutline(ink, width, height, { maxThickness: OUTLINE.maxThickness, minElongation: OUTLINE.minElongation, gap: OUTLINE.gap });
@@ -54,24 +55,32 @@ export function normalizeDigit(img: GreyImage, trace?: StageTrace[]): Float32Arr
       note += `a hairline; ${filled.regions.length} enclosed region(s) of the outline's body, ${n} filled`;
       if (n > 0) {
         const filledBox = inkBoundingBox(filled.ink, width, height);
-        if (filledBox) [ink, out] = [filled.ink, fitAndCentre(filled.ink, width, filledBox)];
+        if (filledBox) {
+          [ink, out] = [filled.ink, fitAndCentre(filled.ink, width, filledBox)];
+          measured = strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255);
+        }
       }
     } else note += 'not a hairline outline, kept';
     trace?.push({ stage: 'outline fill', width, height, pixels: ink, note });
   }
   if (active.has('stroke-width')) {
-    const measured = strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255);
+    const before = measured;
     const scale = BOX / Math.max(box.width, box.height); // 28×28 pixels per image pixel
-    const r = measured > STROKE_WIDTH.max || (measured > STROKE_WIDTH.hairline && measured < STROKE_WIDTH.min)
-      ? Math.round((STROKE_WIDTH.target - measured) / scale / 2) : 0;
+    const r = before > STROKE_WIDTH.max || (before > STROKE_WIDTH.hairline && before < STROKE_WIDTH.min)
+      ? Math.round((STROKE_WIDTH.target - before) / scale / 2) : 0;
     if (r !== 0) {
       const changed = changeStrokeWidth(ink, width, height, r);
       const changedBox = inkBoundingBox(changed, width, height);
-      if (changedBox) [ink, out] = [changed, fitAndCentre(changed, width, changedBox)];
+      if (changedBox) {
+        [ink, out] = [changed, fitAndCentre(changed, width, changedBox)];
+        measured = strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255);
+      }
     }
-    const note = `stroke width ${measured.toFixed(2)} px at 28×28 (MNIST's median: 1.84)` +
-      (r === 0 ? ', kept' : `: ${r > 0 ? 'dilated' : 'eroded'} by ${Math.abs(r)} px → ${strokeWidth(out, SIDE, SIDE, STROKE_LEVEL / 255).toFixed(2)} px`);
-    trace?.push({ stage: 'stroke width', width, height, pixels: ink, note });
+    if (trace) {
+      const note = `stroke width ${before.toFixed(2)} px at 28×28 (MNIST's median: 1.84)` +
+        (r === 0 ? ', kept' : `: ${r > 0 ? 'dilated' : 'eroded'} by ${Math.abs(r)} px → ${measured.toFixed(2)} px`);
+      trace.push({ stage: 'stroke width', width, height, pixels: ink, note });
+    }
   }
   trace?.push({ stage: 'mnist 28×28', width: SIDE, height: SIDE, pixels: Uint8Array.from(out, (v) => Math.round(v * 255)) });
   return out;
@@ -84,7 +93,7 @@ function fitAndCentre(ink: Uint8Array, stride: number, box: Box): Float32Array {
   const scale = BOX / Math.max(box.width, box.height);
   const w = Math.max(1, Math.round(box.width * scale));
   const h = Math.max(1, Math.round(box.height * scale));
-  return centreByMass(resample(ink, stride, box, w, h), w, h);
+  return centreByMass(resample(ink, stride, box, w, h, SCRATCH.patch), w, h);
 }
 
 /**
@@ -112,10 +121,11 @@ const OUTLINE = { maxWidth: 0.7, maxThickness: 0.5, minElongation: 1.4, gap: 1 }
 
 /**
  * The box of `src` scaled to w×h: each output pixel is the mean of the source area it
- * covers (exact at scale 1, anti-aliased when shrinking); when enlarging, bilinear.
+ * covers (exact at scale 1, anti-aliased when shrinking); when enlarging, bilinear. `into`: where
+ * to write (at least w·h long).
  */
-export function resample(src: Uint8Array, stride: number, box: Box, w: number, h: number): Uint8Array {
-  const out = new Uint8Array(w * h);
+export function resample(src: Uint8Array, stride: number, box: Box, w: number, h: number, into = new Uint8Array(w * h)): Uint8Array {
+  const out = into;
   const sx = box.width / w, sy = box.height / h;
   const at = (x: number, y: number) => src[(box.top + y) * stride + box.left + x]!;
   for (let oy = 0; oy < h; oy++) {
@@ -155,45 +165,53 @@ export function resample(src: Uint8Array, stride: number, box: Box, w: number, h
  */
 export function inkImage(img: GreyImage, opts: { flatten?: boolean } = {}): Uint8Array {
   const border = borderHistogram(img.data, img.width, img.height);
-  const count = border.reduce((s, v) => s + v, 0);
+  const count = histTotal(border);
   const median = histQuantile(border, count, 0.5);
   // A border of one exact level is a digital image (a canvas, an MNIST PNG): no light to even out.
   const digital = border[median] === count;
-  if (!(opts.flatten ?? active.has('background')) || digital) return stretchInk(img, median > 127);
+  if (!(opts.flatten ?? active.has('background')) || digital) return stretchInk(img.data, median > 127, border);
   // Polarity: a border whose lit part (its 90th percentile: a shadow may cover the rest) is light
   // paper means dark ink. A dark border is a board or paper in shadow: the ink's side decides.
   const darkInk = histQuantile(border, count, 0.9) > 127 || inkIsDarker(img.data, img.width, img.height);
   // the local paper level removed: what is left is ink, bright, on a paper at ~0 (never inverted again)
-  return stretchInk({ ...img, data: flattenBackground(img.data, img.width, img.height, darkInk) }, false);
+  const flat = flattenBackground(img.data, img.width, img.height, darkInk);
+  return stretchInk(flat, false, borderHistogram(flat, img.width, img.height));
 }
 
-/** Paper to black, the brightest ink to 255 (invert: dark ink on light paper). */
-function stretchInk({ data, width, height }: GreyImage, invert: boolean): Uint8Array {
-  const border = borderHistogram(data, width, height);
-  const borderCount = border.reduce((s, v) => s + v, 0);
+/**
+ * Paper to black, the brightest ink to 255 (invert: dark ink on light paper). `border`: the
+ * image's borderHistogram (the caller has it already).
+ */
+function stretchInk(data: Uint8Array, invert: boolean, border: Uint32Array): Uint8Array {
+  const borderCount = histTotal(border);
   const paper = histQuantile(border, borderCount, 0.5);
   const bg = invert ? 255 - paper : paper;
-  // the paper's noise: median absolute deviation from its level (the same either polarity)
-  const deviation = new Uint32Array(256);
-  for (let v = 0; v < 256; v++) deviation[Math.abs(v - paper)]! += border[v]!;
-  const mad = histQuantile(deviation, borderCount, 0.5);
+  // the paper's noise: median absolute deviation from its level (the same either polarity); none
+  // when the border is one exact level (a digital image)
+  let mad = 0;
+  if (border[paper] !== borderCount) {
+    const deviation = SCRATCH.deviation.fill(0);
+    for (let v = 0; v < 256; v++) deviation[Math.abs(v - paper)]! += border[v]!;
+    mad = histQuantile(deviation, borderCount, 0.5);
+  }
   const noise = Math.min(254, bg + 3 * 1.4826 * mad);
-  const all = new Uint32Array(256);
-  for (let i = 0; i < data.length; i++) all[data[i]!]!++;
+  const n = data.length;
+  const all = SCRATCH.all.fill(0);
+  for (let i = 0; i < n; i++) all[data[i]!]!++;
   // the brightest ink, ignoring the odd speck: the 99.9th percentile (in ink polarity)
-  const top = invert ? 255 - histQuantile(all, data.length, 0.001) : histQuantile(all, data.length, 0.999);
-  const out = new Uint8Array(data.length);
+  const top = invert ? 255 - histQuantile(all, n, 0.001) : histQuantile(all, n, 0.999);
+  const out = new Uint8Array(n);
   // ...but never above half-way to the ink: a flattened photo's border can hold shadow wedges
   // narrower than the background window, which pass for ink and would put the floor over the digit
   const floor = Math.min(noise, bg + (top - bg) / 2);
   if (top - floor < 32) return out; // no contrast: blank
   const k = 255 / (top - floor);
-  const lut = new Uint8Array(256);
+  const lut = SCRATCH.lut;
   for (let v = 0; v < 256; v++) {
     const x = ((invert ? 255 - v : v) - floor) * k;
     lut[v] = x <= 0 ? 0 : x >= 255 ? 255 : Math.round(x);
   }
-  for (let i = 0; i < data.length; i++) out[i] = lut[data[i]!]!;
+  for (let i = 0; i < n; i++) out[i] = lut[data[i]!]!;
   return out;
 }
 
@@ -248,10 +266,30 @@ export function centreByMass(patch: Uint8Array, w: number, h: number): Float32Ar
   return out;
 }
 
-/** Histogram of a frame 1/16 of the size deep (at least 1 pixel): the paper around the digit. */
+/**
+ * The histograms and table of inkImage, reused: preprocessing runs synchronously on the event loop,
+ * one image at a time, and each fresh typed array costs about a microsecond (its memory lives
+ * outside V8's heap), a good part of a small PNG's whole preprocessing. Nothing here escapes a call.
+ */
+const SCRATCH = {
+  border: new Uint32Array(256), deviation: new Uint32Array(256), all: new Uint32Array(256), lut: new Uint8Array(256),
+  patch: new Uint8Array(BOX * BOX), // fitAndCentre's scaled digit, at most 20×20
+};
+
+/** The depth of the border frame: 1/16 of the image's smaller side, at least 1 pixel. */
+const frameDepth = (w: number, h: number) => Math.max(1, Math.floor(Math.min(w, h) / 16));
+
+/** How many values a histogram counts (a plain loop: reduce's callback costs more on the hot path). */
+function histTotal(hist: Uint32Array): number {
+  let n = 0;
+  for (let v = 0; v < hist.length; v++) n += hist[v]!;
+  return n;
+}
+
+/** Histogram of the border frame (frameDepth deep): the paper around the digit (in SCRATCH.border). */
 function borderHistogram(data: Uint8Array, w: number, h: number): Uint32Array {
-  const d = Math.max(1, Math.floor(Math.min(w, h) / 16));
-  const hist = new Uint32Array(256);
+  const d = frameDepth(w, h);
+  const hist = SCRATCH.border.fill(0);
   for (let y = 0; y < h; y++) {
     const row = y * w;
     if (y < d || y >= h - d) {

@@ -7,45 +7,51 @@ export const INK_LEVEL = 64;
 
 type Component = { mass: number; left: number; top: number; right: number; bottom: number; edgeRun: number };
 
+/**
+ * Labels and the fill's stack, reused (grown to the largest image seen, at most WORK_SIDE²): this
+ * runs synchronously, one image at a time, and a fresh typed array costs about a microsecond.
+ */
+let scratch = { labels: new Int32Array(0), stack: new Int32Array(0) };
+
 /** Ink outside the digit's components set to 0 (a new array); the input when there is no clear ink. */
 export function keepDigit(ink: Uint8Array, w: number, h: number): Uint8Array {
-  const labels = new Int32Array(w * h).fill(-1);
+  const n = w * h;
+  if (scratch.labels.length < n) scratch = { labels: new Int32Array(n), stack: new Int32Array(n) };
+  const labels = scratch.labels.fill(-1, 0, n);
+  const stack = scratch.stack; // each pixel is pushed at most once (labelled as it is pushed)
   const comps: Component[] = [];
-  const stack: number[] = [];
-  for (let start = 0; start < ink.length; start++) {
+  for (let start = 0; start < n; start++) {
     if (ink[start]! < INK_LEVEL || labels[start] !== -1) continue;
     const id = comps.length;
     const c: Component = { mass: 0, left: w, top: h, right: -1, bottom: -1, edgeRun: 0 };
-    const edges = [0, 0, 0, 0]; // pixels on the left, right, top, bottom image edge
+    let onLeft = 0, onRight = 0, onTop = 0, onBottom = 0; // pixels on each image edge
+    let sp = 0;
     labels[start] = id;
-    stack.push(start);
-    while (stack.length) {
-      const i = stack.pop()!;
-      const x = i % w, y = (i - x) / w;
+    stack[sp++] = start;
+    while (sp > 0) {
+      const i = stack[--sp]!;
+      const y = (i / w) | 0, x = i - y * w;
       c.mass += ink[i]!;
       if (x < c.left) c.left = x;
       if (x > c.right) c.right = x;
       if (y < c.top) c.top = y;
       if (y > c.bottom) c.bottom = y;
-      if (x === 0) edges[0]!++;
-      if (x === w - 1) edges[1]!++;
-      if (y === 0) edges[2]!++;
-      if (y === h - 1) edges[3]!++;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if (nx < 0 || nx >= w) continue;
-          const j = ny * w + nx;
+      if (x === 0) onLeft++;
+      if (x === w - 1) onRight++;
+      if (y === 0) onTop++;
+      if (y === h - 1) onBottom++;
+      // the 8 neighbours, clipped to the image
+      const x0 = x > 0 ? x - 1 : 0, x1 = x < w - 1 ? x + 1 : x;
+      for (let ny = y > 0 ? y - 1 : 0, ye = y < h - 1 ? y + 1 : y; ny <= ye; ny++) {
+        for (let j = ny * w + x0, je = ny * w + x1; j <= je; j++) {
           if (labels[j] === -1 && ink[j]! >= INK_LEVEL) {
             labels[j] = id;
-            stack.push(j);
+            stack[sp++] = j;
           }
         }
       }
     }
-    c.edgeRun = Math.max(edges[0]! / h, edges[1]! / h, edges[2]! / w, edges[3]! / w);
+    c.edgeRun = Math.max(onLeft / h, onRight / h, onTop / w, onBottom / w);
     comps.push(c);
   }
   if (comps.length === 0) return ink;
@@ -54,26 +60,26 @@ export function keepDigit(ink: Uint8Array, w: number, h: number): Uint8Array {
   const main = pool.reduce((a, b) => (b.mass > a.mass ? b : a));
   // within reach: a quarter of the main component's longer side around its box (a 1 is narrow)
   const reachX = Math.max(main.right - main.left + 1, main.bottom - main.top + 1) * 0.25, reachY = reachX;
-  const keep = comps.map((c) =>
+  const keep = Uint8Array.from(comps, (c) =>
     c === main ||
     (pool.includes(c) && c.mass >= main.mass * 0.1 &&
-      c.left <= main.right + reachX && c.right >= main.left - reachX && c.top <= main.bottom + reachY && c.bottom >= main.top - reachY));
+      c.left <= main.right + reachX && c.right >= main.left - reachX && c.top <= main.bottom + reachY && c.bottom >= main.top - reachY)
+      ? 1 : 0);
   // faint pixels (below INK_LEVEL) are kept only next to kept ink: anti-aliasing, not haze
-  const out = new Uint8Array(ink.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
+  const out = new Uint8Array(n);
+  for (let y = 0, i = 0; y < h; y++) {
+    const y0 = y > 0 ? y - 1 : 0, y1 = y < h - 1 ? y + 1 : y;
+    for (let x = 0; x < w; x++, i++) {
       const l = labels[i]!;
       if (l >= 0) {
         if (keep[l]) out[i] = ink[i]!;
         continue;
       }
       if (ink[i] === 0) continue;
-      search: for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx, ny = y + dy;
-          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-          const m = labels[ny * w + nx]!;
+      const x0 = x > 0 ? x - 1 : 0, x1 = x < w - 1 ? x + 1 : x;
+      search: for (let ny = y0; ny <= y1; ny++) {
+        for (let j = ny * w + x0, je = ny * w + x1; j <= je; j++) {
+          const m = labels[j]!;
           if (m >= 0 && keep[m]) {
             out[i] = ink[i]!;
             break search;
