@@ -4,7 +4,7 @@
 // a bug: 503, so clients and balancers retry.
 import type { FastifyRequest } from 'fastify';
 import { hasScope, principalOf } from '../auth/scopes.ts';
-import { serviceUnavailable } from '../errors.ts';
+import { notFound, serviceUnavailable } from '../errors.ts';
 import { isRedisUnavailable } from '../queue/index.ts';
 
 /** admin sees every record; anyone else only the records their key submitted. */
@@ -12,6 +12,21 @@ export const seesAll = (req: FastifyRequest): boolean => hasScope(principalOf(re
 
 export const visibleTo = <R extends { owner?: string }>(req: FastifyRequest, rec: R | null): rec is R =>
   rec !== null && (seesAll(req) || rec.owner === principalOf(req).name);
+
+/**
+ * The record (`kind` `id`, as read from the store), if the caller may see it; otherwise 404
+ * `not_found`, as if it did not exist: a `train` key learns nothing of another key's records.
+ */
+export function ownedOr404<R extends { owner?: string }>(req: FastifyRequest, kind: 'job' | 'sweep', id: string, rec: R | null): R {
+  if (!visibleTo(req, rec)) throw notFound(`${kind} ${id} not found`);
+  return rec;
+}
+
+/** The rule as the routes' descriptions state it, in one wording for jobs and sweeps. */
+export const OWNERSHIP_NOTE = {
+  list: (kind: 'job' | 'sweep') => `A \`train\` key lists only its own ${kind}s; \`admin\` lists every ${kind}.`,
+  one: (kind: 'job' | 'sweep') => `Another key's ${kind} is 404 to a \`train\` key; \`admin\` sees every ${kind}.`,
+};
 
 /** A list's owner filter: none for admin, the caller's own records for anyone else. */
 export const ownerFilter = (req: FastifyRequest): { owner?: string } => (seesAll(req) ? {} : { owner: principalOf(req).name });

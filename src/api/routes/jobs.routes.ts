@@ -7,11 +7,11 @@ import { principalOf } from '../../auth/scopes.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { assertWithinBudgets, DEFAULT_BUDGETS, resolveExperiment, SpecError, type Experiment, type JobBudgets } from '../../engine/index.ts';
 import type { Config } from '../../config/env.ts';
-import { notFound, unprocessable } from '../../errors.ts';
+import { unprocessable } from '../../errors.ts';
 import { isEndEvent, type JobEvent, type TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID, epochEventId } from '../../queue/training-queue.ts';
 import { EventStreams } from '../event-streams.ts';
-import { available, ownerFilter, visibleTo } from '../owned-records.ts';
+import { available, ownedOr404, ownerFilter, OWNERSHIP_NOTE } from '../owned-records.ts';
 import { ErrorResponse, isDryRun, submitResponses } from '../schemas/common.schemas.ts';
 import { componentRef } from '../openapi.ts';
 import { eventStreamResponse, JobStreamEvent, sseFrame } from '../schemas/events.schemas.ts';
@@ -81,7 +81,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'List jobs, newest first',
-      description: 'A `train` key lists only its own jobs; `admin` lists every job.',
+      description: OWNERSHIP_NOTE.list('job'),
       security,
       querystring: ListJobsQuery,
       response: { 200: JobListResponse, 400: ErrorResponse, 503: ErrorResponse },
@@ -96,29 +96,27 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     schema: {
       tags,
       summary: 'A job: status, progress, metrics per epoch, model when done',
-      description: "Another key's job is 404 to a `train` key; `admin` sees every job.",
+      description: OWNERSHIP_NOTE.one('job'),
       security,
       params: JobIdParams,
       response: { 200: JobRecordSchema, 404: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
-    const record = await available(queue.get(req.params.id));
-    if (!visibleTo(req, record)) throw notFound(`job ${req.params.id} not found`);
-    return record;
+    return ownedOr404(req, 'job', req.params.id, await available(queue.get(req.params.id)));
   });
 
   app.post('/v1/jobs/:id/cancel', {
     schema: {
       tags,
       summary: 'Cancel a queued or running job',
-      description: "Another key's job is 404 to a `train` key. " + 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
+      description: `${OWNERSHIP_NOTE.one('job')} ` + 'A queued job is cancelled at once (200). A running job stops at its next mini-batch boundary, whichever worker runs it (202, cancelRequested: true; follow the job to see it cancelled). 409 when it has already finished.',
       security,
       params: JobIdParams,
       response: { 200: JobRecordSchema, 202: JobRecordSchema, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req, reply) => {
     // the owner is fixed at submit, so checking it first leaves no gap
-    if (!visibleTo(req, await available(queue.get(req.params.id)))) throw notFound(`job ${req.params.id} not found`);
+    ownedOr404(req, 'job', req.params.id, await available(queue.get(req.params.id)));
     const record = await available(queue.cancel(req.params.id));
     return reply.code(record.status === 'cancelled' ? 200 : 202).send(record);
   });
@@ -132,7 +130,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
         'and ends with one `completed`, `failed` or `cancelled` event (id: `end`) whose data is the final job record. ' +
         'A client that reconnects with `Last-Event-ID` gets only the epochs after it (from the job record), then the live stream. ' +
         'Lines starting with `:` are heartbeats. Open streams are capped per caller (SSE_MAX_STREAMS_PER_KEY, 429) and per API instance (SSE_MAX_STREAMS, 503). ' +
-        "Another key's job is 404 to a `train` key. Browsers: EventSource cannot send the key, so the pages read this stream with fetch.",
+        OWNERSHIP_NOTE.one('job') + ' Browsers: EventSource cannot send the key, so the pages read this stream with fetch.',
       security,
       params: JobIdParams,
       response: {
@@ -142,7 +140,7 @@ export default async function jobsRoutes(fastify: FastifyInstance, opts: JobsRou
     },
   }, async (req, reply) => {
     const { id } = req.params;
-    if (!visibleTo(req, await available(queue.get(id)))) throw notFound(`job ${id} not found`);
+    ownedOr404(req, 'job', id, await available(queue.get(id)));
     const lastEventId = req.headers['last-event-id'];
     await streams.serve(req, reply, { jobId: id }, async (res, signal) => {
       for await (const event of queue.events(id, signal, typeof lastEventId === 'string' ? { lastEventId } : {})) {

@@ -7,7 +7,7 @@ import { requireScope } from '../../auth/route-security.ts';
 import { principalOf } from '../../auth/scopes.ts';
 import type { Config } from '../../config/env.ts';
 import { SpecError } from '../../engine/index.ts';
-import { ApiError, notFound, unprocessable } from '../../errors.ts';
+import { ApiError, unprocessable } from '../../errors.ts';
 import type { TrainingQueue } from '../../queue/index.ts';
 import { END_EVENT_ID } from '../../queue/training-queue.ts';
 import { SweepService } from '../../sweeps/sweep-service.ts';
@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { routeRateLimit } from '../rate-limit.ts';
 import { componentRef } from '../openapi.ts';
 import { EventStreams } from '../event-streams.ts';
-import { available, ownerFilter, visibleTo } from '../owned-records.ts';
+import { available, ownedOr404, ownerFilter, OWNERSHIP_NOTE } from '../owned-records.ts';
 import { ErrorResponse, isDryRun, submitResponses } from '../schemas/common.schemas.ts';
 import { eventStreamResponse, sseFrame, SweepStreamEvent } from '../schemas/events.schemas.ts';
 import {
@@ -78,7 +78,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
 
   app.get('/v1/sweeps', {
     schema: {
-      tags, summary: 'List sweeps, newest first', description: 'A `train` key lists only its own sweeps; `admin` lists all.',
+      tags, summary: 'List sweeps, newest first', description: OWNERSHIP_NOTE.list('sweep'),
       security, querystring: ListSweepsQuery, response: { 200: SweepListResponse, 400: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
@@ -97,12 +97,11 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
     schema: {
       tags,
       summary: 'A sweep: status, trials, best, leaderboard',
-      description: "Each trial: its job, params, status, rung, the last epoch's validation accuracy and cost, epochs. Another key's sweep is 404 to a `train` key.",
+      description: "Each trial: its job, params, status, rung, the last epoch's validation accuracy and cost, epochs. " + OWNERSHIP_NOTE.one('sweep'),
       security, params: SweepIdParams, response: { 200: SweepViewSchema, 404: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
-    const rec = await available(service.get(req.params.id));
-    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    const rec = ownedOr404(req, 'sweep', req.params.id, await available(service.get(req.params.id)));
     return available(service.toView(rec));
   });
 
@@ -114,8 +113,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       security, params: SweepIdParams, response: { 200: SweepViewSchema, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
     },
   }, async (req) => {
-    const rec = await available(service.get(req.params.id));
-    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    const rec = ownedOr404(req, 'sweep', req.params.id, await available(service.get(req.params.id)));
     if (isSweepFinished(rec.status)) throw new ApiError(409, 'conflict', `sweep ${rec.id} is already ${rec.status}`, { status: rec.status });
     return (await available(service.cancel(rec.id)))!;
   });
@@ -136,8 +134,7 @@ export default async function sweepsRoutes(fastify: FastifyInstance, opts: Sweep
       },
     },
   }, async (req, reply) => {
-    const rec = await available(service.get(req.params.id));
-    if (!visibleTo(req, rec)) throw notFound(`sweep ${req.params.id} not found`);
+    const rec = ownedOr404(req, 'sweep', req.params.id, await available(service.get(req.params.id)));
     const offs: (() => void)[] = [];
     const followed = new Set<string>();
     let wake: (() => void) | null = null;
