@@ -150,19 +150,11 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
 }
 
 Napi::Function NetworkWrap::Define(Napi::Env env) {
-  return DefineClass(env, "Network",
-                     {InstanceMethod("trainEpoch", &NetworkWrap::TrainEpoch),
-                      InstanceMethod("evaluate", &NetworkWrap::Evaluate),
-                      InstanceMethod("predict", &NetworkWrap::Predict),
-                      InstanceMethod("gradient", &NetworkWrap::Gradient),
-                      InstanceMethod("forward", &NetworkWrap::Forward),
-                      InstanceMethod("trainThreads", &NetworkWrap::TrainThreads),
-                      InstanceAccessor("paramCount", &NetworkWrap::GetParamCount, nullptr),
-                      InstanceAccessor("threads", &NetworkWrap::GetThreads, nullptr),
-                      InstanceMethod("dispose", &NetworkWrap::Dispose),
-                      InstanceAccessor("scratchBytes", &NetworkWrap::GetScratchBytes, nullptr),
-                      InstanceAccessor("inference", &NetworkWrap::GetInference, nullptr),
-                      InstanceAccessor("disposed", &NetworkWrap::GetDisposed, nullptr)});
+#define NNDL_METHOD(jsName, method) InstanceMethod(jsName, &NetworkWrap::method),
+#define NNDL_GETTER(jsName, method) InstanceAccessor(jsName, &NetworkWrap::method, nullptr),
+  return DefineClass(env, "Network", {NNDL_NETWORK_METHODS(NNDL_METHOD) NNDL_NETWORK_GETTERS(NNDL_GETTER)});
+#undef NNDL_METHOD
+#undef NNDL_GETTER
 }
 
 NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {

@@ -13,6 +13,24 @@ namespace nndl {
 
 class NetworkJobWorker;
 
+// What JS sees of a Network: (JS name, C++ method) pairs, methods and read-only properties. One
+// list for the declarations below and for DefineClass (network_wrap.cc); src/engine/native.ts
+// types the same names.
+#define NNDL_NETWORK_METHODS(X)    \
+  X("trainEpoch", TrainEpoch)     \
+  X("evaluate", Evaluate)         \
+  X("predict", Predict)           \
+  X("gradient", Gradient)         \
+  X("forward", Forward)           \
+  X("trainThreads", TrainThreads) \
+  X("dispose", Dispose)
+#define NNDL_NETWORK_GETTERS(X)       \
+  X("paramCount", GetParamCount)     \
+  X("threads", GetThreads)           \
+  X("scratchBytes", GetScratchBytes) \
+  X("inference", GetInference)       \
+  X("disposed", GetDisposed)
+
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -25,18 +43,10 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   float* velocity();  // null when the network was built without one
 
  private:
-  Napi::Value TrainEpoch(const Napi::CallbackInfo& info);
-  Napi::Value Evaluate(const Napi::CallbackInfo& info);
-  Napi::Value Predict(const Napi::CallbackInfo& info);
-  Napi::Value Gradient(const Napi::CallbackInfo& info);
-  Napi::Value Forward(const Napi::CallbackInfo& info);
-  Napi::Value GetParamCount(const Napi::CallbackInfo& info);
-  Napi::Value GetThreads(const Napi::CallbackInfo& info);
-  Napi::Value TrainThreads(const Napi::CallbackInfo& info);
-  Napi::Value GetScratchBytes(const Napi::CallbackInfo& info);
-  Napi::Value GetInference(const Napi::CallbackInfo& info);
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
+#define NNDL_DECLARE_MEMBER(jsName, method) Napi::Value method(const Napi::CallbackInfo& info);
+  NNDL_NETWORK_METHODS(NNDL_DECLARE_MEMBER)
+  NNDL_NETWORK_GETTERS(NNDL_DECLARE_MEMBER)
+#undef NNDL_DECLARE_MEMBER
   const std::shared_ptr<NetworkCore>& live();
   Napi::Value queue(NetworkJobWorker* w, std::initializer_list<Napi::Value> buffers);
 
