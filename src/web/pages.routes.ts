@@ -1,7 +1,8 @@
 // The web pages: plain HTML + ES modules from src/web/public, chart.js's prebuilt UMD file
 // from node_modules. Each page (src/web/pages/*.html) is its own head elements (<title>, its
 // scripts) followed by its <main>; layout.html, the one copy of what every page shares (the
-// head, the site header and its navigation), wraps it as it is served. Nothing is built and nothing is fetched from outside at run time;
+// head, the site header and its navigation), wraps it as it is served, with the widgets the pages
+// share expanded (page-widgets.ts). Nothing is built and nothing is fetched from outside at run time;
 // the pages talk to the same REST API as every other client. The pages and their assets are
 // public (the pages ask for a key when the API answers 401); their CSP is the app's own
 // (src/api/security-headers.ts).
@@ -14,6 +15,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { registerPublic } from '../auth/auth.plugin.ts';
 import { PUBLIC } from '../auth/route-security.ts';
+import { expandWidgets } from './page-widgets.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PUBLIC_DIR = join(HERE, 'public');
@@ -38,7 +40,8 @@ const HEAD_SLOT = '  <!-- page head -->\n';
 const MAIN_SLOT = '  <!-- page main -->\n';
 
 /** The page wrapped in the layout: its head elements into <head>, its <main> after the site header. */
-export function composePage(layout: string, page: string, nav: string, file = 'page'): string {
+export function composePage(layout: string, source: string, nav: string, file = 'page'): string {
+  const page = expandWidgets(source, file);
   const at = page.search(/^<main[\s>]/m);
   const link = `<a href="${nav}">`;
   if (at < 0) throw new Error(`${file}: no <main> at the start of a line`);
