@@ -98,10 +98,10 @@ test('an interrupted augmented run resumes bit for bit (the epoch seed is in the
   assert.ok(same((second as { model: TrainedModel }).model.members[0]!.params, whole.members[0]!.params));
 });
 
-test('the beyond-book preset: bigger conv layers, dropout, augmentation; trains on a slice', async () => {
+test('the beyond-book preset: more conv layers, dropout, affine augmentation; trains on a slice', async () => {
   const e = resolveExperiment({ preset: 'beyond-book', training: { epochs: 2, threads: 1 }, data: { trainSize: 2000, validationSize: 200 } });
-  assert.deepEqual(e.network.layers.filter((l) => l.type === 'conv').map((l) => (l as { filters: number }).filters), [32, 64]);
-  assert.ok(e.data.augment && e.data.augment.elastic?.alpha === 34);
+  assert.deepEqual(e.network.layers.filter((l) => l.type === 'conv').map((l) => (l as { filters: number }).filters), [32, 32, 64, 64]);
+  assert.ok(e.data.augment && e.data.augment.rotation > 0 && e.data.augment.elastic === null);
   assert.ok(e.network.layers.some((l) => l.type === 'dense' && (l.dropout ?? 0) > 0));
   const cost = estimateCost(resolveExperiment({ preset: 'beyond-book' }));
   assert.ok(cost.augmentMacsPerImage > 0 && cost.params < 2_000_000, `${cost.params} parameters`);
