@@ -7,8 +7,10 @@ import { augmentMacsPerImage } from './augment.ts';
 import { type NativeNetworkDesc, outputSizeOf, paramLayout, planNetwork } from './network-plan.ts';
 import type { Experiment } from './spec.ts';
 
-/** Examples per evaluate/predict chunk without a budget (native kInferChunk). */
+/** Examples per evaluate/predict chunk without a budget, at most (native kInferChunk). */
 export const INFER_CHUNK = 64;
+/** A chunk's largest im2col matrix, at most (native kInferColBytes): conv nets chunk fewer examples. */
+export const INFER_COL_BYTES = 2 * 1024 * 1024;
 /** The MNIST test set every job is evaluated on at the end. */
 export const TEST_IMAGES = 10_000;
 /** Training images per MNIST image when the data is expanded (the image and its 4 one-pixel shifts). */
@@ -18,6 +20,8 @@ export const EXPANSION_FACTOR = 5;
 export type NetworkScratch = {
   /** What forward needs for one example: its input, every layer's output, conv im2col rows. */
   inferenceBytesPerRow: number;
+  /** Examples per evaluate/predict chunk without a budget (plan_inference): INFER_CHUNK, or fewer for a large im2col. */
+  inferenceChunkRows: number;
   /** What training adds per example: its label, every layer's delta, dropout inputs and masks. */
   trainingBytesPerRow: number;
   /** Each training thread's gradient buffer (one float per parameter). */
@@ -45,7 +49,7 @@ export type JobCost = {
   trainingMacs: number;
   /**
    * The most native scratch the job holds on one engine thread at any moment: a whole mini-batch
-   * (the worst split), the gradient buffer and the 64-example evaluation chunks; an ensemble's
+   * (the worst split), the gradient buffer and the evaluation chunks (inferenceChunkRows); an ensemble's
    * test evaluation holds every member's chunks.
    */
   trainingScratchBytesPerThread: number;
@@ -71,6 +75,7 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
   let inferFloats = h * w * c; // x0: the converted input
   let trainFloats = 0;
   let maskBytes = 1; // the label
+  let colBytes = 0; // the largest im2col matrix of one example
   for (const l of desc.layers) {
     const outSize = outputSizeOf(l);
     inferFloats += outSize; // out
@@ -78,13 +83,15 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
     if (l.kind === 'conv') {
       const kkc = l.kernel * l.kernel * l.inShape[2];
       inferFloats += l.outShape[0] * l.outShape[1] * kkc; // im2col rows
+      colBytes = Math.max(colBytes, 4 * l.outShape[0] * l.outShape[1] * kkc);
     } else if (l.kind === 'dense' && l.dropout > 0) {
       trainFloats += l.inSize; // the dropped-out input
       maskBytes += l.inSize; // its mask
     }
   }
   const gradientBytes = 4 * paramLayout(desc).paramCount;
-  return { inferenceBytesPerRow: 4 * inferFloats, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes };
+  const inferenceChunkRows = colBytes ? Math.min(INFER_CHUNK, Math.max(1, Math.floor(INFER_COL_BYTES / colBytes))) : INFER_CHUNK;
+  return { inferenceBytesPerRow: 4 * inferFloats, inferenceChunkRows, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes };
 }
 
 /**
@@ -106,10 +113,10 @@ export function estimateCost(experiment: Experiment): JobCost {
   const imageSteps = members * experiment.training.epochs * trainingImages;
   const macs = macsPerImage(plan.desc);
   const augmentMacs = augmentMacsPerImage(experiment.data.augment, plan.desc.inputShape[0] * plan.desc.inputShape[1]);
-  // Training: the whole mini-batch on one thread is the worst split; validation in 64-image chunks.
-  const training = threadScratchBytes(s, experiment.training.miniBatchSize, Math.min(INFER_CHUNK, validationSize));
+  // Training: the whole mini-batch on one thread is the worst split; validation in chunks (at most 64 images).
+  const training = threadScratchBytes(s, experiment.training.miniBatchSize, Math.min(s.inferenceChunkRows, validationSize));
   // The test evaluation opens every member at once (the training networks are gone by then).
-  const test = members * threadScratchBytes(s, 0, Math.min(INFER_CHUNK, TEST_IMAGES));
+  const test = members * threadScratchBytes(s, 0, Math.min(s.inferenceChunkRows, TEST_IMAGES));
   return {
     params: plan.paramCount,
     members,

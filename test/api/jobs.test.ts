@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { buildApp } from '../../src/app.ts';
 import { cleanup, smallJob, tempDataDir, testConfig, uniquePrefix } from '../queue/queue-helpers.ts';
-import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
+import { OVER_SCRATCH_BYTES, OVER_SCRATCH_EXAMPLE } from '../fixtures/issue-example.ts';
 import { rawText, sseOf } from './jobs-helpers.ts';
 
 describe('jobs API (no worker)', () => {
@@ -104,7 +104,7 @@ describe('jobs API (no worker)', () => {
 
   test('a job over a budget is refused with 422 over_budget naming the budget, the figure and the limit; nothing is queued', async () => {
     const cases: [string, object, string[]][] = [
-      ['the issue\'s example', ISSUE_EXAMPLE, ['MAX_JOB_SCRATCH_BYTES']],
+      ['the issue\'s network on mini-batches of 12', OVER_SCRATCH_EXAMPLE, ['MAX_JOB_SCRATCH_BYTES']],
       ['giant dense layers', { network: { layers: [{ type: 'dense', units: 4096, activation: 'relu' }, { type: 'dense', units: 4096, activation: 'relu' },
         { type: 'dense', units: 10, activation: 'softmax' }] } }, ['MAX_JOB_PARAMS', 'MAX_JOB_MACS_PER_IMAGE']],
       ['10⁹ image-steps', { preset: 'ch6-ensemble', training: { epochs: 800 } }, ['MAX_JOB_IMAGE_STEPS']],
@@ -125,10 +125,10 @@ describe('jobs API (no worker)', () => {
       }
       assert.equal(await total(), before, `${what}: nothing queued`);
     }
-    const example = await request(app.server).post('/v1/jobs').send(ISSUE_EXAMPLE).expect(422);
+    const example = await request(app.server).post('/v1/jobs').send(OVER_SCRATCH_EXAMPLE).expect(422);
     assert.deepEqual(example.body.error.details[0], {
-      budget: 'MAX_JOB_SCRATCH_BYTES', figure: 'trainingScratchBytesPerThread', value: 2_942_994_945, limit: 536_870_912,
-      message: 'training scratch per thread: 2,942,994,945 bytes (2.7 GiB), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes (512.0 MiB)',
+      budget: 'MAX_JOB_SCRATCH_BYTES', figure: 'trainingScratchBytesPerThread', value: OVER_SCRATCH_BYTES, limit: 536_870_912,
+      message: 'training scratch per thread: 561,478,016 bytes (535.5 MiB), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes (512.0 MiB)',
     });
   });
 

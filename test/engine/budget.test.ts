@@ -7,7 +7,8 @@ import { loadConfig } from '../../src/config/env.ts';
 import {
   assertWithinBudgets, BudgetError, DEFAULT_BUDGETS, jobBudgets, resolveExperiment, type BudgetViolation,
 } from '../../src/engine/index.ts';
-import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
+import { estimateCost } from '../../src/engine/cost-estimate.ts';
+import { ISSUE_EXAMPLE, OVER_SCRATCH_BYTES, OVER_SCRATCH_EXAMPLE } from '../fixtures/issue-example.ts';
 
 function refused(input: object): BudgetViolation[] {
   try {
@@ -24,14 +25,19 @@ test('the defaults are the environment\'s defaults', () => {
   assert.deepEqual(jobBudgets(loadConfig({})), DEFAULT_BUDGETS);
 });
 
-test('the issue\'s example is refused for its scratch (2.9 GB per thread), with figure and limit', () => {
-  const v = refused(ISSUE_EXAMPLE);
+test('the issue\'s example now needs 47 MB a thread (its chunks of 64 images were the 2.9 GB) and is admitted', () => {
+  assert.doesNotThrow(() => assertWithinBudgets(resolveExperiment(ISSUE_EXAMPLE), DEFAULT_BUDGETS));
+  assert.equal(estimateCost(resolveExperiment(ISSUE_EXAMPLE)).trainingScratchBytesPerThread, 46_983_981);
+});
+
+test('its network on mini-batches of 12 is refused for its scratch, with figure and limit', () => {
+  const v = refused(OVER_SCRATCH_EXAMPLE);
   assert.deepEqual(v.map((x) => x.budget), ['MAX_JOB_SCRATCH_BYTES']);
   assert.equal(v[0]!.figure, 'trainingScratchBytesPerThread');
   assert.equal(v[0]!.limit, 512 * 1024 * 1024);
-  // 64 evaluation rows × (784 + 28·28·256 + 15·15 + 10 + 28·28·1 + 15·15·14·14·256 floats)
-  assert.equal(v[0]!.value, 2_942_994_945);
-  assert.match(v[0]!.message, /training scratch per thread: 2,942,994,945 bytes \(2\.7 GiB\), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes/);
+  // 12 rows × (784 + 28·28·256 + 15·15 + 10 + 28·28·1 + 15·15·14·14·256 floats) + 12 rows of backward buffers + the gradient
+  assert.equal(v[0]!.value, OVER_SCRATCH_BYTES);
+  assert.match(v[0]!.message, /training scratch per thread: 561,478,016 bytes \(535\.5 MiB\), above MAX_JOB_SCRATCH_BYTES = 536,870,912 bytes/);
 });
 
 test('giant dense layers are refused for their parameters and multiply-adds', () => {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listPresets, resolveExperiment, type Experiment } from '../../src/engine/index.ts';
-import { estimateCost, INFER_CHUNK, networkScratch, threadScratchBytes } from '../../src/engine/cost-estimate.ts';
+import { estimateCost, INFER_CHUNK, INFER_COL_BYTES, networkScratch, threadScratchBytes } from '../../src/engine/cost-estimate.ts';
 import { checkBudgets, DEFAULT_BUDGETS } from '../../src/engine/budget.ts';
 import { NativeNetwork } from '../../src/engine/native.ts';
 import { planNetwork } from '../../src/engine/network-plan.ts';
@@ -59,10 +59,13 @@ for (const [name, e] of [['conv + dropout', convDropout], ['[784,30,10]', mlp], 
   test(`${name}: the estimated training scratch per thread is what the addon holds`, async () => {
     const cost = estimateCost(e);
     const s = networkScratch(planNetwork(e.network).desc);
+    // evaluation chunks: 64 examples, fewer when a conv layer's im2col would pass INFER_COL_BYTES
+    const col = Math.max(0, ...planNetwork(e.network).desc.layers.map((l) => (l.kind === 'conv' ? 4 * l.outShape[0] * l.outShape[1] * l.kernel * l.kernel * l.inShape[2] : 0)));
+    assert.equal(s.inferenceChunkRows, col ? Math.min(INFER_CHUNK, Math.floor(INFER_COL_BYTES / col)) : INFER_CHUNK);
     const train1 = await trainingScratch(e, 1);
-    assert.equal(train1, threadScratchBytes(s, e.training.miniBatchSize, Math.min(INFER_CHUNK, e.data.validationSize)));
+    assert.equal(train1, threadScratchBytes(s, e.training.miniBatchSize, Math.min(s.inferenceChunkRows, e.data.validationSize)));
     const test1 = await testScratch(e);
-    assert.equal(test1, (e.ensemble?.size ?? 1) * threadScratchBytes(s, 0, INFER_CHUNK));
+    assert.equal(test1, (e.ensemble?.size ?? 1) * threadScratchBytes(s, 0, s.inferenceChunkRows));
     assert.equal(cost.trainingScratchBytesPerThread, Math.max(train1, test1), `estimate vs measured ${train1} / ${test1}`);
     const train2 = await trainingScratch(e, 2);
     assert.ok(train2 <= 2 * cost.trainingScratchBytesPerThread, `2 threads hold ${train2}, estimate ${cost.trainingScratchBytesPerThread} each`);

@@ -2,7 +2,8 @@
 // im2col rows per image; it took the API from 240 MB to 6 GB) into a predictor with the configured
 // PREDICT_SCRATCH_BYTES and predicts 1, 12 and 30 images. Its peak RSS (getrusage) stays within
 // the budget plus 48 MiB over its baseline, and the RSS comes back down (within 16 MiB of the
-// baseline) after dispose(). A bigger budget shows a bigger peak: the measurement sees the scratch.
+// baseline) after dispose(). A budget that lets both threads hold an image shows a bigger peak: the
+// measurement sees the scratch.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -39,8 +40,9 @@ test('predicting with the issue\'s example network stays within PREDICT_SCRATCH_
 test('the measurement sees the scratch: a 512 MiB budget peaks far higher', (t) => {
   const f = run({ PREDICT_SCRATCH_BYTES: String(512 * MiB) });
   t.diagnostic(`512 MiB budget: peak +${mib(f.peak - f.baseline)}, after dispose ${mib(f.after)} (baseline ${mib(f.baseline)})`);
-  // 2 threads × 5 rows × 46 MB
-  assert.ok(f.peak - f.baseline >= 400 * MiB, `peak only +${mib(f.peak - f.baseline)}`);
+  // 2 threads × 1 row × 46 MB (a chunk's im2col is kept within 2 MiB, so this network goes one image a chunk;
+  // the default 64 MiB budget holds one thread's image: +44 MiB)
+  assert.ok(f.peak - f.baseline >= 80 * MiB, `peak only +${mib(f.peak - f.baseline)}`);
   assert.ok(f.peak - f.baseline <= f.budget + 48 * MiB);
   assert.ok(f.after - f.baseline <= 16 * MiB, `after dispose ${mib(f.after)} vs baseline ${mib(f.baseline)}`);
 });

@@ -20,10 +20,14 @@ const conv: NetworkDesc = {
 };
 // x0 + outputs + im2col, in floats
 const ROW_BYTES = 4 * (784 + 24 * 24 * 8 + 12 * 12 * 8 + 30 + 10 + 576 * 25);
+// at most 64 examples a chunk, fewer when a chunk's largest im2col matrix would pass 2 MiB
+// (kInferColBytes in native/src/network.cc): here 2 MiB / (576 × 25 floats) = 36
+const CHUNK_ROWS = Math.min(64, Math.floor((2 * 1024 * 1024) / (4 * 576 * 25)));
 
-test('without a budget: chunks of 64 examples on every thread', () => {
+test('without a budget: chunks of at most 64 examples (fewer for a large im2col) on every thread', () => {
   const net = new NativeNetwork(conv, initParams(conv, 1), null, 2);
-  assert.deepEqual(net.inference, { bytesPerRow: ROW_BYTES, rows: 64, threads: 2, maxBytes: 2 * 64 * ROW_BYTES });
+  assert.equal(CHUNK_ROWS, 36);
+  assert.deepEqual(net.inference, { bytesPerRow: ROW_BYTES, rows: CHUNK_ROWS, threads: 2, maxBytes: 2 * CHUNK_ROWS * ROW_BYTES });
   net.dispose();
 });
 
@@ -32,7 +36,7 @@ test('a budget sets the chunk rows and threads, and predictions stay the same', 
   const input = randomInput(300, 784, 3);
   const free = new NativeNetwork(conv, params, null, 2);
   const expected = await free.predict(input);
-  for (const [budget, rows, threads] of [[10 * ROW_BYTES, 5, 2], [ROW_BYTES + 1, 1, 1], [3 * ROW_BYTES, 1, 2], [1e12, 64, 2]] as const) {
+  for (const [budget, rows, threads] of [[10 * ROW_BYTES, 5, 2], [ROW_BYTES + 1, 1, 1], [3 * ROW_BYTES, 1, 2], [1e12, CHUNK_ROWS, 2]] as const) {
     const net = new NativeNetwork(conv, params, null, 2, { inferenceScratchBytes: budget });
     const plan = net.inference;
     assert.deepEqual({ rows: plan.rows, threads: plan.threads }, { rows, threads }, `budget ${budget}`);

@@ -13,7 +13,7 @@ import {
   REDIS_URL, cleanup, smallJob, startWorker, stopWorker, tempDataDir, testConfig, uniquePrefix, waitFor, waitForOutput,
   type WorkerProcess,
 } from '../queue/queue-helpers.ts';
-import { ISSUE_EXAMPLE } from '../fixtures/issue-example.ts';
+import { OVER_SCRATCH_EXAMPLE } from '../fixtures/issue-example.ts';
 import type { TrainedModel } from '../../src/engine/index.ts';
 
 describe('train worker', () => {
@@ -102,10 +102,10 @@ describe('train worker', () => {
 
   test('a job over a budget (queued by another producer) fails once, naming the budget', async () => {
     // straight onto the queue, past the API's own check
-    const job = await queue.submit(resolveExperiment(ISSUE_EXAMPLE), {});
+    const job = await queue.submit(resolveExperiment(OVER_SCRATCH_EXAMPLE), {});
     const done = await finished(job.id);
     assert.equal(done.status, 'failed');
-    assert.match(done.error ?? '', /over budget: training scratch per thread: 2,942,994,945 bytes .* above MAX_JOB_SCRATCH_BYTES/);
+    assert.match(done.error ?? '', /over budget: training scratch per thread: 561,478,016 bytes .* above MAX_JOB_SCRATCH_BYTES/);
     await new Promise((r) => setTimeout(r, 1500)); // a retry would have started by now
     assert.equal((await queue.get(job.id))!.attempts, 1);
   });

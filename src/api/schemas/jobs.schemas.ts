@@ -94,7 +94,7 @@ export const JobCostSchema = z.object({
   imageSteps: z.number().int().describe('members × epochs × trainingImages'),
   augmentMacsPerImage: z.number().int().describe('arithmetic data.augment adds per training image (distorted on the fly: no more image-steps or memory); 0 without augmentation'),
   trainingMacs: z.number().describe('≈ (3 × macsPerImage + augmentMacsPerImage) × imageSteps'),
-  trainingScratchBytesPerThread: z.number().int().describe('the most native scratch the job holds on one engine thread (mini-batch, gradient, 64-image evaluation chunks)'),
+  trainingScratchBytesPerThread: z.number().int().describe('the most native scratch the job holds on one engine thread (mini-batch, gradient, evaluation chunks of up to 64 images)'),
   inferenceScratchBytesPerImage: z.number().int().describe('scratch to predict one image with the trained model (all members)'),
   weightsBytes: z.number().int().describe('the trained model\'s weights, all members, float32'),
 }).describe('The estimated cost of a job. Each budget (MAX_JOB_PARAMS → params, MAX_JOB_MACS_PER_IMAGE → macsPerImage, MAX_JOB_SCRATCH_BYTES → trainingScratchBytesPerThread, MAX_JOB_IMAGE_STEPS → imageSteps, PREDICT_SCRATCH_BYTES → inferenceScratchBytesPerImage) refuses a job above it with 422 over_budget');
