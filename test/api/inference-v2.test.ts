@@ -52,8 +52,11 @@ describe('Open Inference Protocol', () => {
     await t.aliases.set('mnist', modelId);
     const res = await request(t.server).post(`/v1/models/${modelId}/predict`).send({ instances: pixels }).expect(200);
     v1 = res.body.predictions;
-    // the model is good enough for the comparison to mean something
-    assert.ok(v1.filter((p, i) => p.digit === digits[i]!.label).length >= N - 6);
+    // the model is good enough for the comparison to mean something (far above chance: 2 of 24). The exact
+    // count depends on the machine: -march=native kernels round differently, so each CPU trains a slightly
+    // different model (18 of 24 on one VM, 17 on another)
+    const right = v1.filter((p, i) => p.digit === digits[i]!.label).length;
+    assert.ok(right >= N - 8, `${right} of ${N} right`);
   });
   after(() => t?.close());
 
