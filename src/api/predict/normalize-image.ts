@@ -276,9 +276,6 @@ const SCRATCH = {
   patch: new Uint8Array(BOX * BOX), // fitAndCentre's scaled digit, at most 20×20
 };
 
-/** The depth of the border frame: 1/16 of the image's smaller side, at least 1 pixel. */
-const frameDepth = (w: number, h: number) => Math.max(1, Math.floor(Math.min(w, h) / 16));
-
 /** How many values a histogram counts (a plain loop: reduce's callback costs more on the hot path). */
 function histTotal(hist: Uint32Array): number {
   let n = 0;
@@ -286,9 +283,9 @@ function histTotal(hist: Uint32Array): number {
   return n;
 }
 
-/** Histogram of the border frame (frameDepth deep): the paper around the digit (in SCRATCH.border). */
+/** Histogram of a frame 1/16 of the size deep (at least 1 pixel): the paper around the digit (in SCRATCH.border). */
 function borderHistogram(data: Uint8Array, w: number, h: number): Uint32Array {
-  const d = frameDepth(w, h);
+  const d = Math.max(1, Math.floor(Math.min(w, h) / 16));
   const hist = SCRATCH.border.fill(0);
   for (let y = 0; y < h; y++) {
     const row = y * w;
