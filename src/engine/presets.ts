@@ -15,6 +15,7 @@ import {
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
 import { isActive } from './augment.ts';
+import { MNIST_TRAIN, validationStart } from './split.ts';
 
 /**
  * bookAccuracy is the figure the book quotes for the run, on bookMetric's data set: 'test' (network.py,
@@ -198,6 +199,13 @@ function checkExperiment(e: Experiment): void {
     if (e.training.earlyStopping) {
       issues.push({ path: 'training.earlyStopping', message: 'early stopping watches validation accuracy: data.validationSize must be > 0' });
     }
+  }
+  const start = validationStart(e.data.trainSize);
+  if (start + e.data.validationSize > MNIST_TRAIN) {
+    issues.push({
+      path: 'data.validationSize',
+      message: `validation takes the images after the ${e.data.trainSize} training ones: at most ${MNIST_TRAIN - start} are left`,
+    });
   }
   if (e.backend === 'tfjs' && e.data.augment && isActive(e.data.augment)) {
     issues.push({ path: 'data.augment', message: 'augmentation runs in the native engine: not available with backend "tfjs"' });

@@ -1,5 +1,7 @@
 // The book's split of MNIST: the first 50,000 training images train, the last 10,000 validate,
 // the 10,000 test images test. trainSize / validationSize take leading slices (views, no copy).
+// trainSize may go past the book's 50,000 (up to all 60,000): validation then starts right after
+// the training images, so the two never overlap (60,000 trains with validationSize 0).
 // Expansion (network3's expand_mnist.py): each training image followed by its four 1-pixel
 // shifts (down, up, right, left; the pixels that enter are 0): ×5, 250,000 images from 50,000,
 // kept as bytes (196 MB), never as floats.
@@ -8,6 +10,8 @@ import type { DataSpec } from './spec.ts';
 
 export const BOOK_TRAIN = 50_000;
 export const BOOK_VALIDATION = 10_000;
+/** Images in MNIST's training file: the most trainSize + validationSize can take. */
+export const MNIST_TRAIN = BOOK_TRAIN + BOOK_VALIDATION;
 const PIXELS = 784;
 
 export type DataSplit = { training: LabelledImages; validation: LabelledImages; test: LabelledImages };
@@ -20,17 +24,22 @@ function slice(set: LabelledImages, start: number, count: number): LabelledImage
   };
 }
 
+/** The first validation image: the book's 50,000th, or the one after the training images past it. */
+export function validationStart(trainSize: number): number {
+  return Math.max(BOOK_TRAIN, trainSize);
+}
+
 export function splitData(mnist: Mnist, data: DataSpec): DataSplit {
-  if (mnist.train.count < BOOK_TRAIN + data.validationSize) {
+  const start = validationStart(data.trainSize);
+  if (mnist.train.count < start + data.validationSize) {
     throw new MnistError(
-      `the MNIST training file has ${mnist.train.count} images; the book's split needs ${BOOK_TRAIN} + ${data.validationSize}`,
+      `the MNIST training file has ${mnist.train.count} images; the split needs ${start} + ${data.validationSize}`,
     );
   }
-  if (data.trainSize > BOOK_TRAIN) throw new MnistError(`trainSize ${data.trainSize} exceeds the ${BOOK_TRAIN} training images`);
   const base = slice(mnist.train, 0, data.trainSize);
   return {
     training: data.expand ? expandImages(base) : base,
-    validation: slice(mnist.train, BOOK_TRAIN, data.validationSize),
+    validation: slice(mnist.train, start, data.validationSize),
     test: mnist.test,
   };
 }

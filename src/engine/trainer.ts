@@ -197,7 +197,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     if (keepBest && validation.accuracy !== null && validation.accuracy >= (best?.validationAccuracy ?? -1)) {
       best = { epoch: epoch + 1, validationAccuracy: validation.accuracy, params: params.slice() };
     }
-    schedule = updateSchedule(schedule, t, validation.accuracy);
+    schedule = updateSchedule(schedule, t, validation.accuracy, epoch + 1);
     epoch++;
     startBatch = 0;
     partial = null;

@@ -3,7 +3,7 @@
 // whose total cost is within the sweep's budget. Nothing is queued here.
 import { z } from 'zod';
 import {
-  assertWithinBudgets, BudgetError, estimateCost, ExperimentInputShape, resolveExperiment, SpecError, validateExperiment,
+  assertWithinBudgets, BudgetError, estimateCost, ExperimentInputShape, LIMITS, resolveExperiment, SpecError, validateExperiment,
   type BudgetViolation, type Experiment, type JobBudgets, type SpecIssue,
 } from '../engine/index.ts';
 import { ALIAS_NAME_PATTERN } from '../store/alias.repository.ts';
@@ -30,7 +30,7 @@ export const DimensionSchema = z.union([
 
 export const RungSchema = z.strictObject({
   epochs: z.number().int().min(1).max(1000).describe('epochs trained by the end of this rung (counted from the start: a promoted trial resumes and adds the difference)'),
-  trainSize: z.number().int().min(1).max(50_000).describe('training images at this rung'),
+  trainSize: z.number().int().min(1).max(LIMITS.trainSize).describe('training images at this rung'),
 });
 
 export const StrategySchema = z.discriminatedUnion('type', [

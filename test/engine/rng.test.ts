@@ -60,26 +60,48 @@ test('init: default N(0,1/√n_in) weights, N(0,1) biases, softmax zeroed; large
 
 test('schedule: halve η after patience epochs without improvement, stop at η₀/128; early stopping', () => {
   const t = resolveExperiment({ preset: 'ch1-mlp30', training: { eta: 1, schedule: { type: 'halve-on-plateau', patience: 2 } } }).training;
+  let k = 1;
   let s = initialSchedule(1);
-  s = updateSchedule(s, t, 0.5);
+  s = updateSchedule(s, t, 0.5, k++);
   assert.equal(s.eta, 1);
-  s = updateSchedule(s, t, 0.5);
+  s = updateSchedule(s, t, 0.5, k++);
   assert.equal(s.eta, 1);
-  s = updateSchedule(s, t, 0.4);
+  s = updateSchedule(s, t, 0.4, k++);
   assert.equal(s.eta, 0.5, 'halved after 2 epochs without improvement');
-  s = updateSchedule(s, t, 0.6);
+  s = updateSchedule(s, t, 0.6, k++);
   assert.equal(s.bestValidationAccuracy, 0.6);
   let halvings = 1;
   while (!s.stopped) {
-    s = updateSchedule(s, t, 0.1);
+    s = updateSchedule(s, t, 0.1, k++);
     if (s.eta < 1 / 2 ** halvings) halvings++;
   }
   assert.equal(s.eta, 1 / 128);
   const es = resolveExperiment({ preset: 'ch1-mlp30', training: { earlyStopping: { patience: 3 } } }).training;
   let e = initialSchedule(3);
-  for (const acc of [0.5, 0.6, 0.6, 0.55, 0.59]) e = updateSchedule(e, es, acc);
+  for (const acc of [0.5, 0.6, 0.6, 0.55, 0.59]) e = updateSchedule(e, es, acc, k++);
   assert.equal(e.stopped, true);
   assert.equal(e.eta, 3, 'constant schedule keeps η');
+});
+
+test('cosine schedule: η₀ at epoch 1, η_min + (η₀ − η_min)/2 half way, η₀/minEtaFactor approached at the end; no validation needed', () => {
+  const t = resolveExperiment({
+    preset: 'ch1-mlp30', training: { eta: 1, epochs: 10, schedule: { type: 'cosine', minEtaFactor: 100 } }, data: { validationSize: 0 },
+  }).training;
+  let s = initialSchedule(1);
+  const etas = [s.eta];
+  for (let k = 1; k < 10; k++) {
+    s = updateSchedule(s, t, null, k);
+    etas.push(s.eta);
+  }
+  assert.equal(etas[0], 1);
+  assert.ok(Math.abs(etas[5]! - (0.01 + 0.99 / 2)) < 1e-12, `half way: ${etas[5]}`);
+  for (let k = 1; k < 10; k++) {
+    assert.ok(etas[k]! < etas[k - 1]!, 'falls every epoch');
+    const naive = 0.01 + 0.99 * (1 + Math.cos((Math.PI * k) / 10)) / 2;
+    assert.ok(Math.abs(etas[k]! - naive) < 1e-12);
+  }
+  assert.ok(etas[9]! > 0.01 && etas[9]! < 0.04, 'the last epoch trains just above η_min');
+  assert.equal(s.stopped, false, 'the schedule itself never stops a run: it ends with its epochs');
 });
 
 test('the async shuffle and init (which yield to the event loop) draw exactly the sync values', async () => {

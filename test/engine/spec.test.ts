@@ -59,7 +59,14 @@ test('training and data ranges', () => {
   rejects(p({ lambda: -1 }), 'training.lambda', /at least 0/);
   rejects(p({ momentum: 1 }), 'training.momentum', /\[0, 1\)/);
   rejects(p({}, { trainSize: 0 }), 'data.trainSize', /at least 1/);
-  rejects(p({}, { trainSize: 50001 }), 'data.trainSize', /at most 50000/);
+  rejects(p({}, { trainSize: 60001 }), 'data.trainSize', /at most 60000/);
+  // past the book's 50,000, validation takes what is left after the training images
+  rejects(p({}, { trainSize: 55000 }), 'data.validationSize', /at most 5000 are left/);
+  rejects(p({}, { trainSize: 60000, validationSize: 1 }), 'data.validationSize', /at most 0 are left/);
+  assert.equal(resolveExperiment(p({}, { trainSize: 55000, validationSize: 5000 })).data.trainSize, 55000);
+  const all = resolveExperiment(p({ schedule: { type: 'cosine' } }, { trainSize: 60000, validationSize: 0 }));
+  assert.deepEqual(all.training.schedule, { type: 'cosine', minEtaFactor: 100 }, 'cosine needs no validation');
+  rejects(p({ schedule: { type: 'cosine', minEtaFactor: 0.5 } }), 'training.schedule.minEtaFactor', /1/);
   rejects(p({}, { validationSize: 10001 }), 'data.validationSize', /at most 10000/);
   rejects(p({ schedule: { type: 'halve-on-plateau', patience: 3 } }, { validationSize: 0 }), 'training.schedule', /validationSize/);
   rejects(p({ bogus: 1 }), 'training', /bogus|Unrecognized/i);

@@ -17,6 +17,16 @@ test('the book split: first 50,000 train, last 10,000 validate, slices are views
   assert.equal(small.training.images.length, 1000 * 784);
   assert.equal(small.validation.count, 200);
   assert.equal(small.validation.labels[0], m.train.labels[50000], 'validation is still the last 10,000');
+  // past 50,000: validation starts after the training images, never overlapping them
+  const more = splitData(m, { trainSize: 55000, validationSize: 5000, expand: false });
+  assert.equal(more.training.count, 55000);
+  assert.deepEqual(more.training.images.subarray(54999 * 784), m.train.images.subarray(54999 * 784, 55000 * 784));
+  assert.deepEqual(more.validation.images.subarray(0, 784), m.train.images.subarray(55000 * 784, 55001 * 784));
+  assert.equal(more.validation.count, 5000);
+  const every = splitData(m, { trainSize: 60000, validationSize: 0, expand: false });
+  assert.equal(every.training.count, 60000);
+  assert.equal(every.validation.count, 0);
+  assert.throws(() => splitData(m, { trainSize: 55000, validationSize: 5001, expand: false }), /55000 \+ 5001/);
 });
 
 test('expansion: each image then its shifts down, up, right, left, zero-filled', async () => {
