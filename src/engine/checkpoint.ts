@@ -7,8 +7,9 @@
 //                best: {epoch, validationAccuracy, paramsLength}|null, completed[i].keptEpoch,
 //                completed[i].finalParamsLength|null; absent in older checkpoints = none)
 //   ..  0–3 zero bytes of padding to a multiple of 4
+//                and since training.average: average: {epochs, paramsLength}|null)
 //   ..  float32 LE arrays, in order: params, velocity (if any), completed[i].params, then best.params
-//       (if any) and completed[i].finalParams (those that have one)
+//       (if any), completed[i].finalParams (those that have one) and average.params (if any)
 // Floats are stored bit-exactly, so a resumed run continues from the very same weights.
 import { SpecError } from './spec.ts';
 import { validateExperiment } from './presets.ts';
@@ -30,7 +31,7 @@ const floatsToBuffer = (a: Float32Array) => {
 };
 
 export function encodeCheckpoint(c: Checkpoint): Buffer {
-  const { params, velocity, completed, best, ...rest } = c;
+  const { params, velocity, completed, best, average, ...rest } = c;
   const header = Buffer.from(JSON.stringify({
     ...rest,
     paramsLength: params.length,
@@ -41,6 +42,7 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
       finalParamsLength: m.finalParams ? m.finalParams.length : null,
     })),
     best: best ? { epoch: best.epoch, validationAccuracy: best.validationAccuracy, paramsLength: best.params.length } : null,
+    average: average ? { epochs: average.epochs, paramsLength: average.params.length } : null,
   }), 'utf8');
   const fixed = Buffer.alloc(16);
   MAGIC.copy(fixed, 0);
@@ -50,6 +52,7 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   const arrays = [
     params, ...(velocity ? [velocity] : []), ...completed.map((m) => m.params),
     ...(best ? [best.params] : []), ...completed.flatMap((m) => (m.finalParams ? [m.finalParams] : [])),
+    ...(average ? [average.params] : []),
   ].map(floatsToBuffer);
   return Buffer.concat([fixed, header, pad, ...arrays]);
 }
@@ -77,7 +80,7 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
     at += bytes;
     return out;
   };
-  const { paramsLength, velocityLength, completed, best, ...rest } = header;
+  const { paramsLength, velocityLength, completed, best, average, ...rest } = header;
   if (rest.format !== 'nndl-checkpoint') throw new CheckpointError('corrupt checkpoint: wrong format field');
   if (!Array.isArray(completed)) throw new CheckpointError('corrupt checkpoint: completed is not a list');
   const params = take(paramsLength);
@@ -94,6 +97,10 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
   (completed as MemberHeader[]).forEach((m, i) => {
     if (m.finalParamsLength !== undefined && m.finalParamsLength !== null) members[i]!.finalParams = take(m.finalParamsLength);
   });
+  const averaged: Checkpoint['average'] = average
+    ? { epochs: Number(average.epochs), params: take(average.paramsLength) }
+    : null;
+  if (averaged && !(Number.isInteger(averaged.epochs) && averaged.epochs >= 1)) throw new CheckpointError('corrupt checkpoint: bad average');
   if (at !== b.length) throw new CheckpointError(`corrupt checkpoint: ${b.length - at} trailing bytes`);
   try {
     validateExperiment(rest.experiment);
@@ -101,5 +108,8 @@ export function decodeCheckpoint(b: Buffer): Checkpoint {
     if (err instanceof SpecError) throw new CheckpointError(`checkpoint holds an invalid experiment: ${err.message}`);
     throw err;
   }
-  return { ...(rest as Omit<Checkpoint, 'params' | 'velocity' | 'completed' | 'best'>), params, velocity, best: bestEpoch, completed: members };
+  return {
+    ...(rest as Omit<Checkpoint, 'params' | 'velocity' | 'completed' | 'best' | 'average'>),
+    params, velocity, best: bestEpoch, ...(averaged ? { average: averaged } : {}), completed: members,
+  };
 }

@@ -10,7 +10,7 @@
 //  - ensemble: an object merges field by field onto the preset's (combine defaults to 'mean'), null removes it;
 //  - without a preset, `network.layers` is required and the rest takes the defaults below.
 import {
-  type AugmentSpec, ExperimentInputSchema, ExperimentSchema, parseOrThrow, SpecError,
+  type AugmentSpec, ExperimentInputSchema, ExperimentSchema, parseOrThrow, SpecError, trainingOptionsOf,
   type Combine, type DropoutStyle, type Experiment, type ExperimentInput, type Init, type LayerSpec, type TrainingSpec,
 } from './spec.ts';
 import { planNetwork } from './network-plan.ts';
@@ -198,6 +198,15 @@ function checkExperiment(e: Experiment): void {
     }
     if (e.training.earlyStopping) {
       issues.push({ path: 'training.earlyStopping', message: 'early stopping watches validation accuracy: data.validationSize must be > 0' });
+    }
+  }
+  const average = e.training.average;
+  if (average) {
+    if (trainingOptionsOf(e.training).keep !== 'final') {
+      issues.push({ path: 'training.average', message: 'averaging replaces the weights a member keeps: training.keep must be "final"' });
+    }
+    if (average.fromEpoch > e.training.epochs) {
+      issues.push({ path: 'training.average.fromEpoch', message: `fromEpoch ${average.fromEpoch} is past the last epoch (${e.training.epochs})` });
     }
   }
   const start = validationStart(e.data.trainSize);

@@ -123,6 +123,12 @@ export const TrainingSchema = z.strictObject({
   evaluationCostN: z.enum(EVALUATION_COST_N).optional(),
   // chapter 5: ‖∂C/∂b‖ of each hidden layer over the first N training images, at init and after each epoch (0 = off)
   biasGradientImages: int(0, LIMITS.biasGradientImages, 'biasGradientImages').optional(),
+  // weight averaging (SWA, Izmailov et al. 2018): keep the mean of the weights after each epoch from fromEpoch on
+  average: z
+    .strictObject({ fromEpoch: int(1, LIMITS.epochs, 'average.fromEpoch') })
+    .nullable()
+    .optional()
+    .describe('keep the mean of the weights after each epoch from `fromEpoch` to the last (one network, SWA); needs keep "final"; null or absent: none'),
 });
 
 const range = (min: number, max: number, what: string) =>

@@ -14,7 +14,7 @@ import type { LabelledImages } from './mnist.ts';
 import { evaluateTest } from './test-evaluation.ts';
 import { initialSchedule, updateSchedule } from './schedule.ts';
 import {
-  PROGRESS_INTERVAL_MS, SIGNAL_INTERRUPT, type BestEpoch, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
+  PROGRESS_INTERVAL_MS, SIGNAL_INTERRUPT, type BestEpoch, type WeightAverage, type Checkpoint, type CompletedMember, type EpochMetrics, type PartialEpoch, type TrainOptions, type TrainResult,
 } from './training-types.ts';
 
 type MemberDone = { status: 'completed' } & CompletedMember;
@@ -102,6 +102,9 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const opts = trainingOptionsOf(t);
   const keepBest = opts.keep === 'best-validation' && options.data.validation.count > 0;
   let best: BestEpoch | null = resume?.best ? { ...resume.best, params: resume.best.params.slice() } : null;
+  // training.average (SWA): the running mean of the weights after each epoch from fromEpoch on
+  const averageFrom = t.average?.fromEpoch ?? null;
+  let average: WeightAverage | null = resume?.average ? { ...resume.average, params: resume.average.params.slice() } : null;
   if (resume) {
     rng = Rng.fromState(resume.rng);
     params = resume.params.slice();
@@ -131,7 +134,8 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   const snapshot = (batch: number, rngState: Checkpoint['rng'], part: PartialEpoch | null): Checkpoint => ({
     format: 'nndl-checkpoint', version: 1, experiment: exp, member, epoch, batch, rng: rngState,
     schedule: { ...schedule }, partial: part, params: params.slice(), velocity: velocity ? velocity.slice() : null,
-    history: [...history], best: best && { ...best, params: best.params.slice() }, completed: [...completed], threads,
+    history: [...history], best: best && { ...best, params: best.params.slice() },
+    average: average && { ...average, params: average.params.slice() }, completed: [...completed], threads,
     trainingSeconds: clock.seconds, initialBiasGradientNorms: initialBias,
   });
   const stopKind = () => (signal[0] === SIGNAL_INTERRUPT ? 'interrupted' : 'cancelled') as 'interrupted' | 'cancelled';
@@ -197,6 +201,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     if (keepBest && validation.accuracy !== null && validation.accuracy >= (best?.validationAccuracy ?? -1)) {
       best = { epoch: epoch + 1, validationAccuracy: validation.accuracy, params: params.slice() };
     }
+    if (averageFrom !== null && epoch + 1 >= averageFrom) average = await addToAverage(average, params);
     schedule = updateSchedule(schedule, t, validation.accuracy, epoch + 1);
     epoch++;
     startBatch = 0;
@@ -205,10 +210,27 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     await options.onEpoch?.(metrics, checkpoint);
     if (signal[0] !== 0 && (epoch < t.epochs && !schedule.stopped)) return { status: stopKind(), checkpoint };
   }
+  // A run the schedule stopped before fromEpoch has no average: it keeps its last weights.
+  if (average) return { status: 'completed', params: average.params, history, keptEpoch: history.length, finalParams: params };
   if (best && best.epoch !== history.length) {
     return { status: 'completed', params: best.params, history, keptEpoch: best.epoch, finalParams: params };
   }
   return { status: 'completed', params, history, keptEpoch: history.length };
+}
+
+/** The mean with one more epoch's weights (incremental, in float64 per element, stored as float32);
+ *  in slices that yield, as a 50M-parameter network takes a while. */
+export async function addToAverage(average: WeightAverage | null, params: Float32Array): Promise<WeightAverage> {
+  if (!average) return { epochs: 1, params: params.slice() };
+  const n = average.epochs + 1;
+  const mean = average.params;
+  const SLICE = 1 << 20;
+  for (let s = 0; s < mean.length; s += SLICE) {
+    const e = Math.min(mean.length, s + SLICE);
+    for (let j = s; j < e; j++) mean[j] = mean[j]! + (params[j]! - mean[j]!) / n;
+    if (e < mean.length) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { epochs: n, params: mean };
 }
 
 /** The seed of a member's one training order (order 'shuffle-once'): apart from its init/epoch stream. */

@@ -53,6 +53,8 @@ export type Checkpoint = {
   initialBiasGradientNorms?: number[] | null;
   /** keep 'best-validation': this member's best validation epoch so far and its weights (absent in older checkpoints). */
   best?: BestEpoch | null;
+  /** training.average: the mean of this member's weights over the epochs averaged so far (absent in older checkpoints). */
+  average?: WeightAverage | null;
   completed: CompletedMember[];      // earlier ensemble members
   threads: number;                   // thread count of the run (bit-identical resume needs the same)
   trainingSeconds: number;
@@ -61,9 +63,12 @@ export type Checkpoint = {
 /** The epoch of best validation accuracy so far (ties go to the later epoch, as network3.py's >=) and its weights. */
 export type BestEpoch = { epoch: number; validationAccuracy: number; params: Float32Array };
 
+/** The running mean of a member's weights after each of `epochs` epochs (training.average). */
+export type WeightAverage = { epochs: number; params: Float32Array };
+
 /** A trained member: the weights it keeps, and the final ones when they differ (keep 'best-validation'). */
 export type CompletedMember = {
-  params: Float32Array;              // the weights kept: the best validation epoch's, or the last epoch's
+  params: Float32Array;              // the weights kept: the best validation epoch's, the average's, or the last epoch's
   history: EpochMetrics[];
   keptEpoch?: number;                // 1-based epoch of `params` (absent in older checkpoints: the last epoch)
   finalParams?: Float32Array;        // the last epoch's weights, only when they are not `params`
@@ -78,7 +83,8 @@ export type TrainedModel = {
   testCost: number;
   confusion: number[][];             // [actual][predicted]
   // Set by train(); absent in models made before keep existed (and in hand-made ones): the last epoch.
-  /** Per member, the 1-based epoch whose weights it holds (its best validation epoch under keep 'best-validation'). */
+  /** Per member, the 1-based epoch whose weights it holds (its best validation epoch under keep 'best-validation';
+   *  under training.average, the last epoch of the mean: epochs fromEpoch…keptEpoch). */
   keptEpochs?: number[];
   /** Test accuracy and cost of the last epoch's weights (the same as testAccuracy/testCost when those are kept). */
   finalTestAccuracy?: number;
