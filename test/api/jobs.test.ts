@@ -143,6 +143,25 @@ describe('jobs API (no worker)', () => {
     assert.ok((bad.body.error.details as { path: string }[]).some((d) => d.path === 'data.augment.shear'), JSON.stringify(bad.body));
   });
 
+  test('all 60,000 training images with a cosine schedule and weight averaging (dry run); an overlapping validation set is a 422', async () => {
+    const body = {
+      preset: 'beyond-book',
+      training: { keep: 'final', epochs: 40, schedule: { type: 'cosine' }, average: { fromEpoch: 31 } },
+      data: { trainSize: 60_000, validationSize: 0 },
+    };
+    const res = await request(app.server).post('/v1/jobs?dryRun=true').send(body).expect(200);
+    assert.deepEqual(res.body.experiment.training.schedule, { type: 'cosine', minEtaFactor: 100 });
+    assert.deepEqual(res.body.experiment.training.average, { fromEpoch: 31 });
+    assert.equal(res.body.cost.imageSteps, 40 * 60_000);
+    const before = await total();
+    const bad = await request(app.server).post('/v1/jobs').send({ ...body, data: { trainSize: 55_000, validationSize: 10_000 } }).expect(422);
+    assert.ok((bad.body.error.details as { path: string; message: string }[])
+      .some((d) => d.path === 'data.validationSize' && /at most 5000 are left/.test(d.message)), JSON.stringify(bad.body));
+    const keepBest = await request(app.server).post('/v1/jobs').send({ ...body, training: { ...body.training, keep: 'best-validation' } }).expect(422);
+    assert.ok((keepBest.body.error.details as { path: string }[]).some((d) => d.path === 'training.average'), JSON.stringify(keepBest.body));
+    assert.equal(await total(), before, 'nothing queued');
+  });
+
   test('?dryRun=true costs a job and queues nothing; a real submit carries the same cost', async () => {
     const before = await total();
     const dry = await request(app.server).post('/v1/jobs?dryRun=true').send({ preset: 'ch6-ensemble' }).expect(200);
