@@ -71,7 +71,8 @@ if (a.json) {
   console.log(JSON.stringify({ model: name, stages, preset: presetOf ?? null, testAccuracy: model.testAccuracy ?? null, preprocessMs, ...result, misses: a.misses ? result.misses : undefined }));
 } else {
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
-  console.log(`model ${name} (${presetOf ?? (isModelEnsemble(model) ? 'ensemble' : 'custom')}, MNIST test ${model.testAccuracy !== undefined ? pct(model.testAccuracy) : 'n/a'})`);
+  // MNIST's figure to two decimals: 99.65% is not 99.7%
+  console.log(`model ${name} (${presetOf ?? (isModelEnsemble(model) ? 'ensemble' : 'custom')}, MNIST test ${model.testAccuracy !== undefined ? `${(model.testAccuracy * 100).toFixed(2)}%` : 'n/a'})`);
   console.log(`set ${dir} (${result.count} images), stages: ${stages.join(', ') || 'none'}, preprocessing ${(preprocessMs / result.count).toFixed(2)} ms/image`);
   console.log(`${'category'.padEnd(18)} ${'n'.padStart(4)}  accuracy  no digit`);
   for (const c of result.categories) console.log(`${c.category.padEnd(18)} ${String(c.count).padStart(4)}  ${pct(c.accuracy)}    ${String(c.noDigit).padStart(4)}`);
