@@ -64,6 +64,21 @@ function scan(rng: Rng, size: number): SceneOptions {
   return { paper: [g, g, g], ink: [0.05, 0.05, 0.05], inkAlpha: 1, texture: 0.01, noise: 0.005, size, format: { type: 'png' } };
 }
 
+/** A form's printed box drawn into the ink plane round the digit: `margin` of the side from each edge, `line` px wide. */
+function withBox(g: Plane, margin: number, line: number): Plane {
+  const { w, h } = g;
+  const data = Float32Array.from(g.data);
+  const x0 = margin * w, x1 = w - margin * w, y0 = margin * h, y1 = h - margin * h;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (x < x0 || x >= x1 || y < y0 || y >= y1) continue;
+      const onLine = x < x0 + line || x >= x1 - line || y < y0 + line || y >= y1 - line;
+      if (onLine) data[y * w + x] = 1;
+    }
+  }
+  return { w, h, data };
+}
+
 export const CATEGORIES: Category[] = [
   {
     name: 'photo-clean', source: 'mnist-test',
@@ -180,6 +195,17 @@ export const CATEGORIES: Category[] = [
       if (chance(rng, 0.3)) extra.shadow = { strength: between(rng, 0.2, 0.5), softness: between(rng, 2, 10) };
       if (chance(rng, 0.3)) extra.blur = between(rng, 1, 2);
       return photograph(ink, rng, { ...everydayPhoto(rng), ...extra });
+    },
+  },
+  // added after the rest (its seeds and MNIST digits come after theirs, so their files are unchanged)
+  {
+    name: 'form-box', source: 'mnist-test',
+    description: 'written in a printed form\'s box, often touching it: photographed or scanned',
+    make: async (l, rng, d) => {
+      const side = photoSide(rng);
+      const g = glyph(l, rng, d, side, { height: between(rng, 0.55, 0.8) });
+      const boxed = withBox(g, between(rng, 0.02, 0.12), between(rng, 1, 3.5));
+      return photograph(boxed, rng, chance(rng, 0.5) ? everydayPhoto(rng) : { ...scan(rng, side), format: { type: 'jpeg', quality: 80 } });
     },
   },
 ];

@@ -7,6 +7,7 @@ import { unprocessable } from '../../errors.ts';
 import { flattenBackground } from './stages/background.ts';
 import { inkIsDarker } from './stages/polarity.ts';
 import { keepDigit } from './stages/digit-component.ts';
+import { eraseBoxLines } from './stages/box-lines.ts';
 import { fillOutline } from './stages/outline-fill.ts';
 import { DEFAULT_STAGES, type PreprocessStage } from './stages/stage-names.ts';
 import { changeStrokeWidth, STROKE_LEVEL, strokeWidth } from './stages/stroke-width.ts';
@@ -39,8 +40,10 @@ export function normalizeDigit(img: GreyImage, trace?: StageTrace[]): Float32Arr
   let ink = inkImage(img);
   trace?.push({ stage: 'ink', width, height, pixels: ink });
   if (active.has('components')) {
+    const unboxed = eraseBoxLines(ink, width, height);
+    if (unboxed) ink = unboxed;
     ink = keepDigit(ink, width, height);
-    trace?.push({ stage: 'digit component', width, height, pixels: ink });
+    trace?.push({ stage: 'digit component', width, height, pixels: ink, ...(unboxed ? { note: "a box's lines erased" } : {}) });
   }
   const box = inkBoundingBox(ink, width, height);
   if (!box) throw unprocessable('no digit found in the image (it looks blank)');

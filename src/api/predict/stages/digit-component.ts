@@ -3,9 +3,36 @@
 // clear ink) are measured by their ink; the biggest is kept, with any other of at least a tenth of
 // its ink that lies within its reach (a 5's detached bar, a broken stroke). A component that runs
 // along more than half of an image edge is background (a page edge), unless nothing else is left.
+// So is a form's box drawn round the digit: a component whose ink runs along its own bounding box
+// and whose box holds another component of some size (a speck in a 0's hole is not of some size).
 export const INK_LEVEL = 64;
 
-type Component = { mass: number; left: number; top: number; right: number; bottom: number; edgeRun: number };
+type Component = { id: number; mass: number; left: number; top: number; right: number; bottom: number; edgeRun: number };
+
+/** Of a frame's ink, at least this share lies near its bounding box's sides (a rectangle: all of it; a drawn 0 well under). */
+const FRAME_BORDER_SHARE = 0.9;
+/** "Near": within this share of the box's shorter side (at least 2 px). */
+const FRAME_BAND = 0.08;
+/** What a frame holds is of some size: its box at least this share of the frame's box. */
+const FRAME_CONTENT_AREA = 0.05;
+
+const boxArea = (c: Component) => (c.right - c.left + 1) * (c.bottom - c.top + 1);
+const strictlyInside = (d: Component, c: Component) => d.left > c.left && d.right < c.right && d.top > c.top && d.bottom < c.bottom;
+
+/** Whether component c is a box drawn round others: its ink hugs its bounding box, which holds a component of some size. */
+function isFrame(c: Component, comps: Component[], ink: Uint8Array, labels: Int32Array, w: number): boolean {
+  if (!comps.some((d) => d !== c && strictlyInside(d, c) && boxArea(d) >= boxArea(c) * FRAME_CONTENT_AREA)) return false;
+  const band = Math.max(2, Math.round(Math.min(c.right - c.left + 1, c.bottom - c.top + 1) * FRAME_BAND));
+  let near = 0;
+  for (let y = c.top; y <= c.bottom; y++) {
+    const rowNear = y < c.top + band || y > c.bottom - band;
+    for (let x = c.left, i = y * w + c.left; x <= c.right; x++, i++) {
+      if (labels[i] !== c.id) continue;
+      if (rowNear || x < c.left + band || x > c.right - band) near += ink[i]!;
+    }
+  }
+  return near >= c.mass * FRAME_BORDER_SHARE;
+}
 
 /**
  * Labels and the fill's stack, reused (grown to the largest image seen, at most WORK_SIDE²): this
@@ -23,7 +50,7 @@ export function keepDigit(ink: Uint8Array, w: number, h: number): Uint8Array {
   for (let start = 0; start < n; start++) {
     if (ink[start]! < INK_LEVEL || labels[start] !== -1) continue;
     const id = comps.length;
-    const c: Component = { mass: 0, left: w, top: h, right: -1, bottom: -1, edgeRun: 0 };
+    const c: Component = { id, mass: 0, left: w, top: h, right: -1, bottom: -1, edgeRun: 0 };
     let onLeft = 0, onRight = 0, onTop = 0, onBottom = 0; // pixels on each image edge
     let sp = 0;
     labels[start] = id;
@@ -55,7 +82,7 @@ export function keepDigit(ink: Uint8Array, w: number, h: number): Uint8Array {
     comps.push(c);
   }
   if (comps.length === 0) return ink;
-  const candidates = comps.filter((c) => c.edgeRun <= 0.5);
+  const candidates = comps.filter((c) => c.edgeRun <= 0.5 && !isFrame(c, comps, ink, labels, w));
   const pool = candidates.length ? candidates : comps;
   const main = pool.reduce((a, b) => (b.mass > a.mass ? b : a));
   // within reach: a quarter of the main component's longer side around its box (a 1 is narrow)
