@@ -68,6 +68,8 @@ test('no box: a square 0 alone, a tight crop\'s three long strokes, a box with n
     if (r > 39 && r <= 48) round[y * N + x] = 255;
   }
   assert.equal(eraseBoxLines(round, N, N), null);
+  // a picture mostly ink (noise, a dark photo taken for ink) is not searched: no box, and cheaply
+  assert.equal(eraseBoxLines(new Uint8Array(N * N).fill(255), N, N), null);
   // only a stroke
   assert.equal(eraseBoxLines(inkOf(stroke), N, N), null);
 });
