@@ -52,6 +52,9 @@ export const EnvSchema = z.object({
   MAX_EPOCH_METRICS: int(10_000, 10),
   BODY_LIMIT_BYTES: int(5 * MiB, 1024),
   MAX_IMAGE_PIXELS: int(25_000_000, 1),
+  // The pixels of one predict request's images, summed from their headers before decoding
+  // (src/api/predict/pixel-budget.ts): ~1.3 s of decoding at most (a 25 MP PNG takes ~0.3 s).
+  MAX_REQUEST_PIXELS: int(100_000_000, 1),
   // Optional image preprocessing stages (src/api/predict/stages/): "none" or a comma list;
   // empty: the measured defaults (src/api/README.md, "Preprocessing for photos").
   PREPROCESS_STAGES: z
@@ -140,6 +143,9 @@ export const EnvSchema = z.object({
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
+  }
+  if (c.MAX_REQUEST_PIXELS < c.MAX_IMAGE_PIXELS) {
+    ctx.addIssue({ code: 'custom', path: ['MAX_REQUEST_PIXELS'], message: 'must be at least MAX_IMAGE_PIXELS' });
   }
   if (c.HEADERS_TIMEOUT_MS > c.REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: 'must not exceed REQUEST_TIMEOUT_MS' });

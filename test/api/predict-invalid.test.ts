@@ -17,7 +17,9 @@ const digit = testDigits(1)[0]!;
 const good = toUnitPixels(digit);
 
 before(async () => {
-  t = await startTestApp('predict-invalid', { BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_IMAGE_PIXELS: '1000000', MAX_INSTANCES: '8' });
+  t = await startTestApp('predict-invalid', {
+    BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_IMAGE_PIXELS: '1000000', MAX_INSTANCES: '8', MAX_REQUEST_PIXELS: '2000000',
+  });
   modelId = (await t.saveModel(await smallModel())).id;
   await t.aliases.set('default', modelId);
   before_ = await snapshot();
@@ -182,6 +184,24 @@ test('images over MAX_IMAGE_PIXELS → 422 from the header, before decoding', as
   const real = await sharp({ create: { width: 1200, height: 1000, channels: 3, background: '#000' } }).png().toBuffer();
   expectError(await post().set('content-type', 'image/png').send(real), 422);
   expectError(await post().send({ instances: [{ b64: pngClaiming(10_000, 10_000).toString('base64') }] }), 422);
+});
+
+test('a request whose images hold more than MAX_REQUEST_PIXELS in all → 422 over_budget, counted from the headers', async () => {
+  // blank pictures compress to almost nothing: 800,000 pixels each in a few hundred bytes
+  const png = await sharp({ create: { width: 1000, height: 800, channels: 3, background: '#fff' } }).png().toBuffer();
+  const jpeg = await sharp({ create: { width: 1000, height: 800, channels: 3, background: '#fff' } }).jpeg().toBuffer();
+  const b64 = (b: Buffer) => ({ b64: b.toString('base64') });
+  const res = await post().send({ instances: [b64(png), b64(jpeg), b64(png)] });
+  expectError(res, 422, 'over_budget');
+  assert.match(res.body.error.message, /^instances\.2: the request's images hold 2,400,000 pixels so far, above MAX_REQUEST_PIXELS = 2,000,000/);
+  assert.deepEqual(res.body.error.details[0], {
+    budget: 'MAX_REQUEST_PIXELS', figure: 'requestPixels', value: 2_400_000, limit: 2_000_000, message: res.body.error.details[0].message,
+  });
+  // two of them are within it (both blank: no digit found, a 422 of another kind, after decoding)
+  const two = await post().send({ instances: [b64(png), b64(jpeg)] });
+  expectError(two, 422, 'unprocessable');
+  assert.match(two.body.error.message, /no digit found/);
+  assert.deepEqual(await snapshot(), before_, 'nothing changed');
 });
 
 test('bodies over BODY_LIMIT_BYTES → 413', async () => {

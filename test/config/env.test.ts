@@ -14,6 +14,7 @@ test('defaults for every variable', () => {
   assert.equal(c.JOB_ATTEMPTS, 5);
   assert.equal(c.BODY_LIMIT_BYTES, 5 * 1024 * 1024);
   assert.equal(c.MAX_IMAGE_PIXELS, 25_000_000);
+  assert.equal(c.MAX_REQUEST_PIXELS, 100_000_000);
   assert.equal(c.MAX_INSTANCES, 256);
   assert.equal(c.PREDICT_MAX_BATCH, 64);
   assert.equal(c.PREDICT_MAX_WAIT_MS, 2);
@@ -71,4 +72,10 @@ test('invalid values are all reported, by name', () => {
     assert.deepEqual(paths, ['LOG_LEVEL', 'MNIST_MIRROR', 'PORT', 'PREDICT_MAX_BATCH', 'QUEUE_PREFIX', 'REDIS_URL']);
     assert.match(err.message, /invalid configuration/);
   }
+});
+
+test('MAX_REQUEST_PIXELS below MAX_IMAGE_PIXELS stops the boot (one valid image must always pass)', () => {
+  assert.throws(() => loadConfig({ MAX_IMAGE_PIXELS: '2000000', MAX_REQUEST_PIXELS: '1000000' }), (e: unknown) =>
+    e instanceof ConfigError && /MAX_REQUEST_PIXELS/.test(e.message));
+  assert.equal(loadConfig({ MAX_IMAGE_PIXELS: '2000000', MAX_REQUEST_PIXELS: '2000000' }).MAX_REQUEST_PIXELS, 2_000_000);
 });

@@ -16,7 +16,7 @@ import { IMAGE_FORMAT_NAMES, IMAGE_FORMATS, orList } from './image-formats.ts';
 /** How a form's bytes become model inputs (predict-input.ts). */
 export type InputReader = 'json' | 'image' | 'multipart';
 
-export type InputLimits = { maxPixels: number; maxInstances: number };
+export type InputLimits = { maxPixels: number; maxInstances: number; maxRequestPixels: number };
 
 /** An example body: a JSON value, or a file served by the app (image bytes). */
 export type InputExample = { name: string; summary: string; contentType: string } & (

@@ -7,6 +7,7 @@ import { ApiError, badRequest, unprocessable, unsupportedMediaType } from '../..
 import { zodIssues } from '../error-handler.ts';
 import { B64ImageSchema, instancesBody, PIXELS, PixelsBody, PixelsSchema } from '../schemas/predict.schemas.ts';
 import { bytesFromBase64, decodeDigit } from './decode-image.ts';
+import { PixelBudget } from './pixel-budget.ts';
 import { ACCEPTED_CONTENT_TYPES, JSON_BODIES, JSON_FORMS, MULTIPART_FIELD, readerFor, unsupportedTypeMessage, type InputLimits } from './input-formats.ts';
 import type { StageTrace } from './normalize-image.ts';
 import { PixelsBodyFast } from './pixels-json.ts';
@@ -45,9 +46,9 @@ const DECODE_CONCURRENCY = 4;
 
 export function createInputReader(limits: InputLimits) {
   const instancesSchema = instancesBody(limits.maxInstances);
-  const decode = (bytes: Buffer, hooks: ReadHooks, i: number) => {
+  const decode = (bytes: Buffer, hooks: ReadHooks, i: number, budget: PixelBudget) => {
     const trace = hooks.traces ? (hooks.traces[i] = []) : undefined;
-    return decodeDigit(bytes, { maxPixels: limits.maxPixels }, trace);
+    return decodeDigit(bytes, { maxPixels: limits.maxPixels, budget }, trace);
   };
 
   /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
@@ -71,7 +72,7 @@ export function createInputReader(limits: InputLimits) {
   async function decodeOne(bytes: Buffer, hooks: ReadHooks): Promise<Float32Array[]> {
     hooks.admit(1);
     checkGone(hooks, 'decode');
-    return [await decode(bytes, hooks, 0)];
+    return [await decode(bytes, hooks, 0, new PixelBudget(limits.maxRequestPixels))];
   }
 
   async function fromJson(body: unknown, hooks: ReadHooks): Promise<Float32Array[]> {
@@ -100,6 +101,7 @@ export function createInputReader(limits: InputLimits) {
     );
     hooks.admit(parsed.length);
     const out: Float32Array[] = new Array(parsed.length);
+    const budget = new PixelBudget(limits.maxRequestPixels); // the images' pixels, summed over the request
     let next = 0;
     let failed = false; // one bad instance (or a gone client) stops the other decoders too
     const worker = async () => {
@@ -113,7 +115,7 @@ export function createInputReader(limits: InputLimits) {
           }
           if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
           checkGone(hooks, 'decode');
-          out[i] = await decode(bytesFromBase64(item.b64), hooks, i);
+          out[i] = await decode(bytesFromBase64(item.b64), hooks, i, budget);
         } catch (err) {
           failed = true;
           if (err instanceof ClientGoneError) throw err;

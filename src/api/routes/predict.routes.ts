@@ -37,7 +37,9 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
   });
   // Any other content type: 415 at once (the body unread), naming every accepted form.
   fastify.addContentTypeParser('*', (req, _payload, done) => done(unsupportedType(req.headers['content-type'])));
-  const readInputs = createInputReader({ maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES });
+  const readInputs = createInputReader({
+    maxPixels: config.MAX_IMAGE_PIXELS, maxInstances: config.MAX_INSTANCES, maxRequestPixels: config.MAX_REQUEST_PIXELS,
+  });
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const bodyDoc = { requestBodyContent: requestBodyContent({ maxInstances: config.MAX_INSTANCES }) };
   // The response is built right here from numbers we made; its zod schema documents it,
@@ -48,7 +50,9 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     'Pixel numbers are MNIST-scale (28×28 row-major, 0 background … 1 ink) and used as given; images are ' +
     'normalised the MNIST way (grey, ink bright, cropped, fit to 20×20, centred by mass in 28×28). ' +
     'One prediction per instance, in order. 422 `over_budget` when one image of the model needs more prediction ' +
-    'scratch than PREDICT_SCRATCH_BYTES (details: budget, figure, value, limit): it cannot be served here.';
+    'scratch than PREDICT_SCRATCH_BYTES (details: budget, figure, value, limit): it cannot be served here; ' +
+    'also when the request\'s images hold more than MAX_REQUEST_PIXELS in all (default 100,000,000), counted from ' +
+    'their headers before decoding: send fewer or smaller images per request. One image over MAX_IMAGE_PIXELS is 422 `unprocessable`.';
 
   // Admitted to the bounded predict queue once the instances are counted (before decoding),
   // released when answered; work stops between stages once the client has gone.
