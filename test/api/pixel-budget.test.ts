@@ -21,6 +21,9 @@ test('header sizes agree with sharp for PNG and JPEG (baseline, progressive, wit
   }
   assert.equal(headerPixels(files[1]![1].subarray(0, 20), 'jpeg'), null);
   assert.equal(headerPixels(files[0]![1].subarray(0, 20), 'png'), null);
+  const notIhdr = Buffer.from(files[0]![1]);
+  notIhdr.write('tEXt', 12, 'latin1'); // a first chunk that is not IHDR says nothing of the size
+  assert.equal(headerPixels(notIhdr, 'png'), null);
 });
 
 test('the budget refuses the image that would pass it, naming the sum and the limit', () => {

@@ -22,7 +22,10 @@ export class PixelBudget {
 
 /** Width × height from a PNG's IHDR or a JPEG's SOF marker, without decoding; null when not found there. */
 export function headerPixels(bytes: Buffer, format: 'png' | 'jpeg'): number | null {
-  if (format === 'png') return bytes.length >= 24 ? bytes.readUInt32BE(16) * bytes.readUInt32BE(20) : null;
+  // PNG: the IHDR chunk comes first, its width and height at bytes 16 and 20
+  if (format === 'png') {
+    return bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR' ? bytes.readUInt32BE(16) * bytes.readUInt32BE(20) : null;
+  }
   // JPEG: markers from offset 2, each 0xFF xx [length] …, up to start of scan (SOS, 0xDA)
   let i = 2;
   while (i + 3 < bytes.length) {

@@ -46,9 +46,9 @@ const DECODE_CONCURRENCY = 4;
 
 export function createInputReader(limits: InputLimits) {
   const instancesSchema = instancesBody(limits.maxInstances);
-  const decode = (bytes: Buffer, hooks: ReadHooks, i: number, budget: PixelBudget) => {
+  const decode = (bytes: Buffer, hooks: ReadHooks, i: number, budget?: PixelBudget) => {
     const trace = hooks.traces ? (hooks.traces[i] = []) : undefined;
-    return decodeDigit(bytes, { maxPixels: limits.maxPixels, budget }, trace);
+    return decodeDigit(bytes, { maxPixels: limits.maxPixels, ...(budget ? { budget } : {}) }, trace);
   };
 
   /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
@@ -72,7 +72,8 @@ export function createInputReader(limits: InputLimits) {
   async function decodeOne(bytes: Buffer, hooks: ReadHooks): Promise<Float32Array[]> {
     hooks.admit(1);
     checkGone(hooks, 'decode');
-    return [await decode(bytes, hooks, 0, new PixelBudget(limits.maxRequestPixels))];
+    // one image: MAX_IMAGE_PIXELS (≤ MAX_REQUEST_PIXELS) already bounds it, so no request budget to count
+    return [await decode(bytes, hooks, 0)];
   }
 
   async function fromJson(body: unknown, hooks: ReadHooks): Promise<Float32Array[]> {

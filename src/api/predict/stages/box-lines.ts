@@ -73,17 +73,17 @@ function longestRun(mask: Uint8Array, at: number, step: number, n: number): Run 
  */
 function mayHoldBox(ink: Uint8Array, w: number, h: number, k: number): boolean {
   const perRow = new Uint32Array(h), perCol = new Uint32Array(w);
+  let inked = 0;
   for (let y = 0, i = 0; y < h; y++) {
     for (let x = 0; x < w; x++, i++) {
       if (ink[i]! >= INK_LEVEL) {
         perRow[y]!++;
         perCol[x]!++;
+        inked++;
       }
     }
   }
   // a box and a digit leave most of the picture paper: ink over half of it is something else (and the costliest case)
-  let inked = 0;
-  for (let y = 0; y < h; y++) inked += perRow[y]!;
   if (inked > w * h * MAX_INK_SHARE) return false;
   const rowBand = Math.ceil(h * SIDE_BAND), colBand = Math.ceil(w * SIDE_BAND);
   const rowNeed = w * LINE_SPAN * 0.5, colNeed = h * LINE_SPAN * 0.5;
@@ -118,6 +118,14 @@ function sideLine(lines: Line[], from: number, to: number, outerIsLow: boolean):
   return side;
 }
 
+/** Whether there is ink within `r` pixels (a square) of (cx, cy). */
+function inkWithin(ink: Uint8Array, w: number, h: number, cx: number, cy: number, r: number): boolean {
+  for (let y = Math.max(0, cy - r); y <= Math.min(h - 1, cy + r); y++) {
+    for (let x = Math.max(0, cx - r); x <= Math.min(w - 1, cx + r); x++) if (ink[y * w + x]! >= INK_LEVEL) return true;
+  }
+  return false;
+}
+
 /** The ink with a box's lines erased (a new array), or null when there is no box or nothing of some size inside it. */
 export function eraseBoxLines(ink: Uint8Array, w: number, h: number): Uint8Array | null {
   if (Math.min(w, h) < MIN_SIDE) return null;
@@ -142,27 +150,20 @@ export function eraseBoxLines(ink: Uint8Array, w: number, h: number): Uint8Array
   // long strokes (a tight crop's 2, 5 or 7 touches three sides of its picture) do not.
   // (a tilted line's chosen row holds all but up to 1 − NEARLY_LONGEST of it: its ends can be that far short)
   const tol = Math.max(3, Math.round(Math.min(w, h) * CORNER_TOLERANCE)) + k + Math.round(Math.max(w, h) * (1 - NEARLY_LONGEST));
-  const near = (a: number, b: number) => Math.abs(a - b) <= tol;
-  const corner = (across: Side | null, along: Side | null, acrossEnd: 'start' | 'end', alongEnd: 'start' | 'end') =>
-    !across || !along ||
-    (near(acrossEnd === 'start' ? across.run.start : across.run.end - 1, along.outer) &&
-      near(alongEnd === 'start' ? along.run.start : along.run.end - 1, across.outer));
-  if (!corner(top, left, 'start', 'start') || !corner(top, right, 'end', 'start') ||
-    !corner(bottom, left, 'start', 'end') || !corner(bottom, right, 'end', 'end')) return null;
   // and there is ink at each corner: a tightly cropped 0 touches its four sides but leaves its corners empty
-  const inkNear = (cx: number, cy: number) => {
-    for (let y = Math.max(0, cy - tol); y <= Math.min(h - 1, cy + tol); y++) {
-      for (let x = Math.max(0, cx - tol); x <= Math.min(w - 1, cx + tol); x++) if (ink[y * w + x]! >= INK_LEVEL) return true;
-    }
-    return false;
-  };
-  for (const [vertical, horizontal] of [[left, top], [right, top], [left, bottom], [right, bottom]] as const) {
-    if (vertical && horizontal && !inkNear(vertical.outer, horizontal.outer)) return null;
+  for (const [across, along, acrossEnd, alongEnd] of [
+    [top, left, 'start', 'start'], [top, right, 'end', 'start'], [bottom, left, 'start', 'end'], [bottom, right, 'end', 'end'],
+  ] as const) {
+    const acrossAt = acrossEnd === 'start' ? across.run.start : across.run.end - 1;
+    const alongAt = alongEnd === 'start' ? along.run.start : along.run.end - 1;
+    if (Math.abs(acrossAt - along.outer) > tol || Math.abs(alongAt - across.outer) > tol) return null;
+    if (!inkWithin(ink, w, h, along.outer, across.outer, tol)) return null;
   }
   // A box's line is the outermost ink on its side (but for a label printed beside it): the longest
   // row of a ring that hugs its crop is a chord, with the ring's arc beyond it.
-  for (const [side, dir, horizontal] of [[top, 1, true], [bottom, -1, true], [left, 1, false], [right, -1, false]] as const) {
-    if (!side) continue;
+  // each side with the direction into the picture, and whether its line is a row
+  const sides = [[top, 1, true], [bottom, -1, true], [left, 1, false], [right, -1, false]] as const;
+  for (const [side, dir, horizontal] of sides) {
     const limit = horizontal ? h : w;
     let beyond = 0;
     for (let a = side.run.start; a < side.run.end; a++) {
@@ -178,8 +179,7 @@ export function eraseBoxLines(ink: Uint8Array, w: number, h: number): Uint8Array
   const out = ink.slice();
   let erased = 0;
   const across = Math.max(3, Math.round(Math.min(w, h) * MAX_LINE_WIDTH));
-  for (const [side, dir, horizontal] of [[top, 1, true], [bottom, -1, true], [left, 1, false], [right, -1, false]] as const) {
-    if (!side) continue;
+  for (const [side, dir, horizontal] of sides) {
     const limit = horizontal ? h : w;
     const index = (along: number, c: number) => (horizontal ? c * w + along : along * w + c);
     // along the line, its ink nearest the picture's edge (the digit is inside it) and how deep the ink goes from there
