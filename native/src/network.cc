@@ -9,6 +9,7 @@
 #include <malloc.h>
 #endif
 
+#include "batch_norm.h"
 #include "common.h"
 #include "dense.h"
 #include "rng.h"
@@ -67,12 +68,17 @@ NetworkCore::NetworkCore(NetDesc desc, int threads, size_t inferenceBudget)
     ws.col.resize(L);
     ws.xdrop.resize(L);
     ws.mask.resize(L);
+    ws.bnHat.resize(L);
+    ws.bnMean.resize(L);
+    ws.bnVar.resize(L);
     ws.sqNorm.assign(desc_.parametricLayers, 0.0);
   }
   for (const auto& L : desc_.layers) {
     if (L.paramIndex < 0) continue;
     segments_.push_back({L.wOff, L.wCount, true, L.paramIndex});
     segments_.push_back({L.bOff, L.bCount, false, L.paramIndex});
+    // γ is learned like a bias (no regulariser); the running statistics are in no segment: SGD never steps them
+    if (L.batchNorm) segments_.push_back({L.nOff, static_cast<size_t>(L.filters), false, L.paramIndex});
   }
 }
 
@@ -113,6 +119,11 @@ void NetworkCore::ensure(Workspace& ws, int rows, bool training) {
         fresh(ws.xdrop[l], r * L.inSize);
         fresh(ws.mask[l], r * L.inSize);
       }
+      if (L.batchNorm) {
+        fresh(ws.bnHat[l], r * L.outSize);
+        fresh(ws.bnMean[l], L.filters);
+        fresh(ws.bnVar[l], L.filters);
+      }
     }
     ws.trainCapacity = rows;
   }
@@ -122,7 +133,7 @@ size_t NetworkCore::scratch_bytes() const {
   size_t b = 0;
   for (const auto& ws : ws_) {
     b += ws.x0.capacity() * sizeof(float) + ws.labels.capacity() + ws.grad.capacity() * sizeof(float);
-    for (const auto* group : {&ws.out, &ws.delta, &ws.col, &ws.xdrop})
+    for (const auto* group : {&ws.out, &ws.delta, &ws.col, &ws.xdrop, &ws.bnHat, &ws.bnMean, &ws.bnVar})
       for (const auto& v : *group) b += v.capacity() * sizeof(float);
     for (const auto& v : ws.mask) b += v.capacity();
   }
@@ -148,7 +159,7 @@ void NetworkCore::load_images(Workspace& ws, const uint8_t* images, const uint32
 }
 
 void NetworkCore::forward(Workspace& ws, const float* params, const float* input, int rows, bool train,
-                          uint32_t seed, uint64_t posBase) {
+                          bool batchStats, uint32_t seed, uint64_t posBase) {
   ws.in0 = input;
   for (size_t l = 0; l < desc_.layers.size(); ++l) {
     const LayerDesc& L = desc_.layers[l];
@@ -165,7 +176,21 @@ void NetworkCore::forward(Workspace& ws, const float* params, const float* input
                       train ? 1.f : L.dropout_infer_alpha());
         break;
       case LayerKind::Conv:
-        conv_forward(L.conv, x, params + L.wOff, params + L.bOff, ws.col[l].data(), y, rows, L.act);
+        if (!L.batchNorm) {
+          conv_forward(L.conv, x, params + L.wOff, params + L.bOff, ws.col[l].data(), y, rows, L.act);
+          break;
+        }
+        conv_forward(L.conv, x, params + L.wOff, nullptr, ws.col[l].data(), y, rows, Act::Linear);
+        {
+          const size_t n = static_cast<size_t>(rows) * L.conv.P();
+          const float* gamma = params + L.nOff;
+          if (batchStats)
+            batch_norm_forward_train(y, n, L.filters, gamma, params + L.bOff, ws.bnHat[l].data(), y, ws.bnMean[l].data(),
+                                     ws.bnVar[l].data(), L.act);
+          else
+            batch_norm_forward_infer(y, n, L.filters, gamma, params + L.bOff, gamma + L.filters, gamma + 2 * L.filters,
+                                     L.act);
+        }
         break;
       case LayerKind::Pool:
         pool_forward(L.pool, L.poolShape, x, y, rows);
@@ -208,6 +233,19 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
           dropout_backward(dx, ws.mask[l].data(), static_cast<size_t>(rows) * L.inSize, L.dropout_train_scale());
         break;
       case LayerKind::Conv:
+        if (L.batchNorm) {
+          // dz becomes dC/dz through the statistics. conv_backward overwrites b's slot with its own bias
+          // sum (zero here: z's mean is taken out), so dβ waits in the running mean's slot, which must
+          // read zero afterwards (the running statistics get no gradient).
+          float* dzn = ws.delta[l].data();
+          float* dbeta = grad + L.nOff + L.filters;
+          batch_norm_backward(dzn, ws.bnHat[l].data(), static_cast<size_t>(rows) * L.conv.P(), L.filters,
+                              params + L.nOff, ws.bnVar[l].data(), grad + L.nOff, dbeta);
+          conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dzn, grad + L.wOff, grad + L.bOff, dx, rows);
+          std::memcpy(grad + L.bOff, dbeta, sizeof(float) * L.filters);
+          std::fill(dbeta, dbeta + L.filters, 0.f);
+          break;
+        }
         conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows);
         break;
       case LayerKind::Pool:
@@ -248,7 +286,7 @@ void NetworkCore::evaluate(const float* params, const uint8_t* images, const uin
   std::vector<std::vector<uint32_t>> conf(pool_.size(), std::vector<uint32_t>(static_cast<size_t>(K) * K, 0));
   for_each_infer_chunk(n, [&](Workspace& ws, int t, size_t u, size_t first, int rows) {
     load_images(ws, images, nullptr, first, rows);
-    forward(ws, params, ws.x0.data(), rows, false, 0, 0);
+    forward(ws, params, ws.x0.data(), rows, false, false, 0, 0);
     const float* a = ws.out.back().data();
     unitStats[u] = cost_eval(desc_.cost, desc_.layers.back().act, a, labels + first, rows, K, nullptr);
     for (int r = 0; r < rows; ++r) {
@@ -270,7 +308,7 @@ void NetworkCore::evaluate(const float* params, const uint8_t* images, const uin
 void NetworkCore::predict(const float* params, const float* input, size_t n, float* out) {
   const int K = desc_.outputSize;
   for_each_infer_chunk(n, [&](Workspace& ws, int, size_t, size_t first, int rows) {
-    forward(ws, params, input + first * desc_.inputSize, rows, false, 0, 0);
+    forward(ws, params, input + first * desc_.inputSize, rows, false, false, 0, 0);
     std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
   });
 }
@@ -279,7 +317,7 @@ double NetworkCore::gradient(float* params, const float* input, const uint8_t* l
                              float l1, bool dropout, uint32_t seed, float* grad) {
   Workspace& ws = ws_[0];
   ensure(ws, n, true);
-  forward(ws, params, input, n, dropout, seed, 0);
+  forward(ws, params, input, n, dropout, true, seed, 0);
   const CostStats st = cost_eval(desc_.cost, desc_.layers.back().act, ws.out.back().data(), labels, n,
                                  desc_.outputSize, ws.delta.back().data());
   backward(ws, params, grad, n, dropout, FusedStep{});  // not fused: params are left alone

@@ -37,6 +37,10 @@ struct LayerDesc {
   // As declared in the description (-1: not given); finalize_desc checks them against the chain.
   int declIn[3] = {-1, -1, -1}, declOut[3] = {-1, -1, -1};
   int filters = 0, kernel = 0;  // conv
+  // Conv only: batch normalisation of z before the activation (batch_norm.h). b is then the shift β,
+  // and nOff holds γ[F], the running mean[F] and the running variance[F] (nCount = 3F).
+  bool batchNorm = false;
+  size_t nOff = 0, nCount = 0;
 };
 
 // The largest tensor one example may need (floats): its input, a layer's output, a conv layer's
@@ -134,6 +138,7 @@ class NetworkCore {
     std::vector<uint8_t> labels;
     std::vector<std::vector<float>> out, delta, col, xdrop;
     std::vector<std::vector<uint8_t>> mask;
+    std::vector<std::vector<float>> bnHat, bnMean, bnVar;  // batch-norm layers: normalised z, slice statistics
     std::vector<float> grad;
     std::vector<double> sqNorm;          // per parametric layer, this thread's share of ‖g‖² this batch
     double cost = 0;
@@ -141,8 +146,12 @@ class NetworkCore {
   };
 
   void ensure(Workspace& ws, int rows, bool training);
-  void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, uint32_t seed,
-               uint64_t posBase);
+  // train: dropout on; batchStats: batch-norm layers normalise by the slice's own statistics (training
+  // and the gradient), else by the running ones (inference).
+  void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, bool batchStats,
+               uint32_t seed, uint64_t posBase);
+  // Blends the batch's statistics (the active threads' slices, pooled) into the running ones.
+  void update_running_stats(float* params, int active, int sliceRows, int batchRows, int64_t batchInEpoch);
   // Epochs of plain SGD (no momentum, no L1, small batches) step big dense layers' weights straight
   // from dz and x (dense_update_rows) instead of through the gradient buffer.
   struct FusedStep {

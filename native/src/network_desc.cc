@@ -1,5 +1,6 @@
 // Validation of a network description: walks the shape chain from the input, checks every declared
-// shape against it, and lays the parameters out (per parametric layer: W then b). Every size is
+// shape against it, and lays the parameters out (per parametric layer: W then b, then a
+// batch-norm conv layer's γ, running mean and running variance). Every size is
 // computed with checked 64-bit products: an absurd shape is a RangeError naming the field, never a
 // wrapped int (inputShape [65536, 65536, 1] used to give an input size of 0 and a SIGFPE later).
 #include <cstdint>
@@ -79,6 +80,7 @@ void finalize_desc(NetDesc& d) {
         if (static_cast<size_t>(col) > d.maxExampleFloats) d.maxExampleFloats = col;
         L.wCount = static_cast<size_t>(L.filters) * L.kernel * L.kernel * L.inC;
         L.bCount = L.filters;
+        L.nCount = L.batchNorm ? 3 * static_cast<size_t>(L.filters) : 0;
         break;
       }
       case LayerKind::Pool: {
@@ -100,6 +102,8 @@ void finalize_desc(NetDesc& d) {
       off += L.wCount;
       L.bOff = off;
       off += L.bCount;
+      L.nOff = off;
+      off += L.nCount;
       if (static_cast<long long>(off) > kMaxParams)
         throw RangeErr(where + ": the network has " + std::to_string(off) + " parameters, more than the limit of " +
                        std::to_string(kMaxParams));

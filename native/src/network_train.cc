@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "batch_norm.h"
 #include "dense.h"
 #include "network.h"
 #include "update.h"
@@ -39,6 +40,30 @@ int NetworkCore::train_threads(int batchSize) const {
   return pool_.size();
 }
 
+void NetworkCore::update_running_stats(float* params, int active, int sliceRows, int batchRows, int64_t batchInEpoch) {
+  const double w = std::max(static_cast<double>(kBatchNormMomentum), 1.0 / static_cast<double>(batchInEpoch + 1));
+  for (size_t l = 0; l < desc_.layers.size(); ++l) {
+    const LayerDesc& L = desc_.layers[l];
+    if (!L.batchNorm) continue;
+    float* runMean = params + L.nOff + L.filters;
+    float* runVar = runMean + L.filters;
+    for (int c = 0; c < L.filters; ++c) {
+      // the slices' statistics pooled (equal positions per example, so weighted by rows)
+      double m = 0, sq = 0;
+      for (int k = 0; k < active; ++k) {
+        const int rows = std::max(0, std::min(batchRows, (k + 1) * sliceRows) - k * sliceRows);
+        const double mk = ws_[k].bnMean[l][c];
+        m += rows * mk;
+        sq += rows * (ws_[k].bnVar[l][c] + mk * mk);
+      }
+      m /= batchRows;
+      const double v = std::max(0.0, sq / batchRows - m * m);
+      runMean[c] = static_cast<float>((1 - w) * runMean[c] + w * m);
+      runVar[c] = static_cast<float>((1 - w) * runVar[c] + w * v);
+    }
+  }
+}
+
 void NetworkCore::train(float* params, float* velocity, const TrainJob& job, TrainResult& out) {
   const size_t n = job.nOrder;
   const int m = job.batchSize;
@@ -56,6 +81,8 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
   const size_t P = desc_.paramCount;
   const size_t chunk = (((P + T - 1) / T) + 15) / 16 * 16;
   std::atomic<bool> stop{false};
+  bool hasBatchNorm = false;
+  for (const auto& L : desc_.layers) hasBatchNorm = hasBatchNorm || L.batchNorm;
   std::vector<const float*> parts(T);
   for (int t = 0; t < T; ++t) parts[t] = ws_[t].grad.data();
   const LayerDesc& last = desc_.layers.back();
@@ -85,7 +112,7 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
         load_images(ws, job.images, job.order, first + r0, rows);
         augment_rows(job.augment, ws.x0.data(), rows, desc_.inH, desc_.inW, first + r0);
         for (int r = 0; r < rows; ++r) ws.labels[r] = job.labels[job.order[first + r0 + r]];
-        forward(ws, params, ws.x0.data(), rows, true, job.dropoutSeed, first + r0);
+        forward(ws, params, ws.x0.data(), rows, true, true, job.dropoutSeed, first + r0);
         const CostStats st = cost_eval(desc_.cost, last.act, ws.out.back().data(), ws.labels.data(), rows,
                                        desc_.outputSize, ws.delta.back().data());
         ws.cost += st.cost;
@@ -101,6 +128,8 @@ void NetworkCore::train(float* params, float* velocity, const TrainJob& job, Tra
       }
       if (T > 1) pool_.barrier(t);
       const UpdateParams up{job.eta, job.momentum, job.l2, job.l1, 1.f / bm};
+      // (the running statistics are in no thread's update range, and nothing reads them while training)
+      if (t == 0 && hasBatchNorm) update_running_stats(params, active, s, bm, b);
       // (with several threads, zeroed only here: thread 0 reads every share after the barrier below)
       if (T > 1) std::fill(ws.sqNorm.begin(), ws.sqNorm.end(), 0.0);
       if (fuse && T > 1) {

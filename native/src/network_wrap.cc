@@ -73,6 +73,11 @@ NetDesc parse_desc(Napi::Object d) {
       L.kind = LayerKind::Conv;
       L.filters = get_layer_int(o, "filters", where, true);
       L.kernel = get_layer_int(o, "kernel", where, true);
+      const Napi::Value bn = o.Get("batchNorm");
+      if (!bn.IsUndefined()) {
+        if (!bn.IsBoolean()) throw TypeErr(where + ".batchNorm must be a boolean");
+        L.batchNorm = bn.As<Napi::Boolean>().Value();
+      }
       read_shape(o, "inShape", L.declIn, where);
       read_shape(o, "outShape", L.declOut, where);
     } else if (kind == "pool") {
@@ -141,6 +146,10 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
         l.Set("weightLength", Napi::Number::New(env, static_cast<double>(L.wCount)));
         l.Set("biasOffset", Napi::Number::New(env, static_cast<double>(L.bOff)));
         l.Set("biasLength", Napi::Number::New(env, static_cast<double>(L.bCount)));
+        if (L.batchNorm) {
+          l.Set("normOffset", Napi::Number::New(env, static_cast<double>(L.nOff)));
+          l.Set("normLength", Napi::Number::New(env, static_cast<double>(L.nCount)));
+        }
       }
       layers.Set(static_cast<uint32_t>(i), l);
     }

@@ -2,7 +2,7 @@
 // TypeScript engine uses, behind a small typed interface: open a Network over a parameter array.
 import { availableParallelism } from 'node:os';
 import * as native from './native.ts';
-import type { NativeNetworkDesc } from './network-plan.ts';
+import { hasBatchNorm, type NativeNetworkDesc } from './network-plan.ts';
 import type { EngineBackend } from './spec.ts';
 import { openTfjsNetwork } from './tfjs/tfjs-handle.ts';
 
@@ -44,7 +44,9 @@ export function openNetwork(
   options: native.NetworkOptions = {},
 ): NetworkHandle {
   // tfjs: the same contract over TensorFlow.js ops in the process's tfjs worker thread (src/engine/tfjs).
-  if (backend === 'tfjs') return openTfjsNetwork(desc, params, velocity);
+  // It has no batch normalisation: such a network (which only the native engine trains) is evaluated
+  // and served natively, whatever the default backend.
+  if (backend === 'tfjs' && !hasBatchNorm(desc)) return openTfjsNetwork(desc, params, velocity);
   const net = new native.NativeNetwork(desc, params, velocity, threads, options);
   return {
     trainEpoch: (job) => net.trainEpoch(job),

@@ -26,6 +26,8 @@ export type NetworkScratch = {
   trainingBytesPerRow: number;
   /** Each training thread's gradient buffer (one float per parameter). */
   gradientBytes: number;
+  /** Each training thread's batch-norm slice statistics (a mean and a variance per filter of each batch-norm layer). */
+  normStatsBytes: number;
 };
 
 export type JobCost = {
@@ -76,6 +78,7 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
   let trainFloats = 0;
   let maskBytes = 1; // the label
   let colBytes = 0; // the largest im2col matrix of one example
+  let normStatsBytes = 0;
   for (const l of desc.layers) {
     const outSize = outputSizeOf(l);
     inferFloats += outSize; // out
@@ -84,6 +87,10 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
       const kkc = l.kernel * l.kernel * l.inShape[2];
       inferFloats += l.outShape[0] * l.outShape[1] * kkc; // im2col rows
       colBytes = Math.max(colBytes, 4 * l.outShape[0] * l.outShape[1] * kkc);
+      if (l.batchNorm) {
+        trainFloats += outSize; // the normalised z
+        normStatsBytes += 2 * 4 * l.filters;
+      }
     } else if (l.kind === 'dense' && l.dropout > 0) {
       trainFloats += l.inSize; // the dropped-out input
       maskBytes += l.inSize; // its mask
@@ -91,7 +98,7 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
   }
   const gradientBytes = 4 * paramLayout(desc).paramCount;
   const inferenceChunkRows = colBytes ? Math.min(INFER_CHUNK, Math.max(1, Math.floor(INFER_COL_BYTES / colBytes))) : INFER_CHUNK;
-  return { inferenceBytesPerRow: 4 * inferFloats, inferenceChunkRows, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes };
+  return { inferenceBytesPerRow: 4 * inferFloats, inferenceChunkRows, trainingBytesPerRow: 4 * trainFloats + maskBytes, gradientBytes, normStatsBytes };
 }
 
 /**
@@ -101,7 +108,7 @@ export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
  */
 export function threadScratchBytes(s: NetworkScratch, trainRows: number, evalRows: number): number {
   const forwardRows = Math.max(trainRows, evalRows);
-  return forwardRows * s.inferenceBytesPerRow + (trainRows > 0 ? trainRows * s.trainingBytesPerRow + s.gradientBytes : 0);
+  return forwardRows * s.inferenceBytesPerRow + (trainRows > 0 ? trainRows * s.trainingBytesPerRow + s.gradientBytes + s.normStatsBytes : 0);
 }
 
 export function estimateCost(experiment: Experiment): JobCost {

@@ -6,6 +6,8 @@
 //    layer's fan-out (units; filters·k·k / pool area for a conv layer), biases N(0, 1).
 // network3.py zero-initialises its SoftmaxLayer (weights and biases); 'default' and 'network3' do the
 // same for a softmax output (zero weights are harmless there: the layer below still gets a gradient).
+// A batch-norm conv layer starts as the identity normalisation: shift β (its bias) 0, γ 1, running
+// mean 0 and running variance 1 (its weights as the init says).
 import type { NetworkPlan, ParamSegment } from './network-plan.ts';
 import type { Rng } from './rng.ts';
 import type { Init } from './spec.ts';
@@ -39,6 +41,12 @@ function* fill(plan: NetworkPlan, init: Init, rng: Rng, params: Float32Array, ch
     for (let i = 0; i < s.weightLength; i++) {
       params[s.weightOffset + i] = rng.nextNormal() * std;
       yield* tick();
+    }
+    if (s.norm) {
+      const f = s.biasLength; // γ, running mean, running variance
+      params.fill(1, s.norm.offset, s.norm.offset + f);
+      params.fill(1, s.norm.offset + 2 * f, s.norm.offset + 3 * f);
+      continue;
     }
     for (let i = 0; i < s.biasLength; i++) {
       params[s.biasOffset + i] = rng.nextNormal();

@@ -22,7 +22,10 @@ export class ModelFormatError extends Error {
 type ModelJson = Omit<TrainedModel, 'members'> & {
   paramLayout: {
     paramCount: number;
-    layers: { layer: number; kind: 'dense' | 'conv'; weights: { offset: number; length: number; shape: number[] }; biases: { offset: number; length: number } }[];
+    layers: {
+      layer: number; kind: 'dense' | 'conv'; weights: { offset: number; length: number; shape: number[] }; biases: { offset: number; length: number };
+      norm?: { offset: number; length: number }; // a batch-norm conv layer: γ, running mean, running variance
+    }[];
   };
   weights: { file: string; dtype: 'float32'; byteOrder: 'little'; members: number; floatsPerMember: number; sha256: string };
   members: { history: EpochMetrics[] }[];
@@ -48,6 +51,7 @@ export async function saveModel(dir: string, model: TrainedModel): Promise<void>
         layer: s.layer, kind: s.kind,
         weights: { offset: s.weightOffset, length: s.weightLength, shape: s.weightShape },
         biases: { offset: s.biasOffset, length: s.biasLength },
+        ...(s.norm ? { norm: { offset: s.norm.offset, length: s.norm.length } } : {}),
       })),
     },
     weights: {

@@ -132,7 +132,8 @@ export interface NativeDescription {
   inputShape: Shape3;
   paramCount: number;
   layers: ({ kind: NativeLayer['kind']; inShape: Shape3; outShape: Shape3; inSize: number; outSize: number }
-    & Partial<Pick<ParamSegment, 'weightOffset' | 'weightLength' | 'biasOffset' | 'biasLength'>>)[];
+    & Partial<Pick<ParamSegment, 'weightOffset' | 'weightLength' | 'biasOffset' | 'biasLength'>>
+    & { normOffset?: number; normLength?: number })[];
 }
 
 /** The names the addon's tables know (native/src/vocabulary.h). */

@@ -16,6 +16,7 @@ export const OUTPUT_UNITS = 10;
 export type Shape3 = [number, number, number];
 export type NativeConvLayer = {
   kind: 'conv'; inShape: Shape3; outShape: Shape3; filters: number; kernel: number; activation: Activation;
+  batchNorm?: boolean; // planNetwork writes it only when on (absent = off, the addon's default)
 };
 export type NativePoolLayer = { kind: 'pool'; inShape: Shape3; outShape: Shape3; mode: PoolKind };
 export type NativeDenseLayer = {
@@ -46,9 +47,12 @@ export type ParamSegment = {
   fanOut: number;             // network3.py's n_out: units (dense), filters·k·k / pool area (conv; a following 2×2 pool: 4)
   weightShape: number[];      // dense [out, in]; conv [filters, k, k, inC]
   activation: Activation;
+  // A batch-norm conv layer (its bias is then the shift β): γ[filters], running mean[filters] and
+  // running variance[filters], right after the bias.
+  norm?: { offset: number; length: number };
 };
 
-/** The parameter layout of a description: per parametric layer in order W then b, and the total. */
+/** The parameter layout of a description: per parametric layer in order W then b (then a batch-norm block), and the total. */
 export type ParamLayout = { segments: ParamSegment[]; paramCount: number };
 
 export type NetworkPlan = { desc: NativeNetworkDesc } & ParamLayout;
@@ -58,6 +62,15 @@ const sizeOf = (s: Shape3): number => s[0] * s[1] * s[2];
 const convOut = ([h, w]: Shape3, kernel: number, filters: number): Shape3 => [h - kernel + 1, w - kernel + 1, filters];
 /** 2×2 pooling, stride 2; an odd trailing row/column is dropped (the addon's floor; planNetwork rejects odd sizes). */
 const poolOut = ([h, w, c]: Shape3): Shape3 => [Math.floor(h / 2), Math.floor(w / 2), c];
+
+/** Batch normalisation's ε and running-average momentum (native/src/batch_norm.h; test/native/batch-norm.test.ts holds them equal). */
+export const BATCH_NORM_EPS = 1e-5;
+export const BATCH_NORM_MOMENTUM = 0.01;
+
+/** Whether any layer of a description normalises by batch statistics (the native engine's alone). */
+export function hasBatchNorm(desc: { layers: readonly NativeLayer[] }): boolean {
+  return desc.layers.some((L) => L.kind === 'conv' && L.batchNorm === true);
+}
 
 /** Values per example a layer outputs. */
 export function outputSizeOf(layer: NativeLayer): number {
@@ -75,7 +88,10 @@ export function describeNetwork(desc: NetworkDesc): NativeNetworkDesc {
     const inShape = shape;
     if (L.kind === 'conv') {
       shape = convOut(inShape, L.kernel, L.filters);
-      return { kind: 'conv', inShape, outShape: shape, filters: L.filters, kernel: L.kernel, activation: L.activation };
+      return {
+        kind: 'conv', inShape, outShape: shape, filters: L.filters, kernel: L.kernel, activation: L.activation,
+        ...(L.batchNorm ? { batchNorm: true as const } : {}),
+      };
     }
     if (L.kind === 'pool') {
       shape = poolOut(inShape);
@@ -111,11 +127,13 @@ export function paramLayout(desc: NetworkDesc): ParamLayout {
     }
     const biasLength = weightShape[0]!;
     const weightLength = weightShape.reduce((a, b) => a * b, 1);
+    const normLength = L.kind === 'conv' && L.batchNorm ? 3 * L.filters : 0;
     segments.push({
       layer: i, kind: L.kind, weightOffset: offset, weightLength, biasOffset: offset + weightLength, biasLength,
       fanIn: weightLength / biasLength, fanOut, weightShape, activation: L.activation,
+      ...(normLength ? { norm: { offset: offset + weightLength + biasLength, length: normLength } } : {}),
     });
-    offset += weightLength + biasLength;
+    offset += weightLength + biasLength + normLength;
   });
   return { segments, paramCount: offset };
 }
@@ -146,7 +164,10 @@ export function planNetwork(network: NetworkSpec): NetworkPlan {
           return;
         }
         const out = convOut(shape, layer.kernel, layer.filters);
-        layers.push({ kind: 'conv', inShape: shape, outShape: out, filters: layer.filters, kernel: layer.kernel, activation: layer.activation });
+        layers.push({
+          kind: 'conv', inShape: shape, outShape: out, filters: layer.filters, kernel: layer.kernel, activation: layer.activation,
+          ...(layer.batchNorm ? { batchNorm: true as const } : {}),
+        });
         shape = out;
       } else {
         if (h < 2 || w < 2 || h % 2 !== 0 || w % 2 !== 0) {

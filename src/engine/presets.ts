@@ -216,6 +216,14 @@ function checkExperiment(e: Experiment): void {
       message: `validation takes the images after the ${e.data.trainSize} training ones: at most ${MNIST_TRAIN - start} are left`,
     });
   }
+  const normalised = e.network.layers.findIndex((l) => l.type === 'conv' && l.batchNorm === true);
+  if (normalised >= 0 && e.backend === 'tfjs') {
+    issues.push({ path: `network.layers.${normalised}.batchNorm`, message: 'batch normalisation runs in the native engine: not available with backend "tfjs"' });
+  }
+  if (normalised >= 0 && average) {
+    // the mean of the weights would need fresh statistics of its own (SWA's recomputed batch norm)
+    issues.push({ path: 'training.average', message: 'weight averaging cannot be combined with batch normalisation: the running statistics of the averaged weights are not known' });
+  }
   if (e.backend === 'tfjs' && e.data.augment && isActive(e.data.augment)) {
     issues.push({ path: 'data.augment', message: 'augmentation runs in the native engine: not available with backend "tfjs"' });
   }

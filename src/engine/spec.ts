@@ -73,6 +73,9 @@ export const ConvLayerSchema = z.strictObject({
   filters: int(1, LIMITS.filters, 'filters'),
   kernel: int(1, LIMITS.kernel, 'kernel'),
   activation: z.enum(ACTIVATIONS),
+  batchNorm: z.boolean({ error: 'batchNorm must be true or false' }).optional().describe(
+    'beyond the book: normalise the layer\'s z per filter before the activation, by the mini-batch\'s statistics in ' +
+    'training and by running ones kept with the weights at inference (native engine only; not with training.average)'),
 });
 export const PoolLayerSchema = z.strictObject({
   type: z.literal('pool'),

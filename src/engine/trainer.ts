@@ -6,7 +6,7 @@ import { defaultThreads, openNetwork, type NetworkHandle } from './backend.ts';
 import { nativeAugment } from './augment.ts';
 import { biasGradientNorms } from './bias-gradient.ts';
 import { initParamsAsync } from './init.ts';
-import { planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
+import { hasBatchNorm, planNetwork, regularizationCostAsync, regularizationN, type NetworkPlan } from './network-plan.ts';
 import { validateExperiment } from './presets.ts';
 import { Rng } from './rng.ts';
 import { SpecError, trainingOptionsOf, type EngineBackend, type Experiment } from './spec.ts';
@@ -39,6 +39,9 @@ export async function train(experiment: Experiment, options: TrainOptions): Prom
   const backend = exp.backend ?? options.backend ?? 'native';
   if (backend === 'tfjs' && nativeAugment(exp.data.augment, 0)) {
     throw new SpecError([{ path: 'data.augment', message: 'augmentation runs in the native engine: not available on the tfjs backend' }]);
+  }
+  if (backend === 'tfjs' && hasBatchNorm(plan.desc)) {
+    throw new SpecError([{ path: 'network.layers', message: 'batch normalisation runs in the native engine: not available on the tfjs backend' }]);
   }
   const size = exp.ensemble?.size ?? 1;
   const completed: CompletedMember[] = ck ? ck.completed.map((m) => ({ ...m })) : [];

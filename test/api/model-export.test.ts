@@ -2,12 +2,12 @@
 // tf.io.fromMemory, from the unzipped files) and predicts real MNIST test digits as /predict does:
 // the same digit for every image, probabilities within 1e-4 (softmax output; a sigmoid output is
 // normalised here the way /predict does it). Also: ensembles (manifest + members), models trained
-// by the tfjs backend, L2 pooling (422), unknown model (404), bad format (400).
+// by the tfjs backend, batch-norm conv layers, L2 pooling (422), unknown model (404), bad format (400).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { unzipSync } from 'fflate';
-import { loadMnist, resolveExperiment, splitData, train, type TrainedModel } from '../../src/engine/index.ts';
+import { loadMnist, planNetwork, resolveExperiment, splitData, train, type TrainedModel } from '../../src/engine/index.ts';
 import { loadTf, type Tf } from '../../src/engine/tfjs/tfjs-loader.ts';
 import { testDigits, toUnitPixels } from '../fixtures/mnist-digits.ts';
 import { startTestApp, type TestApp } from '../fixtures/test-app.ts';
@@ -97,6 +97,28 @@ test('a conv net trained by the tfjs backend exports and predicts as /predict (s
   const detail = await request(t.server).get(`/v1/models/${rec.id}`);
   assert.equal(detail.body.backend, 'tfjs');
   await checkSame(rec.id, await download(rec.id), true);
+});
+
+test('a batch-norm conv net exports as Conv2D + BatchNormalization + Activation and predicts as /predict', async () => {
+  const model = await trainSmall({
+    network: { layers: [{ type: 'conv', filters: 4, kernel: 5, activation: 'relu', batchNorm: true }, { type: 'pool', kind: 'max' },
+      { type: 'conv', filters: 6, kernel: 3, activation: 'linear', batchNorm: true }, { type: 'pool', kind: 'avg' },
+      { type: 'dense', units: 10, activation: 'softmax' }] },
+    training: { epochs: 1, eta: 0.1, seed: 5 }, data: { trainSize: 1000, validationSize: 0 },
+  });
+  assert.equal(model.backend, 'native');
+  const rec = await t.saveModel(model);
+  const files = await download(rec.id);
+  const json = JSON.parse(new TextDecoder().decode(files['model.json']!));
+  const classes = json.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name);
+  assert.deepEqual(classes, ['Reshape', 'Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D', 'Conv2D', 'BatchNormalization',
+    'AveragePooling2D', 'Flatten', 'Dense']);
+  const names = json.weightsManifest[0].weights.map((w: { name: string }) => w.name);
+  assert.ok(names.includes('batch_normalization_1/moving_variance'));
+  // training moved the running statistics off their start (mean 0, variance 1): the match below needs them
+  const norm = planNetwork(model.experiment.network).segments[0]!.norm!;
+  assert.ok(model.members[0]!.params.subarray(norm.offset + 4, norm.offset + 12).every((v, i) => v !== (i < 4 ? 0 : 1)));
+  await checkSame(rec.id, files, true);
 });
 
 test('an ensemble exports its members and a manifest', async () => {

@@ -21,6 +21,10 @@ const convDropout = resolveExperiment({
   ] },
   training: { miniBatchSize: 7 }, data: { trainSize: 60, validationSize: 30 },
 });
+const convBatchNorm = resolveExperiment({
+  network: { layers: convDropout.network.layers.map((l) => (l.type === 'conv' ? { ...l, batchNorm: true } : l)) },
+  training: { miniBatchSize: 7 }, data: { trainSize: 60, validationSize: 30 },
+});
 const mlp = resolveExperiment({ preset: 'ch1-mlp30', training: { miniBatchSize: 20 }, data: { trainSize: 100, validationSize: 200 } });
 const ensemble = resolveExperiment({ ...convDropout, preset: undefined, ensemble: { size: 3 }, data: { trainSize: 60, validationSize: 0 } } as Experiment);
 
@@ -55,7 +59,7 @@ async function testScratch(e: Experiment): Promise<number> {
   return held;
 }
 
-for (const [name, e] of [['conv + dropout', convDropout], ['[784,30,10]', mlp], ['ensemble of 3', ensemble]] as const) {
+for (const [name, e] of [['conv + dropout', convDropout], ['batch-norm conv', convBatchNorm], ['[784,30,10]', mlp], ['ensemble of 3', ensemble]] as const) {
   test(`${name}: the estimated training scratch per thread is what the addon holds`, async () => {
     const cost = estimateCost(e);
     const s = networkScratch(planNetwork(e.network).desc);

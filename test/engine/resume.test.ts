@@ -131,3 +131,23 @@ test('a conv net with dropout and momentum resumes bit-identically too', async (
   assert.ok(checkpoint.batch > 0);
   assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
 });
+
+test('a batch-norm conv net (its mini-batches split across two threads) resumes bit-identically, running statistics included', async () => {
+  const bn = resolveExperiment({
+    network: {
+      layers: [
+        { type: 'conv', filters: 8, kernel: 5, activation: 'relu', batchNorm: true },
+        { type: 'pool', kind: 'max' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ],
+    },
+    training: { epochs: 2, miniBatchSize: 24, eta: 0.05, momentum: 0.9, seed: 6, threads: 2 },
+    data: { trainSize: 1500, validationSize: 200, expand: false },
+  });
+  const whole = await uninterrupted(bn);
+  const { checkpoint, model } = await interruptedThenResumed(bn, (p) => p.epoch === 2);
+  assert.equal(checkpoint.epoch, 1);
+  assert.ok(checkpoint.batch > 0);
+  assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
+  assert.ok(whole.members[0]!.history.at(-1)!.validationAccuracy! > 0.5, 'validated through the running statistics');
+});

@@ -133,3 +133,18 @@ test('overrides merge field by field', () => {
   const sched = resolveExperiment({ preset: 'ch3-mlp100-l2', training: { schedule: { type: 'halve-on-plateau', patience: 10 } } });
   assert.deepEqual(sched.training.schedule, { type: 'halve-on-plateau', patience: 10, minEtaFactor: 128 });
 });
+
+test('batch normalisation: conv layers only, a boolean, native only, not with weight averaging', () => {
+  const bnConv = { type: 'conv', filters: 4, kernel: 5, activation: 'relu', batchNorm: true };
+  const net = (first: unknown) => mlp([first, { type: 'pool', kind: 'max' }, out10]);
+  const ok = resolveExperiment(net(bnConv));
+  const plan = planNetwork(ok.network);
+  assert.equal(plan.desc.layers[0]!.kind === 'conv' && plan.desc.layers[0]!.batchNorm, true);
+  // W 4·25, b 4, then γ, running mean, running variance: 3·4
+  assert.deepEqual(plan.segments[0]!.norm, { offset: 104, length: 12 });
+  assert.equal(planNetwork(resolveExperiment(net({ ...bnConv, batchNorm: false })).network).segments[0]!.norm, undefined);
+  rejects(net({ ...bnConv, batchNorm: 'yes' }), 'network.layers.0.batchNorm', /true or false/);
+  rejects(mlp([{ type: 'dense', units: 30, activation: 'relu', batchNorm: true }, out10]), 'network.layers.0', /batchNorm/);
+  rejects({ ...net(bnConv), backend: 'tfjs' }, 'network.layers.0.batchNorm', /native engine/);
+  rejects({ ...net(bnConv), training: { epochs: 3, keep: 'final', average: { fromEpoch: 2 } } }, 'training.average', /batch normalisation/);
+});

@@ -90,6 +90,25 @@ test('a model trained by either backend predicts the same on the other', async (
   }
 });
 
+test('batch normalisation is native only: training it on tfjs is refused, predicting it on tfjs runs natively', async () => {
+  const e = resolveExperiment({
+    network: { layers: [{ type: 'conv', filters: 3, kernel: 5, activation: 'relu', batchNorm: true }, { type: 'pool', kind: 'max' },
+      { type: 'dense', units: 10, activation: 'softmax' }] },
+    training: { epochs: 1, seed: 3 }, data: { trainSize: 500, validationSize: 0 },
+  });
+  const mnist = await loadMnist();
+  const data = splitData(mnist, e.data);
+  await assert.rejects(train(e, { data, threads: 1, backend: 'tfjs' }), /batch normalisation runs in the native engine/);
+  const r = await train(e, { data, threads: 1 });
+  assert.equal(r.status, 'completed');
+  const model = (r as { model: TrainedModel }).model;
+  const input = toFloatImages(mnist.test.images.subarray(0, 50 * 784));
+  const a = createPredictor(model, { backend: 'native' }), b = createPredictor(model, { backend: 'tfjs' });
+  assert.deepEqual(await b.predict(input), await a.predict(input));
+  a.dispose();
+  b.dispose();
+});
+
 // The cancel comes from the progress callback as soon as it sees epoch 2 under way (a batch done),
 // and epoch 2 has 300 batches: the worker thread would have to run all of them before the main
 // thread's next 1 ms progress poll for the cut to be missed (it was 89 batches after a 5 ms poll).

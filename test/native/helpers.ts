@@ -16,7 +16,7 @@ export function gaussian(r: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
 }
 
-/** Weights N(0, scale/√fanIn), biases N(0, biasScale). */
+/** Weights N(0, scale/√fanIn), biases N(0, biasScale); a batch-norm block: γ 1 + N(0, 0.3), running mean N(0, 0.5), running variance 0.5 + U(0, 1). */
 export function initParams(desc: NetworkDesc, seed: number, scale = 1, biasScale = 0.5): Float32Array {
   const layout = paramLayout(desc);
   const p = new Float32Array(layout.paramCount);
@@ -24,6 +24,14 @@ export function initParams(desc: NetworkDesc, seed: number, scale = 1, biasScale
   for (const l of layout.segments) {
     for (let i = 0; i < l.weightLength; i++) p[l.weightOffset + i] = (g() * scale) / Math.sqrt(l.fanIn);
     for (let i = 0; i < l.biasLength; i++) p[l.biasOffset + i] = g() * biasScale;
+    if (l.norm) {
+      const f = l.biasLength;
+      for (let i = 0; i < f; i++) {
+        p[l.norm.offset + i] = 1 + 0.3 * g();
+        p[l.norm.offset + f + i] = 0.5 * g();
+        p[l.norm.offset + 2 * f + i] = 0.5 + Math.abs(g()) % 1;
+      }
+    }
   }
   return p;
 }
@@ -56,7 +64,9 @@ export interface FdOptions {
   tamper?: (grad: Float32Array, layout: ParamLayout) => void;
 }
 
-export type GradientFailure = { index: number; layer: number; block: 'W' | 'b'; numeric: number; analytic: number; tolerance: number };
+/** A parametric layer's blocks: weights, biases (a batch-norm layer's shift β), a batch-norm layer's scale γ. */
+export type Block = 'W' | 'b' | 'γ';
+export type GradientFailure = { index: number; layer: number; block: Block; numeric: number; analytic: number; tolerance: number };
 
 /**
  * Central differences of the addon's own cost (float32 forward, float64 sums) against its analytic
@@ -81,11 +91,14 @@ export function gradientCheck(desc: NetworkDesc, n: number, o: FdOptions = {}) {
   o.tamper?.(grad, layout);
   const pick = rng(seed + 3);
   const failures: GradientFailure[] = [];
-  const insensitive: { layer: number; block: 'W' | 'b'; scale: number }[] = [];
-  const blocks: { layer: number; block: 'W' | 'b'; scale: number; maxErr: number }[] = [];
+  const insensitive: { layer: number; block: Block; scale: number }[] = [];
+  const blocks: { layer: number; block: Block; scale: number; maxErr: number }[] = [];
   let checked = 0;
   for (const l of layout.segments) {
-    const parts = [['W', { offset: l.weightOffset, length: l.weightLength }], ['b', { offset: l.biasOffset, length: l.biasLength }]] as const;
+    const parts: [Block, { offset: number; length: number }][] = [
+      ['W', { offset: l.weightOffset, length: l.weightLength }], ['b', { offset: l.biasOffset, length: l.biasLength }],
+    ];
+    if (l.norm) parts.push(['γ', { offset: l.norm.offset, length: l.biasLength }]);
     for (const [name, block] of parts) {
       const count = Math.min(samples, block.length);
       const sampled: { i: number; numeric: number }[] = [];

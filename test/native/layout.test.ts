@@ -18,7 +18,10 @@ function planView(desc: NetworkDesc): View {
   const { segments, paramCount } = paramLayout(desc);
   const layers = describeNetwork(desc).layers.map((L, i) => {
     const s = segments.find((seg) => seg.layer === i);
-    const offsets = s ? { weightOffset: s.weightOffset, weightLength: s.weightLength, biasOffset: s.biasOffset, biasLength: s.biasLength } : {};
+    const offsets = s ? {
+      weightOffset: s.weightOffset, weightLength: s.weightLength, biasOffset: s.biasOffset, biasLength: s.biasLength,
+      ...(s.norm ? { normOffset: s.norm.offset, normLength: s.norm.length } : {}),
+    } : {};
     const shapes = L.kind === 'dense'
       ? { inSize: L.inSize }
       : { inShape: L.inShape, outShape: L.outShape, inSize: L.inShape[0] * L.inShape[1] * L.inShape[2] };
@@ -64,6 +67,10 @@ test('odd specs: conv without pool, conv after conv, several dense layers, pool 
     ['four dense layers', net([
       { type: 'dense', units: 50, activation: 'relu', dropout: 0.2 }, { type: 'dense', units: 7, activation: 'tanh' },
       { type: 'dense', units: 33, activation: 'linear' }, out])],
+    ['batch-norm conv layers between plain ones', net([
+      { type: 'conv', filters: 3, kernel: 3, activation: 'relu', batchNorm: true }, { type: 'conv', filters: 4, kernel: 3, activation: 'tanh' },
+      { type: 'pool', kind: 'max' }, { type: 'conv', filters: 5, kernel: 3, activation: 'relu', batchNorm: true },
+      { type: 'conv', filters: 2, kernel: 3, activation: 'linear', batchNorm: false }, out])],
     ['kernel 1, the whole image', net([
       { type: 'conv', filters: 1, kernel: 1, activation: 'linear' }, { type: 'conv', filters: 2, kernel: 28, activation: 'relu' }, out])],
   ];

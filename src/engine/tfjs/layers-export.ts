@@ -4,9 +4,11 @@
 // kernel [in][out]; conv W[f][ky][kx][c] -> kernel [ky][kx][c][f]. The input is [n, 784] (a Reshape
 // to 28×28×1 leads when the net starts with a conv); Flatten before a dense keeps our NHWC order.
 // L2 pooling has no standard Keras layer (a Lambda is not serialisable): such models are refused.
+// A batch-norm conv layer is Conv2D (linear, no bias) + BatchNormalization (γ, β = our bias, the
+// running mean and variance, the engine's ε) + Activation.
 // Outputs are the network's own activations: /predict additionally normalises non-softmax
 // outputs into probabilities (clamp at 0, divide by the sum), which does not change the argmax.
-import { planNetwork } from '../network-plan.ts';
+import { BATCH_NORM_EPS, BATCH_NORM_MOMENTUM, planNetwork } from '../network-plan.ts';
 import type { TrainedModel } from '../training-types.ts';
 
 export class ExportError extends Error {
@@ -55,16 +57,36 @@ export function toLayersModel(model: TrainedModel, member = 0, name = 'nndl'): L
       const s = plan.segments[seg++]!;
       const [f, k, , c] = s.weightShape as [number, number, number, number];
       const lname = nameOf('conv2d');
+      const norm = s.norm;
       layers.push({ class_name: 'Conv2D', config: {
         name: lname, filters: f, kernel_size: [k, k], strides: [1, 1], padding: 'valid', data_format: 'channels_last',
-        dilation_rate: [1, 1], activation: L.activation, use_bias: true, trainable: true, dtype: 'float32',
+        dilation_rate: [1, 1], activation: norm ? 'linear' : L.activation, use_bias: !norm, trainable: true, dtype: 'float32',
       } });
       // [f][ky][kx][c] -> [ky][kx][c][f]
       const src = params.subarray(s.weightOffset, s.weightOffset + s.weightLength);
       const kernel = new Float32Array(s.weightLength);
       for (let fi = 0; fi < f; fi++) for (let p = 0; p < k * k * c; p++) kernel[p * f + fi] = src[fi * k * k * c + p]!;
-      specs.push({ name: `${lname}/kernel`, shape: [k, k, c, f], dtype: 'float32' }, { name: `${lname}/bias`, shape: [f], dtype: 'float32' });
-      chunks.push(kernel, params.slice(s.biasOffset, s.biasOffset + s.biasLength));
+      specs.push({ name: `${lname}/kernel`, shape: [k, k, c, f], dtype: 'float32' });
+      chunks.push(kernel);
+      const bias = params.slice(s.biasOffset, s.biasOffset + s.biasLength);
+      if (!norm) {
+        specs.push({ name: `${lname}/bias`, shape: [f], dtype: 'float32' });
+        chunks.push(bias);
+        continue;
+      }
+      const bname = nameOf('batch_normalization');
+      layers.push({ class_name: 'BatchNormalization', config: {
+        name: bname, axis: -1, momentum: 1 - BATCH_NORM_MOMENTUM, epsilon: BATCH_NORM_EPS, center: true, scale: true,
+        trainable: true, dtype: 'float32',
+      } });
+      const block = (i: number) => params.slice(norm.offset + i * f, norm.offset + (i + 1) * f);
+      for (const [w, data] of [['gamma', block(0)], ['beta', bias], ['moving_mean', block(1)], ['moving_variance', block(2)]] as const) {
+        specs.push({ name: `${bname}/${w}`, shape: [f], dtype: 'float32' });
+        chunks.push(data);
+      }
+      if (L.activation !== 'linear') {
+        layers.push({ class_name: 'Activation', config: { name: nameOf('activation'), activation: L.activation, trainable: true, dtype: 'float32' } });
+      }
       continue;
     }
     if (!flat) {
