@@ -4,6 +4,7 @@
 // --backend: the engine workloads once per backend (default native), each line with its `backend`
 // (tfjs: also `tfjs`, the TensorFlow.js backend that loaded: tfjs-node-gpu, tfjs-node, wasm or cpu).
 // `augment`: ch6-relu training without and with on-the-fly augmentation, and the augmentation kernel alone.
+// `batch-norm`: the beyond-book network's training and inference without and with batch normalisation.
 // Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
 // inference, ch6-dropout on the expanded data (and its projected 40 epochs), `dropout-epoch`: one whole
 // ch6-dropout epoch of 250,000 images through the trainer (training loop, validation, checkpoint
@@ -128,6 +129,47 @@ for (const b of backends) {
       const cpu = process.cpuUsage(cpu0), cpuSec = (cpu.user + cpu.system) / 1e6;
       emit({ name: `augment-kernel-${k}`, threads: 1, images: 10000, imagesPerSecond: 10000 / sec,
         cpuMicrosecondsPerImage: (cpuSec / 10000) * 1e6 });
+    }
+  }
+
+  // Batch normalisation's cost: the beyond-book network's training and inference without and with
+  // batchNorm on its four conv layers (alternating runs, best of each, process CPU time as well).
+  if (wanted('batch-norm') && b === 'native') {
+    const plain = resolveExperiment({ preset: 'beyond-book' });
+    const normed = resolveExperiment({
+      preset: 'beyond-book', network: { layers: plain.network.layers.map((l) => (l.type === 'conv' ? { ...l, batchNorm: true } : l)) },
+    });
+    const n = 3000;
+    await timeTraining(plain, full.training, 300);
+    const timed = async (e: Experiment, r: number) => {
+      const cpu0 = process.cpuUsage();
+      const wall = await timeTraining(e, full.training, n, r + 1);
+      const cpu = process.cpuUsage(cpu0);
+      return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
+    };
+    const runs = { plain: [] as { wall: number; cpu: number }[], normed: [] as { wall: number; cpu: number }[] };
+    for (let r = 0; r < 2; r++) {
+      runs.plain.push(await timed(plain, r));
+      runs.normed.push(await timed(normed, r));
+    }
+    const best = (k: 'plain' | 'normed') => ({ ips: n / Math.min(...runs[k].map((x) => x.wall)), cpuUs: (Math.min(...runs[k].map((x) => x.cpu)) / n) * 1e6 });
+    const p0 = best('plain'), p1 = best('normed');
+    emit({ name: 'beyond-book-train', ...base, batch: 10, images: n, imagesPerSecond: p0.ips, cpuMicrosecondsPerImage: p0.cpuUs });
+    emit({ name: 'beyond-book-train-batch-norm', ...base, batch: 10, images: n, imagesPerSecond: p1.ips, cpuMicrosecondsPerImage: p1.cpuUs,
+      wallRelativeToPlain: p1.ips / p0.ips, cpuRelativeToPlain: p1.cpuUs / p0.cpuUs });
+    const x = toFloatImages(full.training.images.subarray(0, 5000 * 784));
+    for (const [name, e] of [['beyond-book-infer', plain], ['beyond-book-infer-batch-norm', normed]] as const) {
+      const plan = planNetwork(e.network);
+      const net = openNetwork(plan.desc, initParams(plan, e.network.init, Rng.fromSeed(1)), null, threads, backend);
+      await net.predict(x.subarray(0, 500 * 784));
+      let s = Infinity;
+      for (let r = 0; r < 2; r++) {
+        const started = performance.now();
+        await net.predict(x);
+        s = Math.min(s, (performance.now() - started) / 1000);
+      }
+      net.dispose();
+      emit({ name, ...base, images: 5000, imagesPerSecond: 5000 / s });
     }
   }
 
