@@ -73,10 +73,12 @@ void conv_backward(const ConvShape& s, float* col, const float* W, const float* 
   const int M = rows * s.P(), kkc = s.KKC();
   // dW[F][KKC] = dz[M][F]ᵀ · col[M][KKC]
   sgemm(true, false, s.F, kkc, M, 1.f, dz, s.F, col, kkc, 0.f, dW, kkc);
-  std::memset(db, 0, sizeof(float) * s.F);
-  for (int m = 0; m < M; ++m) {
-    const float* d = dz + static_cast<size_t>(m) * s.F;
-    for (int f = 0; f < s.F; ++f) db[f] += d[f];
+  if (db) {
+    std::memset(db, 0, sizeof(float) * s.F);
+    for (int m = 0; m < M; ++m) {
+      const float* d = dz + static_cast<size_t>(m) * s.F;
+      for (int f = 0; f < s.F; ++f) db[f] += d[f];
+    }
   }
   if (!dx) return;
   // dcol[M][KKC] = dz[M][F] · W[F][KKC], written over col

@@ -22,7 +22,7 @@ void col2im_add(const ConvShape& s, const float* dcol, float* dx);
 // x[rows][H][W][C] -> out[rows][OH][OW][F] = f(conv + b); col[rows·P][KKC] is scratch kept for backward.
 void conv_forward(const ConvShape& s, const float* x, const float* W, const float* b, float* col, float* out,
                   int rows, Act act);
-// dz[rows·P][F] = dC/dz. Writes dW[F][KKC], db[F] (overwritten); when dx is not null writes
+// dz[rows·P][F] = dC/dz. Writes dW[F][KKC] and, when db is not null, db[F] (overwritten); when dx is not null writes
 // dx[rows][H][W][C] (overwritten). col (from conv_forward) is clobbered: it is reused for dcol.
 void conv_backward(const ConvShape& s, float* col, const float* W, const float* dz, float* dW, float* db, float* dx,
                    int rows);

@@ -234,16 +234,12 @@ void NetworkCore::backward(Workspace& ws, float* params, float* grad, int rows, 
         break;
       case LayerKind::Conv:
         if (L.batchNorm) {
-          // dz becomes dC/dz through the statistics. conv_backward overwrites b's slot with its own bias
-          // sum (zero here: z's mean is taken out), so dβ waits in the running mean's slot, which must
-          // read zero afterwards (the running statistics get no gradient).
+          // dz becomes dC/dz through the statistics, dγ and dβ (b is the shift) come with it; the conv
+          // itself has no bias then (its sum of dC/dz is zero: z's mean is taken out), so none is summed
           float* dzn = ws.delta[l].data();
-          float* dbeta = grad + L.nOff + L.filters;
           batch_norm_backward(dzn, ws.bnHat[l].data(), static_cast<size_t>(rows) * L.conv.P(), L.filters,
-                              params + L.nOff, ws.bnVar[l].data(), grad + L.nOff, dbeta);
-          conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dzn, grad + L.wOff, grad + L.bOff, dx, rows);
-          std::memcpy(grad + L.bOff, dbeta, sizeof(float) * L.filters);
-          std::fill(dbeta, dbeta + L.filters, 0.f);
+                              params + L.nOff, ws.bnVar[l].data(), grad + L.nOff, grad + L.bOff);
+          conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dzn, grad + L.wOff, nullptr, dx, rows);
           break;
         }
         conv_backward(L.conv, ws.col[l].data(), params + L.wOff, dz, grad + L.wOff, grad + L.bOff, dx, rows);
