@@ -19,6 +19,7 @@ import { registerOpenApi } from './api/openapi.ts';
 import { registerRateLimits } from './api/rate-limit.ts';
 import { ModelCache } from './api/predict/model-cache.ts';
 import { PredictAdmission } from './api/predict/predict-admission.ts';
+import { ImageCpuBudget } from './api/predict/image-cpu-budget.ts';
 import { PredictService } from './api/predict/predict-service.ts';
 import aliasesRoutes from './api/routes/aliases.routes.ts';
 import jobsRoutes from './api/routes/jobs.routes.ts';
@@ -149,7 +150,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     onPredicted: (modelId, n) => metrics.predictions.inc({ model: modelId }, n),
     resolveTtlMs: config.PREDICT_RESOLVE_TTL_MS,
   });
-  const ctx: AppContext = { config, redis, models, aliases, cache, predict, admission, metrics, queue };
+  const imageBudget = new ImageCpuBudget(redis, config.QUEUE_PREFIX, config.RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN);
+  const ctx: AppContext = { config, redis, models, aliases, cache, predict, admission, imageBudget, metrics, queue };
 
   // callback-style hooks: no promise per request for work that is synchronous anyway
   app.addHook('onRequest', (req, reply, done) => {

@@ -5,6 +5,7 @@ import { engineEnvShape } from './engine-env.ts';
 import { DEFAULT_BUDGETS } from '../engine/budget.ts';
 import { ApiKeyError, parseApiKeysEnv } from '../auth/api-keys.ts';
 import { parseStages } from '../api/predict/stages/stage-names.ts';
+import { estimatedImageMicros } from '../api/predict/image-cost.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const MiB = 1024 * 1024;
@@ -107,6 +108,10 @@ export const EnvSchema = z.object({
   RATE_LIMIT_PER_MIN: int(1200, 0),
   RATE_LIMIT_PREDICT_PER_MIN: int(6000, 0),
   RATE_LIMIT_SUBMIT_PER_MIN: int(60, 0),
+  // Estimated CPU milliseconds of image decoding per caller and minute (images above 64×64 pixels,
+  // estimated from their headers before decoding: image-cpu-budget.ts); beyond: 429 + Retry-After.
+  // The default, half a core, is ~4,000 canvas drawings or ~230 12-megapixel photos a minute.
+  RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN: int(30_000, 0),
   // Open job event streams (SSE) per API instance: in all, and per caller (API key, else IP);
   // beyond them 503 / 429 with Retry-After. Each holds a socket for as long as its job runs.
   SSE_MAX_STREAMS: int(1000, 1),
@@ -143,6 +148,10 @@ export const EnvSchema = z.object({
 }).superRefine((c, ctx) => {
   if (c.PREDICT_QUEUE_MAX < c.MAX_INSTANCES) {
     ctx.addIssue({ code: 'custom', path: ['PREDICT_QUEUE_MAX'], message: 'must be at least MAX_INSTANCES' });
+  }
+  if (c.RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN > 0 && c.RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN * 1000 < estimatedImageMicros(c.MAX_IMAGE_PIXELS)) {
+    const need = Math.ceil(estimatedImageMicros(c.MAX_IMAGE_PIXELS) / 1000);
+    ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN'], message: `must be 0 or at least ${need} (one image of MAX_IMAGE_PIXELS)` });
   }
   if (c.MAX_REQUEST_PIXELS < c.MAX_IMAGE_PIXELS) {
     ctx.addIssue({ code: 'custom', path: ['MAX_REQUEST_PIXELS'], message: 'must be at least MAX_IMAGE_PIXELS' });

@@ -71,7 +71,7 @@ before(async () => {
       ...process.env,
       PORT: String(port), HOST: '127.0.0.1', REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: dir.path, LOG_LEVEL: 'error', ENGINE_THREADS: '1',
       // budgets far above what one fuzzing client sends, so every request reaches its route
-      RATE_LIMIT_PER_MIN: '1000000', RATE_LIMIT_PREDICT_PER_MIN: '1000000', RATE_LIMIT_SUBMIT_PER_MIN: '1000000',
+      RATE_LIMIT_PER_MIN: '1000000', RATE_LIMIT_PREDICT_PER_MIN: '1000000', RATE_LIMIT_SUBMIT_PER_MIN: '1000000', RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN: '0',
       SSE_MAX_STREAMS_PER_KEY: '1000',
       // a raw request whose body never completes is cut off after 1 s
       REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000',

@@ -8,9 +8,8 @@ import { IMAGE_FORMAT_NAMES, sniffFormat } from './image-formats.ts';
 import { normalizeDigit, type GreyImage, type StageTrace } from './normalize-image.ts';
 import { decodeSmallPng } from './png-fast.ts';
 import { headerPixels, type PixelBudget } from './pixel-budget.ts';
+import { WORK_SIDE } from './image-cost.ts';
 
-// Working size for normalisation: plenty for a 20×20 digit, bounded JS work per image.
-const WORK_SIDE = 256;
 
 let sharpLib: typeof SharpLib | undefined;
 
@@ -28,16 +27,22 @@ export async function loadSharp(): Promise<typeof SharpLib> {
   return sharpLib;
 }
 
-/** `budget`: the request's pixels so far (MAX_REQUEST_PIXELS), spent from the header before decoding. */
-export type DecodeLimits = { maxPixels: number; budget?: PixelBudget };
+/**
+ * `budget`: the request's pixels so far (MAX_REQUEST_PIXELS), spent from the header before decoding;
+ * `charge`: the caller's per-minute image budget (image-cpu-budget.ts), charged from the header too.
+ */
+export type DecodeLimits = { maxPixels: number; budget?: PixelBudget; charge?: (pixels: number) => Promise<void> };
 
 export async function decodeGrey(bytes: Buffer, limits: DecodeLimits): Promise<GreyImage> {
   if (bytes.length === 0) throw unprocessable('the image is empty (0 bytes)');
   const format = sniffFormat(bytes); // anything but IMAGE_FORMATS is refused before any decoding
-  if (format && limits.budget) {
-    // an image too big on its own is refused below with its own message; the budget counts the rest
+  if (format && (limits.budget || limits.charge)) {
+    // an image too big on its own is refused below with its own message; the budgets count the rest
     const pixels = headerPixels(bytes, format) ?? (await loadSharp().then((s) => s(bytes).metadata()).then((m) => (m.width ?? 0) * (m.height ?? 0), () => 0));
-    if (pixels <= limits.maxPixels) limits.budget.spend(pixels);
+    if (pixels <= limits.maxPixels) {
+      limits.budget?.spend(pixels);
+      await limits.charge?.(pixels);
+    }
   }
   if (format === 'png') {
     const small = decodeSmallPng(bytes, limits.maxPixels);

@@ -22,6 +22,8 @@ export type ReadHooks = {
   gone(): boolean;
   /** ?debug=1: filled, per instance index, with a picture of each preprocessing stage (images only). */
   traces?: (StageTrace[] | undefined)[];
+  /** The caller's per-minute image budget, charged from each image's header before it is decoded; throws 429 when spent. */
+  charge?: (pixels: number) => Promise<void>;
 };
 
 /** The request is gone (client closed the connection): nobody to answer, so no more work. */
@@ -48,7 +50,7 @@ export function createInputReader(limits: InputLimits) {
   const instancesSchema = instancesBody(limits.maxInstances);
   const decode = (bytes: Buffer, hooks: ReadHooks, i: number, budget?: PixelBudget) => {
     const trace = hooks.traces ? (hooks.traces[i] = []) : undefined;
-    return decodeDigit(bytes, { maxPixels: limits.maxPixels, ...(budget ? { budget } : {}) }, trace);
+    return decodeDigit(bytes, { maxPixels: limits.maxPixels, ...(budget ? { budget } : {}), ...(hooks.charge ? { charge: hooks.charge } : {}) }, trace);
   };
 
   /** The request's inputs: read, counted and admitted (hooks.admit), then decoded unless the client is gone. */
@@ -120,7 +122,7 @@ export function createInputReader(limits: InputLimits) {
         } catch (err) {
           failed = true;
           if (err instanceof ClientGoneError) throw err;
-          if (err instanceof ApiError) throw new ApiError(err.status, err.code, `instances.${i}: ${err.message}`, err.details);
+          if (err instanceof ApiError) throw new ApiError(err.status, err.code, `instances.${i}: ${err.message}`, err.details, err.headers);
           throw err;
         }
       }

@@ -9,7 +9,7 @@ import { parsePixelsJson } from '../predict/pixels-json.ts';
 import { AdmissionTicket } from '../predict/predict-admission.ts';
 import { contentTypesOf, INPUT_DESCRIPTION, requestBodyContent } from '../predict/input-formats.ts';
 import { ClientGoneError, createInputReader, unsupportedType } from '../predict/predict-input.ts';
-import { routeRateLimit } from '../rate-limit.ts';
+import { callerKey, routeRateLimit } from '../rate-limit.ts';
 import { errors, ModelIdParams } from '../schemas/common.schemas.ts';
 import { PredictQuery, PredictResponse } from '../schemas/predict.schemas.ts';
 import { requireScope } from '../../auth/route-security.ts';
@@ -52,7 +52,10 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     'One prediction per instance, in order. 422 `over_budget` when one image of the model needs more prediction ' +
     'scratch than PREDICT_SCRATCH_BYTES (details: budget, figure, value, limit): it cannot be served here; ' +
     'also when the request\'s images hold more than MAX_REQUEST_PIXELS in all (default 100,000,000), counted from ' +
-    'their headers before decoding: send fewer or smaller images per request. One image over MAX_IMAGE_PIXELS is 422 `unprocessable`.';
+    'their headers before decoding: send fewer or smaller images per request. One image over MAX_IMAGE_PIXELS is 422 `unprocessable`. ' +
+    '429 `rate_limited` (with Retry-After) when the caller has made too many predict requests this minute (RATE_LIMIT_PREDICT_PER_MIN), ' +
+    'or when an image above 64×64 pixels would take the caller past its minute of image decoding (RATE_LIMIT_PREDICT_IMAGE_MS_PER_MIN, ' +
+    'estimated from each image\'s header before decoding; details: budget `predict-image-ms`, limit, spentMs, imageMs, retryAfterSeconds).';
 
   // Admitted to the bounded predict queue once the instances are counted (before decoding),
   // released when answered; work stops between stages once the client has gone.
@@ -61,7 +64,8 @@ export default async function predictRoutes(fastify: FastifyInstance, { ctx }: {
     const gone = () => reply.raw.destroyed || req.raw.socket?.destroyed === true;
     try {
       const traces = debug ? [] : undefined;
-      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone, traces });
+      const charge = ctx.imageBudget.enabled ? (pixels: number) => ctx.imageBudget.charge(callerKey(req), pixels) : undefined;
+      const inputs = await readInputs(req, { admit: (n) => ticket.admit(n), gone, traces, ...(charge ? { charge } : {}) });
       return await ctx.predict.predict(modelRef, inputs, { debug, gone, traces });
     } catch (err) {
       if (err instanceof ClientGoneError) ctx.metrics.predictAbandoned.inc({ stage: err.stage });
