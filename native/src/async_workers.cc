@@ -68,6 +68,14 @@ void EvaluateWorker::OnOK() {
   deferred_.Resolve(r);
 }
 
+BatchNormStatisticsWorker::BatchNormStatisticsWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params,
+                                                     const uint8_t* images, size_t n)
+    : NetworkJobWorker(env, "batchNormStatistics", std::move(core)), params_(params), images_(images), n_(n) {}
+
+void BatchNormStatisticsWorker::Run(NetworkCore& core) { core.batch_norm_statistics(params_, images_, n_); }
+
+void BatchNormStatisticsWorker::OnOK() { deferred_.Resolve(Env().Undefined()); }
+
 PredictWorker::PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,
                              Napi::Float32Array output)
     : NetworkJobWorker(env, "predict", std::move(core)),

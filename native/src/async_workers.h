@@ -79,6 +79,22 @@ class EvaluateWorker : public NetworkJobWorker {
   EvalResult result_;
 };
 
+// Rewrites the running statistics of the batch-norm layers inside params (NetworkCore::batch_norm_statistics).
+class BatchNormStatisticsWorker : public NetworkJobWorker {
+ public:
+  BatchNormStatisticsWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, float* params, const uint8_t* images,
+                            size_t n);
+
+ protected:
+  void Run(NetworkCore& core) override;
+  void OnOK() override;
+
+ private:
+  float* params_;
+  const uint8_t* images_;
+  size_t n_;
+};
+
 class PredictWorker : public NetworkJobWorker {
  public:
   PredictWorker(Napi::Env env, std::shared_ptr<NetworkCore> core, const float* params, const float* input, size_t n,

@@ -159,7 +159,7 @@ void NetworkCore::load_images(Workspace& ws, const uint8_t* images, const uint32
 }
 
 void NetworkCore::forward(Workspace& ws, const float* params, const float* input, int rows, bool train,
-                          bool batchStats, uint32_t seed, uint64_t posBase) {
+                          bool batchStats, uint32_t seed, uint64_t posBase, int zAt) {
   ws.in0 = input;
   for (size_t l = 0; l < desc_.layers.size(); ++l) {
     const LayerDesc& L = desc_.layers[l];
@@ -176,6 +176,10 @@ void NetworkCore::forward(Workspace& ws, const float* params, const float* input
                       train ? 1.f : L.dropout_infer_alpha());
         break;
       case LayerKind::Conv:
+        if (static_cast<int>(l) == zAt) {
+          conv_forward(L.conv, x, params + L.wOff, nullptr, ws.col[l].data(), y, rows, Act::Linear);
+          return;
+        }
         if (!L.batchNorm) {
           conv_forward(L.conv, x, params + L.wOff, params + L.bOff, ws.col[l].data(), y, rows, L.act);
           break;
@@ -307,6 +311,47 @@ void NetworkCore::predict(const float* params, const float* input, size_t n, flo
     forward(ws, params, input + first * desc_.inputSize, rows, false, false, 0, 0);
     std::memcpy(out + first * K, ws.out.back().data(), sizeof(float) * rows * K);
   });
+}
+
+void NetworkCore::batch_norm_statistics(float* params, const uint8_t* images, size_t n) {
+  if (n == 0) return;
+  const size_t units = infer_units(n);
+  for (size_t l = 0; l < desc_.layers.size(); ++l) {
+    const LayerDesc& L = desc_.layers[l];
+    if (!L.batchNorm) continue;
+    const int F = L.filters;
+    const size_t P = L.conv.P();
+    std::vector<double> sums(units * 2 * F, 0.0);  // per chunk: Σz[F], then Σz²[F]
+    for_each_infer_chunk(n, [&](Workspace& ws, int, size_t u, size_t first, int rows) {
+      load_images(ws, images, nullptr, first, rows);
+      forward(ws, params, ws.x0.data(), rows, false, false, 0, 0, static_cast<int>(l));
+      const float* z = ws.out[l].data();
+      double* s = sums.data() + u * 2 * F;
+      double* q = s + F;
+      const size_t m = static_cast<size_t>(rows) * P;
+      for (size_t i = 0; i < m; ++i) {
+        const float* zi = z + i * F;
+        for (int c = 0; c < F; ++c) {
+          const double v = zi[c];
+          s[c] += v;
+          q[c] += v * v;
+        }
+      }
+    });
+    float* runMean = params + L.nOff + F;
+    float* runVar = runMean + F;
+    const double count = static_cast<double>(n) * P;
+    for (int c = 0; c < F; ++c) {
+      double s = 0, q = 0;
+      for (size_t u = 0; u < units; ++u) {
+        s += sums[u * 2 * F + c];
+        q += sums[u * 2 * F + F + c];
+      }
+      const double mean = s / count;
+      runMean[c] = static_cast<float>(mean);
+      runVar[c] = static_cast<float>(std::max(0.0, q / count - mean * mean));
+    }
+  }
 }
 
 double NetworkCore::gradient(float* params, const float* input, const uint8_t* labels, int n, float l2,

@@ -119,6 +119,11 @@ class NetworkCore {
   void train(float* params, float* velocity, const TrainJob& job, TrainResult& out);
   void evaluate(const float* params, const uint8_t* images, const uint8_t* labels, size_t n, EvalResult& out);
   void predict(const float* params, const float* input, size_t n, float* out);
+  // Precise batch-norm statistics: replaces each batch-norm layer's running mean and variance by
+  // those of its z over the n images (biased variance), layer by layer in inference mode, each
+  // layer's z taken through the earlier layers' new statistics: what inference will see. Sums
+  // per chunk in double, reduced in chunk order (the same figures on any thread count).
+  void batch_norm_statistics(float* params, const uint8_t* images, size_t n);
   // Mean cost over the n examples plus the regulariser, and its gradient into grad (paramCount).
   double gradient(float* params, const float* input, const uint8_t* labels, int n, float l2, float l1,
                   bool dropout, uint32_t seed, float* grad);
@@ -148,8 +153,10 @@ class NetworkCore {
   void ensure(Workspace& ws, int rows, bool training);
   // train: dropout on; batchStats: batch-norm layers normalise by the slice's own statistics (training
   // and the gradient), else by the running ones (inference).
+  // zAt >= 0: stops at layer zAt (a conv layer), leaving its z (before bias, normalisation and
+  // activation) in ws.out[zAt].
   void forward(Workspace& ws, const float* params, const float* input, int rows, bool train, bool batchStats,
-               uint32_t seed, uint64_t posBase);
+               uint32_t seed, uint64_t posBase, int zAt = -1);
   // Blends the batch's statistics (the active threads' slices, pooled) into the running ones.
   void update_running_stats(float* params, int active, int sliceRows, int batchRows, int64_t batchInEpoch);
   // Epochs of plain SGD (no momentum, no L1, small batches) step big dense layers' weights straight

@@ -352,6 +352,21 @@ Napi::Value NetworkWrap::Evaluate(const Napi::CallbackInfo& info) {
   });
 }
 
+// (images): the running statistics of every batch-norm layer, re-estimated over these images
+// (Uint8Array n×inputSize, n ≥ 1) in inference mode, written into params. Resolves to undefined.
+Napi::Value NetworkWrap::BatchNormStatistics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    const NetDesc& d = live()->desc();
+    auto images = get_array<uint8_t>(info[0], "images");
+    if (images.length == 0 || images.length % d.inputSize != 0)
+      throw RangeErr("images has " + std::to_string(images.length) + " bytes, not a positive multiple of the input size " +
+                     std::to_string(d.inputSize));
+    return queue(new BatchNormStatisticsWorker(env, core_, params(), images.data, images.length / d.inputSize),
+                 {images.value});
+  });
+}
+
 namespace {
 size_t check_input(const NetDesc& d, const ArrayView<float>& input) {
   if (input.length % d.inputSize != 0)

@@ -19,6 +19,7 @@ class NetworkJobWorker;
 #define NNDL_NETWORK_METHODS(X)    \
   X("trainEpoch", TrainEpoch)     \
   X("evaluate", Evaluate)         \
+  X("batchNormStatistics", BatchNormStatistics) \
   X("predict", Predict)           \
   X("gradient", Gradient)         \
   X("forward", Forward)           \

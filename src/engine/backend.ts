@@ -26,6 +26,8 @@ export interface NetworkHandle {
   dispose(): void;
   /** Native networks: how evaluate/predict chunk their input and the most scratch they hold. */
   inference?(): native.InferencePlan;
+  /** Native networks: precise batch-norm statistics over these images (NativeNetwork.batchNormStatistics). */
+  batchNormStatistics?(images: Uint8Array): Promise<void>;
 }
 
 export type NativeInfo = { gemm: 'openblas' | 'portable'; simd: string; maxThreads: number };
@@ -57,6 +59,7 @@ export function openNetwork(
     // Frees the scratch and joins the threads now (after any job in flight), not at garbage collection.
     dispose: () => net.dispose(),
     inference: () => net.inference,
+    batchNormStatistics: (images) => net.batchNormStatistics(images),
   };
 }
 

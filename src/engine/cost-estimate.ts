@@ -71,6 +71,24 @@ export function macsPerImage(desc: NativeNetworkDesc): number {
   return macs;
 }
 
+/**
+ * Multiply-adds per image of precise batch-norm statistics (training.preciseBatchNorm): one
+ * inference pass up to each batch-norm layer in turn, so a layer's work counts once for every
+ * batch-norm layer at or after it.
+ */
+export function batchNormStatisticsMacsPerImage(desc: NativeNetworkDesc): number {
+  let upTo = 0;
+  let macs = 0;
+  for (const l of desc.layers) {
+    if (l.kind === 'dense') upTo += l.inSize * l.outSize;
+    else if (l.kind === 'conv') {
+      upTo += l.outShape[0] * l.outShape[1] * l.filters * l.kernel * l.kernel * l.inShape[2];
+      if (l.batchNorm) macs += upTo;
+    }
+  }
+  return macs;
+}
+
 /** Per-example scratch of the native network for this description (mirrors ensure()). */
 export function networkScratch(desc: NativeNetworkDesc): NetworkScratch {
   const [h, w, c] = desc.inputShape;
@@ -133,7 +151,9 @@ export function estimateCost(experiment: Experiment): JobCost {
     augmentMacsPerImage: augmentMacs,
     trainingMacs: ((experiment.training.trainingMetrics === 'after-epoch' ? 4 : 3) * macs + augmentMacs) * imageSteps
       // chapter 5's measure: forward and backward over biasGradientImages, at init and after each epoch
-      + 3 * macs * members * (experiment.training.epochs + 1) * (experiment.training.biasGradientImages ?? 0),
+      + 3 * macs * members * (experiment.training.epochs + 1) * (experiment.training.biasGradientImages ?? 0)
+      // precise batch norm: after each epoch, the passes over preciseBatchNorm images
+      + batchNormStatisticsMacsPerImage(plan.desc) * members * experiment.training.epochs * (experiment.training.preciseBatchNorm ?? 0),
     trainingScratchBytesPerThread: Math.max(training, test),
     inferenceScratchBytesPerImage: members * s.inferenceBytesPerRow,
     weightsBytes: members * plan.paramCount * 4,

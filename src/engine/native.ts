@@ -119,6 +119,7 @@ interface RawNetwork {
   trainThreads(batchSize: number): number;
   trainEpoch(o: TrainEpochOptions): Promise<TrainEpochResult>;
   evaluate(images: Uint8Array, labels: Uint8Array): Promise<EvaluateResult>;
+  batchNormStatistics(images: Uint8Array): Promise<void>;
   predict(input: Float32Array): Promise<Float32Array>;
   gradient(input: Float32Array, labels: Uint8Array, opts?: GradientOptions): { cost: number; grad: Float32Array };
   forward(input: Float32Array): Float32Array;
@@ -285,6 +286,19 @@ export class NativeNetwork {
       return await this.raw.evaluate(images, labels);
     } catch (e) {
       return rethrow(e);
+    }
+  }
+
+  /**
+   * Precise batch-norm statistics: every batch-norm layer's running mean and variance (in params)
+   * replaced by those of its z over `images` (n×784 bytes, n ≥ 1), layer by layer in inference mode.
+   * Nothing else in params changes; the same figures on any thread count.
+   */
+  async batchNormStatistics(images: Uint8Array): Promise<void> {
+    try {
+      await this.raw.batchNormStatistics(images);
+    } catch (e) {
+      rethrow(e);
     }
   }
 

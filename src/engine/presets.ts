@@ -220,6 +220,13 @@ function checkExperiment(e: Experiment): void {
   if (normalised >= 0 && e.backend === 'tfjs') {
     issues.push({ path: `network.layers.${normalised}.batchNorm`, message: 'batch normalisation runs in the native engine: not available with backend "tfjs"' });
   }
+  const precise = e.training.preciseBatchNorm ?? 0;
+  if (precise > 0 && normalised < 0) {
+    issues.push({ path: 'training.preciseBatchNorm', message: 'precise batch norm re-estimates batch-norm statistics: the network has no batchNorm layer' });
+  }
+  if (precise > e.data.trainSize) {
+    issues.push({ path: 'training.preciseBatchNorm', message: `preciseBatchNorm takes the first N training images: at most data.trainSize (${e.data.trainSize})` });
+  }
   if (normalised >= 0 && average) {
     // the mean of the weights would need fresh statistics of its own (SWA's recomputed batch norm)
     issues.push({ path: 'training.average', message: 'weight averaging cannot be combined with batch normalisation: the running statistics of the averaged weights are not known' });

@@ -132,6 +132,16 @@ export const TrainingSchema = z.strictObject({
     .nullable()
     .optional()
     .describe('keep the mean of the weights after each epoch from `fromEpoch` to the last (one network, SWA); needs keep "final"; null or absent: none'),
+  // precise batch norm (Wu & Johnson 2021): after each epoch, the running statistics re-estimated in
+  // inference mode over the first N training images, undistorted; training itself is unchanged
+  preciseBatchNorm: int(0, LIMITS.trainSize, 'preciseBatchNorm')
+    .optional()
+    .describe(
+      'networks with batchNorm layers: after each epoch (before validation), every batch-norm layer\'s running mean and variance ' +
+        'are replaced by those of its inputs over the first N training images, undistorted, layer by layer as inference sees them ' +
+        '(precise batch norm). The weights train exactly as without it; only what validation, the kept model and predictions see changes. ' +
+        '0 or absent: the running average of the last mini-batches stands',
+    ),
 });
 
 const range = (min: number, max: number, what: string) =>

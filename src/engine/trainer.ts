@@ -128,6 +128,7 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
   // from its own seed, so a resume redraws the same one; the per-epoch Rng then draws only the dropout seed.
   const fixedOrder = opts.order === 'shuffle-once' ? await Rng.fromSeed(shuffleOnceSeed(t.seed, member)).permutationAsync(n) : null;
   const layers = plan.segments.length;
+  const preciseImages = hasBatchNorm(plan.desc) ? Math.min(t.preciseBatchNorm ?? 0, n) : 0;
   const augment = nativeAugment(exp.data.augment, 0) !== undefined;
   // chapter 5's speed of learning (bias-gradient.ts): at initialisation, then after every epoch
   const biasImages = t.biasGradientImages ?? 0;
@@ -175,6 +176,14 @@ async function trainMember(a: MemberArgs): Promise<MemberDone | Exclude<TrainRes
     clock.seconds += trainSeconds;
     if (r.batchesDone < batches) return { status: stopKind(), checkpoint: snapshot(r.batchesDone, epochRng, sums) };
     report();
+    if (preciseImages > 0) {
+      // (training never reads the running statistics: the weights are those of a run without this)
+      const t0 = performance.now();
+      await net.batchNormStatistics!(data.images.subarray(0, preciseImages * plan.desc.inputShape.reduce((a, b) => a * b)));
+      const s = (performance.now() - t0) / 1000;
+      sums.seconds += s;
+      clock.seconds += s;
+    }
 
     const reg = await regularizationCostAsync(plan, params, t.regularization, t.lambda, regN);
     // evaluationCostN 'evaluated' (network2's total_cost): the validation cost's term uses the validation set's n

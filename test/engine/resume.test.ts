@@ -151,3 +151,21 @@ test('a batch-norm conv net (its mini-batches split across two threads) resumes 
   assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
   assert.ok(whole.members[0]!.history.at(-1)!.validationAccuracy! > 0.5, 'validated through the running statistics');
 });
+
+test('with precise batch-norm statistics after each epoch, a resumed run is bit-identical too', async () => {
+  const bn = resolveExperiment({
+    network: {
+      layers: [
+        { type: 'conv', filters: 6, kernel: 5, activation: 'relu', batchNorm: true },
+        { type: 'pool', kind: 'max' },
+        { type: 'dense', units: 10, activation: 'softmax' },
+      ],
+    },
+    training: { epochs: 2, miniBatchSize: 10, eta: 0.05, seed: 8, threads: 2, preciseBatchNorm: 500 },
+    data: { trainSize: 1200, validationSize: 200, expand: false },
+  });
+  const whole = await uninterrupted(bn);
+  const { checkpoint, model } = await interruptedThenResumed(bn, (p) => p.epoch === 2);
+  assert.equal(checkpoint.epoch, 1);
+  assert.ok(same(model.members[0]!.params, whole.members[0]!.params), `resumed from batch ${checkpoint.batch} differs`);
+});

@@ -206,3 +206,81 @@ describe('running statistics and inference against a naive float64 model', () =>
     assert.ok(runs[0]!.subarray(s.conv.biasOffset, s.conv.biasOffset + 8).some((b, c) => b !== start[s.conv.biasOffset + c]), 'β moved');
   });
 });
+
+describe('precise statistics (batchNormStatistics) against a naive float64 model', () => {
+  // Two stacked batch-norm layers: the second's statistics must be taken through the first's new ones.
+  const desc: NetworkDesc = {
+    inputShape: [8, 8, 1],
+    layers: [
+      { kind: 'conv', filters: 3, kernel: 3, activation: 'relu', batchNorm: true }, // 6×6×3
+      { kind: 'conv', filters: 4, kernel: 2, activation: 'tanh', batchNorm: true }, // 5×5×4
+      { kind: 'dense', outSize: 3, activation: 'softmax' },
+    ],
+    cost: 'log-likelihood',
+  };
+  const layout = paramLayout(desc);
+  const [c1, c2] = layout.segments as [typeof layout.segments[0], typeof layout.segments[0]];
+  const n = 150; // more than one inference chunk
+  const imgs = images(n, 64, 51);
+  // trained a little first, so that γ, β and the running statistics are not the identity
+  async function trained(threads: number): Promise<Float32Array> {
+    const params = initParams(desc, 52);
+    const net = new NativeNetwork(desc, params, null, threads);
+    await net.trainEpoch({ images: imgs, labels: new Uint8Array(n).map((_, i) => i % 3), order: new Uint32Array(n).map((_, i) => i), batchSize: 10, eta: 0.05 });
+    net.dispose();
+    return params;
+  }
+  /** Float64 mean and biased variance per channel; normalised activations out (float32, for the next conv). */
+  function naiveLayer(params: Float32Array, seg: typeof c1, shape: ConvShape, x: Float32Array, act: (v: number) => number) {
+    const F = shape.F;
+    const zs = reference.convForward(shape, x, params.slice(seg.weightOffset, seg.weightOffset + seg.weightLength), new Float32Array(F), n);
+    const cnt = zs.length / F;
+    const mean = new Float64Array(F), v = new Float64Array(F);
+    for (let i = 0; i < zs.length; i++) mean[i % F]! += zs[i]! / cnt;
+    for (let i = 0; i < zs.length; i++) v[i % F]! += (zs[i]! - mean[i % F]!) ** 2 / cnt;
+    const g = seg.norm!.offset;
+    const out = Float32Array.from(zs, (z, i) => {
+      const c = i % F;
+      return act(params[g + c]! * (z - mean[c]!) / Math.sqrt(v[c]! + EPS) + params[seg.biasOffset + c]!);
+    });
+    return { mean, v, out };
+  }
+
+  test('each layer\'s running mean and variance become those of its z over the images, through the earlier layers\' new ones', async () => {
+    const params = await trained(1);
+    const before = params.slice();
+    const net = new NativeNetwork(desc, params, null, 2);
+    await net.batchNormStatistics(imgs);
+    net.dispose();
+    const x = Float32Array.from(imgs, (b) => Math.fround(b * Math.fround(1 / 255)));
+    const l1 = naiveLayer(before, c1, { H: 8, W: 8, C: 1, F: 3, K: 3 }, x, (v) => Math.max(0, v));
+    const l2 = naiveLayer(before, c2, { H: 6, W: 6, C: 3, F: 4, K: 2 }, l1.out, Math.tanh);
+    for (const [seg, want] of [[c1, l1], [c2, l2]] as const) {
+      const F = seg.biasLength, g = seg.norm!.offset;
+      for (let c = 0; c < F; c++) {
+        assert.ok(Math.abs(params[g + F + c]! - want.mean[c]!) <= 1e-5 * (1 + Math.abs(want.mean[c]!)), `mean ${c}: ${params[g + F + c]} vs ${want.mean[c]}`);
+        assert.ok(Math.abs(params[g + 2 * F + c]! - want.v[c]!) <= 1e-5 * (1 + want.v[c]!), `variance ${c}: ${params[g + 2 * F + c]} vs ${want.v[c]}`);
+        assert.notEqual(params[g + F + c], before[g + F + c], 'the running mean was replaced');
+      }
+    }
+    // nothing but the running statistics moved
+    const stats = (i: number) => [c1, c2].some((s) => i >= s.norm!.offset + s.biasLength && i < s.norm!.offset + 3 * s.biasLength);
+    params.forEach((p, i) => { if (!stats(i)) assert.equal(p, before[i], `param ${i}`); });
+  });
+
+  test('the same figures bit for bit on one thread and on two; no images is a RangeError', async () => {
+    const base = await trained(1);
+    const runs = await Promise.all([1, 2].map(async (threads) => {
+      const params = base.slice();
+      const net = new NativeNetwork(desc, params, null, threads);
+      await net.batchNormStatistics(imgs);
+      net.dispose();
+      return params;
+    }));
+    assert.deepEqual(runs[0], runs[1]);
+    const net = new NativeNetwork(desc, base.slice(), null, 1);
+    await assert.rejects(net.batchNormStatistics(new Uint8Array(0)), RangeError);
+    await assert.rejects(net.batchNormStatistics(new Uint8Array(65)), /positive multiple of the input size 64/);
+    net.dispose();
+  });
+});
