@@ -4,7 +4,8 @@
 // --backend: the engine workloads once per backend (default native), each line with its `backend`
 // (tfjs: also `tfjs`, the TensorFlow.js backend that loaded: tfjs-node-gpu, tfjs-node, wasm or cpu).
 // `augment`: ch6-relu training without and with on-the-fly augmentation, and the augmentation kernel alone.
-// `batch-norm`: the beyond-book network's training and inference without and with batch normalisation.
+// `batch-norm`: the beyond-book network's training and inference without and with batch normalisation,
+// and the precise statistics pass (training.preciseBatchNorm) per image against a training image.
 // Workloads: ch1-mlp30 and ch3-mlp100-l2 epochs (batch 10), ch6-relu training (batch 10) and batched
 // inference, ch6-dropout on the expanded data (and its projected 40 epochs), `dropout-epoch`: one whole
 // ch6-dropout epoch of 250,000 images through the trainer (training loop, validation, checkpoint
@@ -25,7 +26,7 @@ import { initParams } from '../src/engine/init.ts';
 import { Rng } from '../src/engine/rng.ts';
 import { ReferenceNetwork } from '../src/engine/reference-network.ts';
 import { toFloatImages } from '../src/engine/evaluation.ts';
-import { kernels, type NativeAugment } from '../src/engine/native.ts';
+import { kernels, NativeNetwork, type NativeAugment } from '../src/engine/native.ts';
 import type { LabelledImages } from '../src/engine/mnist.ts';
 
 const { values: args } = parseArgs({
@@ -170,6 +171,22 @@ for (const b of backends) {
       }
       net.dispose();
       emit({ name, ...base, images: 5000, imagesPerSecond: 5000 / s });
+    }
+    // training.preciseBatchNorm: the statistics pass over 5,000 images (one inference pass up to each
+    // batch-norm layer), against the training image-rate above: its share of an epoch is N/trainSize × this
+    {
+      const plan = planNetwork(normed.network);
+      const net = new NativeNetwork(plan.desc, initParams(plan, normed.network.init, Rng.fromSeed(1)), null, threads);
+      const images = full.training.images.subarray(0, 5000 * 784);
+      let s = Infinity;
+      for (let r = 0; r < 2; r++) {
+        const started = performance.now();
+        await net.batchNormStatistics(images);
+        s = Math.min(s, (performance.now() - started) / 1000);
+      }
+      net.dispose();
+      emit({ name: 'beyond-book-batch-norm-statistics', ...base, images: 5000, imagesPerSecond: 5000 / s,
+        relativeToTrainingImage: p1.ips / (5000 / s) });
     }
   }
 
