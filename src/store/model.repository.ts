@@ -78,6 +78,12 @@ export type ReconcileReport = {
   skipped: { id: string; reason: string }[];
   /** Aliases that pointed at no registered model, removed. */
   aliasesRemoved: string[];
+  /**
+   * Indexed models whose directory is missing under DATA_DIR (files lost, or DATA_DIR is not the
+   * store's directory): left indexed, since a tombstone would stop their re-indexing should the
+   * files come back; logged, and predictions with them answer 404 meanwhile.
+   */
+  missingFiles: string[];
 };
 
 export type JobModel = { state: 'saved'; record: ModelRecord } | { state: 'deleted'; id: string };
@@ -257,15 +263,15 @@ export class ModelRepository {
    * Boot-time repair, one model directory at a time (a bad one is logged and skipped, never
    * stops the rest): drops temp dirs left by a crash mid-save and trash left by a crash
    * mid-delete, finishes deletes a crash interrupted (tombstoned dirs), indexes complete model
-   * dirs whose indexing a crash interrupted (between rename and index), and removes aliases that
-   * point at no registered model.
+   * dirs whose indexing a crash interrupted (between rename and index), removes aliases that
+   * point at no registered model, and names (logs, never unlists) indexed models with no files.
    */
   async reconcile(opts: { staleMs?: number; log?: (msg: string, extra: Record<string, unknown>) => void } = {}): Promise<ReconcileReport> {
     // A temp dir may belong to a save in progress on another host sharing the store,
     // so only old ones are removed.
     const staleMs = opts.staleMs ?? 3_600_000;
     const log = opts.log ?? (() => {});
-    const report: ReconcileReport = { removedTemp: 0, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [] };
+    const report: ReconcileReport = { removedTemp: 0, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [], missingFiles: [] };
     const tmpRoot = join(this.modelsDir, TMP_DIR);
     for (const name of await readdir(tmpRoot).catch(() => [] as string[])) {
       const path = join(tmpRoot, name);
@@ -301,6 +307,14 @@ export class ModelRepository {
         report.skipped.push({ id: name, reason });
         log('store: model directory skipped by boot repair', { modelId: name, reason });
       }
+    }
+    for (const id of await this.redis.zrange(this.keys.index, '0', '-1')) {
+      if (!(await stat(this.dir(id)).catch(() => null))) report.missingFiles.push(id);
+    }
+    if (report.missingFiles.length > 0) {
+      log('store: indexed models have no files under DATA_DIR (lost, or DATA_DIR is not the store\'s directory); they answer 404 until the files come back', {
+        count: report.missingFiles.length, models: report.missingFiles.slice(0, 20), modelsDir: this.modelsDir,
+      });
     }
     report.aliasesRemoved = (await this.redis.eval(DANGLING_ALIASES_SCRIPT, 2, this.keys.aliases, this.keys.records)) as string[];
     if (report.aliasesRemoved.length > 0) log('store: removed aliases to unregistered models', { aliases: report.aliasesRemoved });

@@ -92,7 +92,7 @@ test('delete + restart → still deleted, even when the process died between unl
   await assert.rejects(restarted.save(fakeModel(2), { jobId: 'job-del' }), ModelDeletedError);
   assert.deepEqual(await modelDirs(restarted), [kept.id]);
   // and a second boot repair changes nothing
-  assert.deepEqual(await restarted.reconcile(), { removedTemp: 0, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
+  assert.deepEqual(await restarted.reconcile(), { removedTemp: 0, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [], missingFiles: [] });
   await dir.remove();
 });
 

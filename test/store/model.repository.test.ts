@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ModelRepository } from '../../src/store/model.repository.ts';
@@ -79,7 +79,7 @@ test('a process killed mid-save leaves no half model listed; reconcile removes t
   const repo = new ModelRepository({ dataDir: dir.path, redis, prefix: p, files: jsonFiles });
   assert.deepEqual(await repo.list(), []);
   assert.equal((await readdir(join(repo.modelsDir, '.tmp'))).length, 1); // the debris
-  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
+  assert.deepEqual(await repo.reconcile({ staleMs: 0 }), { removedTemp: 1, indexed: 0, finishedDeletes: 0, skipped: [], aliasesRemoved: [], missingFiles: [] });
   assert.deepEqual(await readdir(join(repo.modelsDir, '.tmp')), []);
   assert.deepEqual(await repo.list(), []);
   await dir.remove();
@@ -91,7 +91,29 @@ test('reconcile indexes a complete model whose indexing a crash interrupted', as
   const rec = await repo.save(fakeModel(), {});
   await wipePrefix(redis, `${prefix}:e`); // as if Redis never got the index
   assert.deepEqual(await repo.list(), []);
-  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1, finishedDeletes: 0, skipped: [], aliasesRemoved: [] });
+  assert.deepEqual(await repo.reconcile(), { removedTemp: 0, indexed: 1, finishedDeletes: 0, skipped: [], aliasesRemoved: [], missingFiles: [] });
   assert.deepEqual(await repo.get(rec.id), rec);
+  await dir.remove();
+});
+
+test('reconcile names indexed models whose files are gone, and leaves them indexed (the files may come back)', async () => {
+  const dir = await tempDir('store');
+  const repo = new ModelRepository({ dataDir: dir.path, redis, prefix: `${prefix}:m`, files: jsonFiles });
+  const kept = await repo.save(fakeModel(1), {});
+  const lost = await repo.save(fakeModel(2), {});
+  const moved = `${dir.path}/elsewhere`;
+  await rename(join(repo.modelsDir, lost.id), moved); // as if DATA_DIR lost it (another disk, a wiped volume)
+  const logged: Record<string, unknown>[] = [];
+  const report = await repo.reconcile({ log: (_msg, extra) => logged.push(extra) });
+  assert.deepEqual(report.missingFiles, [lost.id]);
+  assert.deepEqual(logged, [{ count: 1, models: [lost.id], modelsDir: repo.modelsDir }]);
+  assert.ok(await repo.exists(lost.id), 'still indexed');
+  assert.ok(!(await repo.isDeleted(lost.id)), 'no tombstone');
+  await assert.rejects(repo.load(lost.id), /not found/);
+  // the files come back: nothing is missing any more, and the model loads
+  await rename(moved, join(repo.modelsDir, lost.id));
+  assert.deepEqual((await repo.reconcile()).missingFiles, []);
+  assert.ok(await repo.load(lost.id));
+  assert.ok(await repo.load(kept.id));
   await dir.remove();
 });
