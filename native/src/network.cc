@@ -313,43 +313,55 @@ void NetworkCore::predict(const float* params, const float* input, size_t n, flo
   });
 }
 
+namespace {
+// Chunks whose sums batch_norm_statistics holds at once: its scratch stays small (64·2F doubles)
+// however small the inference chunks are.
+constexpr size_t kStatsChunksPerGroup = 64;
+}  // namespace
+
 void NetworkCore::batch_norm_statistics(float* params, const uint8_t* images, size_t n) {
   if (n == 0) return;
-  const size_t units = infer_units(n);
+  // Groups of whole chunks: the chunk boundaries, and so the order of every addition, are those of
+  // one pass over all n images, for any group size.
+  const size_t groupRows = static_cast<size_t>(infer_.rows) * kStatsChunksPerGroup;
   for (size_t l = 0; l < desc_.layers.size(); ++l) {
     const LayerDesc& L = desc_.layers[l];
     if (!L.batchNorm) continue;
     const int F = L.filters;
     const size_t P = L.conv.P();
-    std::vector<double> sums(units * 2 * F, 0.0);  // per chunk: Σz[F], then Σz²[F]
-    for_each_infer_chunk(n, [&](Workspace& ws, int, size_t u, size_t first, int rows) {
-      load_images(ws, images, nullptr, first, rows);
-      forward(ws, params, ws.x0.data(), rows, false, false, 0, 0, static_cast<int>(l));
-      const float* z = ws.out[l].data();
-      double* s = sums.data() + u * 2 * F;
-      double* q = s + F;
-      const size_t m = static_cast<size_t>(rows) * P;
-      for (size_t i = 0; i < m; ++i) {
-        const float* zi = z + i * F;
-        for (int c = 0; c < F; ++c) {
-          const double v = zi[c];
-          s[c] += v;
-          q[c] += v * v;
+    std::vector<double> total(2 * F, 0.0);  // Σz[F], then Σz²[F], added chunk by chunk in order
+    std::vector<double> sums(std::min(infer_units(n), kStatsChunksPerGroup) * 2 * F);
+    for (size_t g0 = 0; g0 < n; g0 += groupRows) {
+      const size_t gn = std::min(groupRows, n - g0);
+      const size_t units = infer_units(gn);
+      std::fill(sums.begin(), sums.begin() + units * 2 * F, 0.0);
+      const uint8_t* groupImages = images + g0 * desc_.inputSize;
+      for_each_infer_chunk(gn, [&](Workspace& ws, int, size_t u, size_t first, int rows) {
+        load_images(ws, groupImages, nullptr, first, rows);
+        forward(ws, params, ws.x0.data(), rows, false, false, 0, 0, static_cast<int>(l));
+        const float* z = ws.out[l].data();
+        double* s = sums.data() + u * 2 * F;
+        double* q = s + F;
+        const size_t m = static_cast<size_t>(rows) * P;
+        for (size_t i = 0; i < m; ++i) {
+          const float* zi = z + i * F;
+          for (int c = 0; c < F; ++c) {
+            const double v = zi[c];
+            s[c] += v;
+            q[c] += v * v;
+          }
         }
-      }
-    });
+      });
+      for (size_t u = 0; u < units; ++u)
+        for (int k = 0; k < 2 * F; ++k) total[k] += sums[u * 2 * F + k];
+    }
     float* runMean = params + L.nOff + F;
     float* runVar = runMean + F;
     const double count = static_cast<double>(n) * P;
     for (int c = 0; c < F; ++c) {
-      double s = 0, q = 0;
-      for (size_t u = 0; u < units; ++u) {
-        s += sums[u * 2 * F + c];
-        q += sums[u * 2 * F + F + c];
-      }
-      const double mean = s / count;
+      const double mean = total[c] / count;
       runMean[c] = static_cast<float>(mean);
-      runVar[c] = static_cast<float>(std::max(0.0, q / count - mean * mean));
+      runVar[c] = static_cast<float>(std::max(0.0, total[F + c] / count - mean * mean));
     }
   }
 }

@@ -246,10 +246,15 @@ describe('precise statistics (batchNormStatistics) against a naive float64 model
     return { mean, v, out };
   }
 
-  test('each layer\'s running mean and variance become those of its z over the images, through the earlier layers\' new ones', async () => {
+  for (const chunks of ['default', 'one-image'] as const) test(`each layer's running mean and variance become those of its z over the images, through the earlier layers' new ones (${chunks} inference chunks)`, async () => {
     const params = await trained(1);
     const before = params.slice();
-    const net = new NativeNetwork(desc, params, null, 2);
+    // one-image chunks: 150 chunks, more than the 64 whose sums are held at once
+    const probe = new NativeNetwork(desc, params.slice(), null, 1);
+    const bytesPerRow = probe.inference.bytesPerRow;
+    probe.dispose();
+    const net = new NativeNetwork(desc, params, null, 2, chunks === 'one-image' ? { inferenceScratchBytes: bytesPerRow } : {});
+    if (chunks === 'one-image') assert.equal(net.inference.rows, 1);
     await net.batchNormStatistics(imgs);
     net.dispose();
     const x = Float32Array.from(imgs, (b) => Math.fround(b * Math.fround(1 / 255)));
