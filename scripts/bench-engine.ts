@@ -136,9 +136,9 @@ for (const b of backends) {
   // Batch normalisation's cost: the beyond-book network's training and inference without and with
   // batchNorm on its four conv layers (alternating runs, best of each, process CPU time as well).
   if (wanted('batch-norm') && b === 'native') {
-    const plain = resolveExperiment({ preset: 'beyond-book' });
-    const normed = resolveExperiment({
-      preset: 'beyond-book', network: { layers: plain.network.layers.map((l) => (l.type === 'conv' ? { ...l, batchNorm: true } : l)) },
+    const normed = resolveExperiment({ preset: 'beyond-book' });
+    const plain = resolveExperiment({
+      preset: 'beyond-book', network: { layers: normed.network.layers.map((l) => (l.type === 'conv' ? { ...l, batchNorm: false } : l)) },
     });
     const n = 3000;
     await timeTraining(plain, full.training, 300);

@@ -57,13 +57,13 @@ const softmax: LayerSpec = { type: 'dense', units: 10, activation: 'softmax' };
 function preset(name: string, description: string, bookAccuracy: number | [number, 'validation'], e: {
   layers: LayerSpec[]; cost: Experiment['network']['cost']; init: Init; dropoutStyle?: DropoutStyle;
   training: Partial<TrainingSpec>; expand?: boolean; ensemble?: { size: number; combine: Combine };
-  augment?: AugmentSpec; bookRole?: BookRole;
+  augment?: AugmentSpec; bookRole?: BookRole; split?: { trainSize: number; validationSize: number };
 }): PresetInfo {
   const experiment: Experiment = {
     preset: name,
     network: { layers: e.layers, cost: e.cost, init: e.init, dropoutStyle: e.dropoutStyle ?? 'inverted' },
     training: { ...DEFAULT_TRAINING, ...e.training },
-    data: { ...FULL_DATA, expand: e.expand ?? false, ...(e.augment ? { augment: e.augment } : {}) },
+    data: { ...FULL_DATA, ...e.split, expand: e.expand ?? false, ...(e.augment ? { augment: e.augment } : {}) },
     ...(e.ensemble ? { ensemble: e.ensemble } : {}),
   };
   const [accuracy, bookMetric] = typeof bookAccuracy === 'number' ? [bookAccuracy, 'test' as const] : bookAccuracy;
@@ -155,26 +155,30 @@ PRESETS.push(preset('ch6-ensemble', '5 × ch6-dropout at their final weights, pl
   ensemble: { size: 5, combine: 'vote' },
 }));
 
-// Beyond the book (issue 10): one network aiming past the book's best, its 5-net ensemble (99.67%),
-// with what chapter 6 points to and nothing from outside the engine: more and smaller conv layers
-// (3×3: 32, 32, pool, 64, 64, pool), a dropout layer, and on-the-fly affine augmentation (elastic
-// and thickness changes cost MNIST's test set a tenth of a point: docs/beyond-book/). network3's
-// dropout and training order; its fan-out init starves four stacked conv layers, so the fan-in one.
-// Its bookAccuracy is the figure to beat; the target is >= 99.70% on the test set.
-const conv3 = (filters: number): LayerSpec => ({ type: 'conv', filters, kernel: 3, activation: 'relu' });
+// Beyond the book (issue 10): one network past the book's best, its 5-net ensemble (99.67%), with
+// what chapter 6 points to and nothing from outside the engine: more and smaller conv layers (3×3:
+// 48, 48, pool, 96, 96, pool), a dropout layer, on-the-fly affine augmentation (elastic and thickness
+// changes cost MNIST's test set a tenth of a point: docs/beyond-book/), and batch normalisation on the
+// conv layers. It trains on all 60,000 training images with a cosine schedule that needs no validation
+// set, and keeps its last epoch: the test set picks nothing (the runs that chose epochs by validation
+// read 99.63-99.68%). network3's dropout; its fan-out init starves four stacked conv layers, so the
+// fan-in one. Its bookAccuracy is the figure to beat; the target is >= 99.70% on the test set.
+const conv3 = (filters: number): LayerSpec => ({ type: 'conv', filters, kernel: 3, activation: 'relu', batchNorm: true });
 const maxPool: LayerSpec = { type: 'pool', kind: 'max' };
-PRESETS.push(preset('beyond-book', 'conv 3×3 ReLU 32, 32, max-pool, 64, 64, max-pool + FC512 ReLU + softmax, dropout 0.5, ' +
-  'on-the-fly affine augmentation (±10°, ±10%, shear ±8°, ±2 px); aims at ≥ 99.70%, past the book\'s 5-net 99.67%', 0.9967, {
+PRESETS.push(preset('beyond-book', 'conv 3×3 ReLU with batch norm 48, 48, max-pool, 96, 96, max-pool + FC512 ReLU + softmax, ' +
+  'dropout 0.5, on-the-fly affine augmentation (±10°, ±10%, shear ±8°, ±2 px), all 60,000 training images, cosine η over 40 ' +
+  'epochs, the last kept; past the book\'s 5-net 99.67% (target ≥ 99.70%)', 0.9967, {
   layers: [
-    conv3(32), conv3(32), maxPool, conv3(64), conv3(64), maxPool,
+    conv3(48), conv3(48), maxPool, conv3(96), conv3(96), maxPool,
     { type: 'dense', units: 512, activation: 'relu', dropout: 0.5 },
     { type: 'dense', units: 10, activation: 'softmax', dropout: 0.5 },
   ],
   cost: 'log-likelihood', init: 'default', dropoutStyle: 'network3',
   training: {
-    ...NETWORK3_TRAINING, epochs: 50, eta: 0.03, seed: 1,
-    schedule: { type: 'halve-on-plateau', patience: 4, minEtaFactor: 32 },
+    ...NETWORK3_TRAINING, keep: 'final', order: 'reshuffle', epochs: 40, eta: 0.05, seed: 1,
+    schedule: { type: 'cosine', minEtaFactor: 100 },
   },
+  split: { trainSize: 60_000, validationSize: 0 },
   augment: { probability: 0.9, rotation: 10, scale: 0.1, shear: 8, translate: 2, elastic: null, thickness: 0, bookShifts: false },
   bookRole: 'beat',
 }));

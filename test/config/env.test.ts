@@ -21,7 +21,7 @@ test('defaults for every variable', () => {
   assert.equal(c.MODEL_CACHE_BYTES, 268_435_456);
   assert.equal(c.PREDICT_SCRATCH_BYTES, 64 * 1024 * 1024);
   assert.equal(c.MAX_JOB_PARAMS, 10_000_000);
-  assert.equal(c.MAX_JOB_MACS_PER_IMAGE, 20_000_000);
+  assert.equal(c.MAX_JOB_MACS_PER_IMAGE, 25_000_000);
   assert.equal(c.MAX_JOB_SCRATCH_BYTES, 512 * 1024 * 1024);
   assert.equal(c.MAX_JOB_IMAGE_STEPS, 100_000_000);
   assert.equal(c.MNIST_DIR, undefined);

@@ -100,7 +100,7 @@ test('an interrupted augmented run resumes bit for bit (the epoch seed is in the
 
 test('the beyond-book preset: more conv layers, dropout, affine augmentation; trains on a slice', async () => {
   const e = resolveExperiment({ preset: 'beyond-book', training: { epochs: 2, threads: 1 }, data: { trainSize: 2000, validationSize: 200 } });
-  assert.deepEqual(e.network.layers.filter((l) => l.type === 'conv').map((l) => (l as { filters: number }).filters), [32, 32, 64, 64]);
+  assert.deepEqual(e.network.layers.filter((l) => l.type === 'conv').map((l) => (l as { filters: number }).filters), [48, 48, 96, 96]);
   assert.ok(e.data.augment && e.data.augment.rotation > 0 && e.data.augment.elastic === null);
   assert.ok(e.network.layers.some((l) => l.type === 'dense' && (l.dropout ?? 0) > 0));
   const cost = estimateCost(resolveExperiment({ preset: 'beyond-book' }));

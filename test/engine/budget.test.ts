@@ -43,10 +43,10 @@ test('its network on mini-batches of 12 is refused for its scratch, with figure 
 test('giant dense layers are refused for their parameters and multiply-adds', () => {
   const v = refused({ network: { layers: [
     { type: 'dense', units: 4096, activation: 'relu' }, { type: 'dense', units: 4096, activation: 'relu' },
-    { type: 'dense', units: 10, activation: 'softmax' },
+    { type: 'dense', units: 4096, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' },
   ] } });
   assert.deepEqual(v.map((x) => x.budget), ['MAX_JOB_PARAMS', 'MAX_JOB_MACS_PER_IMAGE']);
-  assert.equal(v[0]!.value, 784 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 10 + 10);
+  assert.equal(v[0]!.value, 784 * 4096 + 4096 + 2 * (4096 * 4096 + 4096) + 4096 * 10 + 10);
 });
 
 test('10⁹ image-steps are refused', () => {
