@@ -70,7 +70,8 @@ export function renderMarkdown(r: ReproductionReport): string {
       if (!e.overrides && (d.trainSize !== BOOK_SPLIT.trainSize || d.validationSize !== BOOK_SPLIT.validationSize)) {
         lines.push(`- data: the first ${d.trainSize.toLocaleString('en')} training images, ${d.validationSize === 0 ? 'no validation set' : `${d.validationSize.toLocaleString('en')} validation images after them`} (not the book's split)`);
       }
-      lines.push(e.members > 1
+      // no validation set (all 60,000 images): no validation line, rather than one of dashes
+      if (d.validationSize > 0) lines.push(e.members > 1
         ? `- validation accuracy of the combined members ${pct(e.finalValidationAccuracy)}; member 1's best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}`
         : `- validation accuracy: best ${pct(e.bestValidationAccuracy)} at epoch ${e.bestValidationEpoch ?? '–'}, last epoch ${pct(e.finalValidationAccuracy)}`);
       if (e.members > 1 && e.note) lines.push(`- ${e.note}`);
