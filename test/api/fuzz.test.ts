@@ -75,6 +75,10 @@ before(async () => {
       SSE_MAX_STREAMS_PER_KEY: '1000',
       // a raw request whose body never completes is cut off after 1 s
       REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '1000',
+      // idle keep-alive sockets are not closed during the run: a server whose loop stalls past the
+      // idle timeout on a loaded machine closes a socket the client has just sent on (HTTP/1.1's
+      // own race, seen in CI as a "socket hang up"); without it, every hang-up is the API's doing
+      KEEP_ALIVE_TIMEOUT_MS: '600000', CONNECTION_TIMEOUT_MS: '600000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
