@@ -256,3 +256,35 @@ test('outline fill stage: an outlined 1 photographed reads as a bar of MNIST\'s 
   const ordinary = picture(bar); // an 8-px stroke: 2.9 px at 28×28, not a hairline
   assert.deepEqual(run(ordinary, ['background', 'components', 'outline-fill', 'stroke-width']), run(ordinary, ['background', 'components', 'stroke-width']));
 });
+
+/** A test digit cropped tight (no margin: its strokes touch all four edges) and stretched to side×side, white on black. */
+async function tightWhiteOnBlack(index: number, side: number): Promise<{ data: Uint8Array; label: number }> {
+  const { loadMnist } = await import('../../src/engine/mnist.ts');
+  const sharp = (await import('sharp')).default;
+  const mnist = await loadMnist();
+  const img = mnist.test.images.subarray(index * 784, (index + 1) * 784);
+  let l = 28, r = -1, t = 28, b = -1;
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+    if (img[y * 28 + x]! >= 32) [l, r, t, b] = [Math.min(l, x), Math.max(r, x), Math.min(t, y), Math.max(b, y)];
+  }
+  const crop = new Uint8Array((r - l + 1) * (b - t + 1));
+  for (let y = t; y <= b; y++) for (let x = l; x <= r; x++) crop[(y - t) * (r - l + 1) + x - l] = img[y * 28 + x]!;
+  const raw = await sharp(crop, { raw: { width: r - l + 1, height: b - t + 1, channels: 1 } }).resize(side, side, { fit: 'fill' }).raw().toBuffer();
+  return { data: new Uint8Array(raw), label: mnist.test.labels[index]! };
+}
+
+/** Mean absolute difference of two normalised digits. */
+const meanDiff = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0) / a.length;
+
+test('a digit cropped tight, white on black, reads as its black-on-white twin: 16×16 (a USPS digit) and 48×48', async () => {
+  // the strokes touch the border, so its lit part (90th percentile) is ink: this was read as dark ink on paper (blank)
+  for (const side of [16, 48]) {
+    for (const index of [0, 1, 2, 3, 4]) {
+      const { data } = await tightWhiteOnBlack(index, side);
+      const twin = data.map((v) => 255 - v);
+      const a = normalizeDigit({ data, width: side, height: side });
+      const b = normalizeDigit({ data: twin, width: side, height: side });
+      assert.ok(meanDiff(a, b) < 0.06, `${side}×${side}, digit ${index}: mean difference ${meanDiff(a, b).toFixed(4)}`);
+    }
+  }
+});
