@@ -184,6 +184,23 @@ test('fast PNG decoder: same pixels as sharp for grey, grey+alpha, RGB, RGBA, al
   assert.equal(decodeSmallPng(await grey.clone().toColourspace('grey16').png().toBuffer(), 25_000_000), null, '16-bit');
 });
 
+test('a canvas exported without a background: black or white strokes on transparency read as the same digit, on both decoding paths', async () => {
+  const d = testDigits(1, 7)[0]!;
+  for (const side of [200, 280]) { // 200: the fast PNG path; 280: over its 256 px, sharp's
+    const strokes = await sharp(Buffer.from(d.pixels), { raw: { width: 28, height: 28, channels: 1 } }).resize(side, side).extractChannel(0).raw().toBuffer();
+    const raw = { raw: { width: side, height: side, channels: 1 as const } };
+    const onTransparency = (level: number) =>
+      sharp(Buffer.alloc(side * side * 3, level), { raw: { width: side, height: side, channels: 3 } }).joinChannel(strokes, raw).png().toBuffer();
+    const opaque = await decodeDigit(await sharp(strokes, raw).negate().png().toBuffer(), limits);
+    for (const level of [0, 255]) { // white strokes used to land on white paper: blank
+      const x = await decodeDigit(await onTransparency(level), limits);
+      let diff = 0;
+      for (let i = 0; i < 784; i++) diff += Math.abs(x[i]! - opaque[i]!);
+      assert.ok(diff / 784 < 0.02, `${side} px, strokes of level ${level}: mean difference ${(diff / 784).toFixed(4)} from the opaque drawing`);
+    }
+  }
+});
+
 test('fast pixels JSON: same Float32 values as JSON.parse; anything unusual goes to the normal parser (null)', () => {
   const rand = Array.from({ length: 784 }, (_, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? 1 : Math.round(Math.random() * 10 ** (i % 7)) / 10 ** (i % 7)));
   for (const body of [JSON.stringify({ pixels: rand }), ` { "pixels" : [ ${rand.join(' , ')} ] } \n`, JSON.stringify({ pixels: rand.map(() => 1) })]) {

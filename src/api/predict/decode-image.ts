@@ -6,7 +6,7 @@ import type SharpLib from 'sharp';
 import { unprocessable } from '../../errors.ts';
 import { IMAGE_FORMAT_NAMES, sniffFormat } from './image-formats.ts';
 import { normalizeDigit, type GreyImage, type StageTrace } from './normalize-image.ts';
-import { decodeSmallPng } from './png-fast.ts';
+import { decodeSmallPng, toGrey } from './png-fast.ts';
 import { headerPixels, type PixelBudget } from './pixel-budget.ts';
 import { WORK_SIDE } from './image-cost.ts';
 
@@ -65,13 +65,15 @@ export async function decodeGreyWithSharp(bytes: Buffer, limits: DecodeLimits): 
   const sharp = await loadSharp();
   try {
     // sharp checks the header's dimensions against limitInputPixels before decoding
-    const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
+    const image = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
       .rotate() // EXIF orientation of photos
-      .flatten({ background: '#ffffff' }) // transparent -> paper (no-op without alpha)
-      .resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true })
-      .greyscale()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+      .resize(WORK_SIDE, WORK_SIDE, { fit: 'inside', withoutEnlargement: true });
+    if ((await image.metadata()).hasAlpha) {
+      // transparency: its paper depends on the strokes' colour (alpha-paper.ts), flattened as the PNG fast path does
+      const { data, info } = await image.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { data: toGrey(data, info.width * info.height, info.channels), width: info.width, height: info.height };
+    }
+    const { data, info } = await image.greyscale().raw().toBuffer({ resolveWithObject: true });
     return { data: firstChannel(data, info.channels), width: info.width, height: info.height };
   } catch (err) {
     if (/pixel limit/i.test(String((err as Error)?.message))) {

@@ -4,6 +4,7 @@
 // anything malformed, returns null and goes to sharp, which decides and explains.
 import { crc32, inflateSync } from 'node:zlib';
 import type { GreyImage } from './normalize-image.ts';
+import { paperUnderAlpha } from './alpha-paper.ts';
 
 const MAX_SIDE = 256;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 }; // colour type -> samples
@@ -99,11 +100,15 @@ const TO_LINEAR = Float64Array.from({ length: 256 }, (_, v) => {
 });
 const toSrgb = (y: number) => 255 * (y <= 0.0031308 ? 12.92 * y : 1.055 * y ** (1 / 2.4) - 0.055);
 
-/** Grey as sharp makes it: alpha flattened onto white paper (in sRGB), then luminance. */
-function toGrey(px: Uint8Array, n: number, channels: number): Uint8Array {
+/**
+ * Grey as sharp makes it: alpha flattened onto the paper (in sRGB; white unless alpha-paper.ts
+ * says black), then luminance. Also the sharp path's for pictures with alpha (decode-image.ts).
+ */
+export function toGrey(px: Uint8Array, n: number, channels: number): Uint8Array {
   if (channels === 1) return px;
   const out = new Uint8Array(n);
-  const flat = (v: number, alpha: number) => Math.round((v * alpha + 255 * (255 - alpha)) / 255);
+  const paper = paperUnderAlpha(px, n, channels);
+  const flat = (v: number, alpha: number) => Math.round((v * alpha + paper * (255 - alpha)) / 255);
   for (let i = 0; i < n; i++) {
     const o = i * channels;
     if (channels === 2) {
