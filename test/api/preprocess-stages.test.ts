@@ -257,20 +257,13 @@ test('outline fill stage: an outlined 1 photographed reads as a bar of MNIST\'s 
   assert.deepEqual(run(ordinary, ['background', 'components', 'outline-fill', 'stroke-width']), run(ordinary, ['background', 'components', 'stroke-width']));
 });
 
-/** A test digit cropped tight (no margin: its strokes touch all four edges) and stretched to side×side, white on black. */
-async function tightWhiteOnBlack(index: number, side: number): Promise<{ data: Uint8Array; label: number }> {
+/** A test digit cropped tight (no margin: its strokes touch all four edges) and stretched to side×side, white on black (eval:tight's picture), as grey pixels. */
+async function tightWhiteOnBlack(index: number, side: number): Promise<{ data: Uint8Array }> {
   const { loadMnist } = await import('../../src/engine/mnist.ts');
+  const { tightCropPng } = await import('../../src/eval/tight-crops.ts');
   const sharp = (await import('sharp')).default;
-  const mnist = await loadMnist();
-  const img = mnist.test.images.subarray(index * 784, (index + 1) * 784);
-  let l = 28, r = -1, t = 28, b = -1;
-  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-    if (img[y * 28 + x]! >= 32) [l, r, t, b] = [Math.min(l, x), Math.max(r, x), Math.min(t, y), Math.max(b, y)];
-  }
-  const crop = new Uint8Array((r - l + 1) * (b - t + 1));
-  for (let y = t; y <= b; y++) for (let x = l; x <= r; x++) crop[(y - t) * (r - l + 1) + x - l] = img[y * 28 + x]!;
-  const raw = await sharp(crop, { raw: { width: r - l + 1, height: b - t + 1, channels: 1 } }).resize(side, side, { fit: 'fill' }).raw().toBuffer();
-  return { data: new Uint8Array(raw), label: mnist.test.labels[index]! };
+  const png = await tightCropPng((await loadMnist()).test, index, { name: 'test', side, whiteOnBlack: true });
+  return { data: new Uint8Array(await sharp(png).extractChannel(0).raw().toBuffer()) };
 }
 
 /** Mean absolute difference of two normalised digits. */
